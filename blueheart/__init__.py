@@ -1,0 +1,101 @@
+"""blueheart: put a UN-blue heart emblem on photos, in solidarity with victims of trafficking.
+
+The library in one breath::
+
+    import blueheart
+    out = blueheart.apply_badge(image, position="auto", size=0.25)
+    blueheart.badge_file("in.jpg", "out.jpg", options)
+    data = blueheart.badge_bytes(jpeg_bytes, options)
+    heart = blueheart.render_emblem(256)
+    report = blueheart.batch("photos", "out", options, executor=None, progress=callback)
+
+Heavy modules (Pillow, numpy) load on first use, so ``import blueheart`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from blueheart._version import __version__
+from blueheart.errors import (
+    BlueheartError,
+    ImageTooLargeError,
+    OptionError,
+    OutputExistsError,
+    OutputWriteError,
+    UnreadableImageError,
+    UnsupportedFormatError,
+)
+
+if TYPE_CHECKING:
+    from blueheart.batch import Report, Result, batch
+    from blueheart.emblem import emblem_svg, render_emblem
+    from blueheart.options import (
+        UN_BLUE,
+        BadgeOptions,
+        Crop,
+        Focus,
+        OutputFormat,
+        Position,
+        Style,
+    )
+    from blueheart.pipeline import apply_badge, badge_bytes, badge_file
+    from blueheart.sheet import contact_sheet
+    from blueheart.units import Length
+
+_LAZY = {
+    "apply_badge": "blueheart.pipeline",
+    "badge_bytes": "blueheart.pipeline",
+    "badge_file": "blueheart.pipeline",
+    "render_emblem": "blueheart.emblem",
+    "emblem_svg": "blueheart.emblem",
+    "batch": "blueheart.batch",
+    "Report": "blueheart.batch",
+    "Result": "blueheart.batch",
+    "contact_sheet": "blueheart.sheet",
+    "BadgeOptions": "blueheart.options",
+    "Position": "blueheart.options",
+    "Style": "blueheart.options",
+    "Crop": "blueheart.options",
+    "Focus": "blueheart.options",
+    "OutputFormat": "blueheart.options",
+    "UN_BLUE": "blueheart.options",
+    "Length": "blueheart.units",
+}
+
+__all__ = [
+    "UN_BLUE",
+    "BadgeOptions",
+    "BlueheartError",
+    "Crop",
+    "Focus",
+    "ImageTooLargeError",
+    "Length",
+    "OptionError",
+    "OutputExistsError",
+    "OutputFormat",
+    "OutputWriteError",
+    "Position",
+    "Report",
+    "Result",
+    "Style",
+    "UnreadableImageError",
+    "UnsupportedFormatError",
+    "__version__",
+    "apply_badge",
+    "badge_bytes",
+    "badge_file",
+    "batch",
+    "contact_sheet",
+    "emblem_svg",
+    "render_emblem",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'blueheart' has no attribute {name!r}")

@@ -1,0 +1,73 @@
+"""Square and circle crops, output sizes, and the circular mask platforms apply to avatars."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from blueheart.options import Crop, Focus
+from blueheart.saliency import saliency_map
+from blueheart.units import round_px
+
+SUBJECT_CENTRE_WEIGHT = 0.3
+"""How much ``focus=auto`` favours the middle over the most salient square."""
+
+
+def square_window(image: Image.Image, focus: Focus) -> tuple[int, int, int, int]:
+    """The (left, top, right, bottom) of the square a crop keeps: centred, or most salient."""
+    width, height = image.size
+    side = min(width, height)
+    slack = max(width, height) - side
+    start = slack // 2
+    if focus is Focus.AUTO and slack > 0:
+        start = _salient_start(image, side, slack)
+    return (start, 0, start + side, side) if width > height else (0, start, side, start + side)
+
+
+def _salient_start(image: Image.Image, side: int, slack: int) -> int:
+    """Start of the window along the longer axis that holds the most saliency."""
+    saliency = saliency_map(image, centre_weight=SUBJECT_CENTRE_WEIGHT)
+    profile = saliency.sum(axis=0 if image.width > image.height else 1)
+    length = len(profile)
+    window = max(1, min(length, round_px(length * side / (side + slack))))
+    sums = np.convolve(profile, np.ones(window), mode="valid")
+    best = int(np.argmax(sums))
+    return min(slack, round_px(best * (side + slack) / length))
+
+
+def crop_and_resize(
+    image: Image.Image, crop: Crop, focus: Focus, output_size: int | None
+) -> Image.Image:
+    """``image`` cropped (square/circle keep a square) and scaled so its longer side is
+    ``output_size`` px (None: unchanged). Circle crops get transparent, anti-aliased corners.
+    Returns ``image`` itself when nothing changes."""
+    result = image
+    if crop is not Crop.NONE and image.width != image.height:
+        result = result.crop(square_window(image, focus))
+    if output_size is not None and max(result.size) != output_size:
+        scale = output_size / max(result.size)
+        target = (max(1, round_px(result.width * scale)), max(1, round_px(result.height * scale)))
+        result = result.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    if crop is Crop.CIRCLE:
+        result = apply_circle_mask(result)
+    return result
+
+
+def circle_mask(size: tuple[int, int]) -> Image.Image:
+    """An L mask of the circle inscribed in ``size``, anti-aliased over one pixel."""
+    width, height = size
+    radius = min(width, height) / 2
+    y = np.arange(height) + 0.5 - height / 2
+    x = np.arange(width) + 0.5 - width / 2
+    distance = np.hypot(x[None, :], y[:, None]) - radius
+    coverage = np.clip(0.5 - distance, 0.0, 1.0)
+    return Image.fromarray(np.rint(coverage * 255).astype(np.uint8), "L")
+
+
+def apply_circle_mask(image: Image.Image) -> Image.Image:
+    """``image`` as RGBA with everything outside the inscribed circle transparent."""
+    rgba = image.convert("RGBA") if image.mode != "RGBA" else image.copy()
+    mask = circle_mask(rgba.size)
+    alpha = np.minimum(np.asarray(rgba.getchannel("A")), np.asarray(mask))
+    rgba.putalpha(Image.fromarray(alpha, "L"))
+    return rgba

@@ -1,0 +1,346 @@
+"""The Blue Heart emblem: one geometry, rendered exactly at any size, exported as SVG.
+
+The heart is our own drawing: two circular lobes of radius 1 whose centres sit at (-C, 0) and
+(C, 0), joined by lines tangent to both lobes that meet at the tip (0, TIP). Coordinates are
+y-down, like image rows. Its edge is anti-aliased from the signed distance to that outline,
+computed per pixel with numpy: no bitmap is ever scaled.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import cast
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from blueheart.errors import OptionError
+from blueheart.options import UN_BLUE, WHITE, Style, hex_to_rgb
+
+FloatArray = npt.NDArray[np.float64]
+
+LOBE_RADIUS = 1.0
+LOBE_CENTRE_X = 0.8
+TIP_Y = 2.5
+
+HEART_RING = 0.06
+"""Default white ring of the heart style, as a fraction of the emblem's side."""
+AUTO_RING = 0.11
+"""The ring automatic contrast widens to when the blue would vanish into the photo."""
+
+PIN_DISC_RADIUS = 0.43
+PIN_HEART = 0.62
+PIN_SHADOW_OFFSET = 0.025
+PIN_SHADOW_SOFTNESS = 0.045
+PIN_SHADOW_OPACITY = 0.35
+
+
+@dataclass(frozen=True)
+class HeartGeometry:
+    """The heart's defining points, derived once from the three constants above."""
+
+    left_centre: tuple[float, float]
+    right_centre: tuple[float, float]
+    tip: tuple[float, float]
+    left_tangent: tuple[float, float]
+    right_tangent: tuple[float, float]
+    notch: tuple[float, float]
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(left, top, right, bottom) of the heart."""
+        half_width = self.right_centre[0] + LOBE_RADIUS
+        return -half_width, self.right_centre[1] - LOBE_RADIUS, half_width, self.tip[1]
+
+    def area(self) -> float:
+        """The exact area enclosed by the outline (Green's theorem over lines and arcs)."""
+        total = 0.0
+        for segment in self._segments():
+            total += segment
+        return abs(total)
+
+    def _segments(self) -> list[float]:
+        def line(a: tuple[float, float], b: tuple[float, float]) -> float:
+            return 0.5 * (a[0] * b[1] - b[0] * a[1])
+
+        def arc(centre: tuple[float, float], start: float, end: float) -> float:
+            cx, cy = centre
+            r = LOBE_RADIUS
+            return 0.5 * (
+                r * r * (end - start)
+                + cx * r * (math.sin(end) - math.sin(start))
+                - cy * r * (math.cos(end) - math.cos(start))
+            )
+
+        right_start, right_end = self._arc_angles(self.right_centre, self.right_tangent)
+        left_start, left_end = self._arc_angles(self.left_centre, self.notch)
+        return [
+            line(self.tip, self.right_tangent),
+            arc(self.right_centre, right_start, right_end),
+            arc(self.left_centre, left_start, left_end),
+            line(self.left_tangent, self.tip),
+        ]
+
+    def _arc_angles(
+        self, centre: tuple[float, float], start: tuple[float, float]
+    ) -> tuple[float, float]:
+        # Both arcs run the long way round over the top of their lobe (y-down, so the
+        # angle decreases): right lobe from its tangent point to the notch, left lobe from
+        # the notch to its tangent point.
+        if centre == self.right_centre:
+            begin, finish = self.right_tangent, self.notch
+        else:
+            begin, finish = self.notch, self.left_tangent
+        a0 = math.atan2(begin[1] - centre[1], begin[0] - centre[0])
+        a1 = math.atan2(finish[1] - centre[1], finish[0] - centre[0])
+        while a1 >= a0:
+            a1 -= 2 * math.pi
+        return a0, a1
+
+    def outline(self, points_per_arc: int = 96) -> list[tuple[float, float]]:
+        """Points along the outline, in order, for hulls and silhouettes."""
+        points = [self.tip]
+        for centre in (self.right_centre, self.left_centre):
+            start, end = self._arc_angles(centre, centre)
+            for t in np.linspace(start, end, points_per_arc):
+                points.append(
+                    (centre[0] + LOBE_RADIUS * math.cos(t), centre[1] + LOBE_RADIUS * math.sin(t))
+                )
+        return points
+
+    def svg_path(self, scale: float, dx: float, dy: float) -> str:
+        """The outline as an SVG path: two lines and two large arcs."""
+
+        def p(point: tuple[float, float]) -> str:
+            return f"{point[0] * scale + dx:.3f} {point[1] * scale + dy:.3f}"
+
+        r = f"{LOBE_RADIUS * scale:.3f}"
+        return (
+            f"M {p(self.tip)} L {p(self.right_tangent)} "
+            f"A {r} {r} 0 1 0 {p(self.notch)} "
+            f"A {r} {r} 0 1 0 {p(self.left_tangent)} Z"
+        )
+
+
+def _outer_tangent(
+    centre: tuple[float, float], tip: tuple[float, float], side: float
+) -> tuple[float, float]:
+    dx, dy = tip[0] - centre[0], tip[1] - centre[1]
+    distance = math.hypot(dx, dy)
+    towards_tip = math.atan2(dy, dx)
+    spread = math.acos(LOBE_RADIUS / distance)
+    candidates = [
+        (centre[0] + LOBE_RADIUS * math.cos(a), centre[1] + LOBE_RADIUS * math.sin(a))
+        for a in (towards_tip + spread, towards_tip - spread)
+    ]
+    return max(candidates, key=lambda point: side * point[0])
+
+
+@functools.cache
+def heart_geometry() -> HeartGeometry:
+    """The heart's geometry (computed once)."""
+    left, right, tip = (-LOBE_CENTRE_X, 0.0), (LOBE_CENTRE_X, 0.0), (0.0, TIP_Y)
+    return HeartGeometry(
+        left_centre=left,
+        right_centre=right,
+        tip=tip,
+        left_tangent=_outer_tangent(left, tip, -1.0),
+        right_tangent=_outer_tangent(right, tip, 1.0),
+        notch=(0.0, -math.sqrt(LOBE_RADIUS**2 - LOBE_CENTRE_X**2)),
+    )
+
+
+def heart_distance(x: FloatArray, y: FloatArray) -> FloatArray:
+    """Signed distance from points to the heart's outline (negative inside), heart units.
+
+    The heart is the union of the two lobes and the convex kite (tip, tangent points, lobe
+    centres); the union's distance is the minimum of the parts', exact outside the shape.
+    """
+    g = heart_geometry()
+    lobes = (
+        np.minimum(
+            np.hypot(x - g.left_centre[0], y - g.left_centre[1]),
+            np.hypot(x - g.right_centre[0], y - g.right_centre[1]),
+        )
+        - LOBE_RADIUS
+    )
+    kite = _convex_polygon_distance(
+        x, y, [g.tip, g.left_tangent, g.left_centre, g.right_centre, g.right_tangent]
+    )
+    result: FloatArray = np.minimum(lobes, kite)
+    return result
+
+
+def _convex_polygon_distance(
+    x: FloatArray, y: FloatArray, vertices: list[tuple[float, float]]
+) -> FloatArray:
+    edges = list(zip(vertices, vertices[1:] + vertices[:1], strict=True))
+    # Inside points lie on the same side of every edge as the polygon's own winding.
+    winding = math.copysign(1.0, sum(ax * by - bx * ay for (ax, ay), (bx, by) in edges))
+    nearest = np.full(x.shape, np.inf)
+    inside = np.ones(x.shape, dtype=bool)
+    for (ax, ay), (bx, by) in edges:
+        ex, ey = bx - ax, by - ay
+        px, py = x - ax, y - ay
+        t = np.clip((px * ex + py * ey) / (ex * ex + ey * ey), 0.0, 1.0)
+        nearest = np.minimum(nearest, np.hypot(px - t * ex, py - t * ey))
+        inside &= winding * (ex * py - ey * px) >= 0
+    result: FloatArray = np.where(inside, -nearest, nearest)
+    return result
+
+
+@dataclass(frozen=True)
+class EmblemLayout:
+    """Where the heart sits inside an emblem box of side 1: centre, scale, ring width."""
+
+    centre_x: float
+    centre_y: float
+    scale: float
+    ring: float
+
+
+def heart_layout(style: Style, ring: float) -> EmblemLayout:
+    """The heart's placement in a unit box for a style and ring width (fractions of the box)."""
+    left, top, right, bottom = heart_geometry().bounds
+    extent = max(right - left, bottom - top)
+    if style is Style.PIN:
+        scale = PIN_HEART * 2 * PIN_DISC_RADIUS / extent
+        centre_y = 0.5 - PIN_SHADOW_OFFSET / 2
+        return EmblemLayout(0.5, centre_y - (top + bottom) / 2 * scale, scale, 0.0)
+    scale = (1.0 - 2 * ring) / extent
+    return EmblemLayout(0.5, 0.5 - (top + bottom) / 2 * scale, scale, ring)
+
+
+def silhouette(style: Style, ring: float) -> list[tuple[float, float]]:
+    """Points (fractions of the box) whose convex hull holds every visible pixel."""
+    if style is Style.PIN:
+        return [(0.5 + 0.5 * math.cos(a), 0.5 + 0.5 * math.sin(a)) for a in _angles(72)]
+    layout = heart_layout(style, ring)
+    points: list[tuple[float, float]] = []
+    for hx, hy in heart_geometry().outline(48):
+        x = layout.centre_x + hx * layout.scale
+        y = layout.centre_y + hy * layout.scale
+        # Padding a hull point by the ring in every direction covers the ring's outline.
+        points.extend((x + ring * math.cos(a), y + ring * math.sin(a)) for a in _angles(8))
+    return points
+
+
+def _angles(count: int) -> list[float]:
+    return [2 * math.pi * i / count for i in range(count)]
+
+
+def _coverage(distance_px: FloatArray) -> FloatArray:
+    """Fraction of a pixel covered, from the signed distance (px) at its centre."""
+    result: FloatArray = np.clip(0.5 - distance_px, 0.0, 1.0)
+    return result
+
+
+def _pixel_grid(size: int) -> tuple[FloatArray, FloatArray]:
+    centres = (np.arange(size, dtype=np.float64) + 0.5) / size
+    return np.meshgrid(centres, centres)
+
+
+def render_emblem(
+    size: int,
+    *,
+    style: Style | str = Style.HEART,
+    ring: float = HEART_RING,
+    color: str = UN_BLUE,
+) -> Image.Image:
+    """Render the emblem as a new ``size`` x ``size`` RGBA image.
+
+    ``size`` is the side in pixels (>= 1); ``style`` "heart" (white ring of width ``ring``, a
+    fraction of ``size`` from 0 to 0.25) or "pin" (white disc with a soft shadow, ``ring``
+    ignored); ``color`` the heart's ``#RRGGBB`` colour, UN blue by default. Raises
+    ``OptionError`` for an invalid value. Renders are cached, so asking again is free.
+    """
+    return _cached_emblem(*_validated(size, style, ring, color)).copy()
+
+
+def _validated(
+    size: int, style: Style | str, ring: float, color: str
+) -> tuple[int, Style, float, str]:
+    from blueheart.options import BadgeOptions
+
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise OptionError("size", f"expected a whole number of pixels above 0, got {size!r}")
+    checked = BadgeOptions(style=cast(Style, style), ring=ring, color=color)
+    return size, checked.style, float(ring), checked.color
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_emblem(size: int, style: Style, ring: float, color: str) -> Image.Image:
+    """The shared render behind ``render_emblem``; never modify the result."""
+    x, y = _pixel_grid(size)
+    layout = heart_layout(style, ring)
+    heart_units_per_px = 1.0 / (layout.scale * size)
+    distance = (
+        heart_distance((x - layout.centre_x) / layout.scale, (y - layout.centre_y) / layout.scale)
+        / heart_units_per_px
+    )
+    heart = _coverage(distance)
+    rgb = np.array(hex_to_rgb(color), dtype=np.float64)
+    white = np.array(hex_to_rgb(WHITE), dtype=np.float64)
+    if style is Style.PIN:
+        disc_distance = (
+            np.hypot(x - 0.5, y - 0.5 + PIN_SHADOW_OFFSET / 2) - PIN_DISC_RADIUS
+        ) * size
+        shadow_distance = np.hypot(x - 0.5, y - 0.5 - PIN_SHADOW_OFFSET / 2) - PIN_DISC_RADIUS
+        backing = _coverage(disc_distance)
+        falloff = np.clip(1.0 - shadow_distance / PIN_SHADOW_SOFTNESS, 0.0, 1.0)
+        shadow = PIN_SHADOW_OPACITY * falloff**2 * (1.0 - backing)
+        alpha = backing + shadow
+        premultiplied = heart[..., None] * rgb + (backing - heart)[..., None] * white
+    else:
+        backing = _coverage(distance - ring * size) if ring > 0 else heart
+        alpha = backing
+        premultiplied = heart[..., None] * rgb + (backing - heart)[..., None] * white
+    colour = np.divide(
+        premultiplied,
+        alpha[..., None],
+        out=np.zeros_like(premultiplied),
+        where=alpha[..., None] > 0,
+    )
+    pixels = np.dstack([colour, alpha * 255.0])
+    return Image.fromarray(np.rint(pixels).astype(np.uint8), "RGBA")
+
+
+def emblem_svg(
+    *,
+    style: Style | str = Style.HEART,
+    ring: float = HEART_RING,
+    color: str = UN_BLUE,
+    size: int = 512,
+) -> str:
+    """The emblem as an SVG document of side ``size``, from the same geometry as the raster."""
+    _, style, ring, color = _validated(size, style, ring, color)
+    layout = heart_layout(style, ring)
+    scale = layout.scale * size
+    path = heart_geometry().svg_path(scale, layout.centre_x * size, layout.centre_y * size)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
+        f'viewBox="0 0 {size} {size}">',
+        "<title>Blue Heart emblem (blueheart)</title>",
+    ]
+    if style is Style.PIN:
+        shift = PIN_SHADOW_OFFSET / 2 * size
+        radius = PIN_DISC_RADIUS * size
+        parts += [
+            '<defs><filter id="shadow" x="-20%" y="-20%" width="140%" height="140%">'
+            f'<feGaussianBlur stdDeviation="{PIN_SHADOW_SOFTNESS * size / 3:.3f}"/>'
+            "</filter></defs>",
+            f'<circle cx="{size / 2:.3f}" cy="{size / 2 + shift:.3f}" r="{radius:.3f}" '
+            f'fill="#000000" fill-opacity="{PIN_SHADOW_OPACITY}" filter="url(#shadow)"/>',
+            f'<circle cx="{size / 2:.3f}" cy="{size / 2 - shift:.3f}" r="{radius:.3f}" '
+            f'fill="{WHITE}"/>',
+        ]
+    elif ring > 0:
+        parts.append(
+            f'<path d="{path}" fill="{WHITE}" stroke="{WHITE}" '
+            f'stroke-width="{2 * ring * size:.3f}" stroke-linejoin="round"/>'
+        )
+    parts += [f'<path d="{path}" fill="{color}"/>', "</svg>", ""]
+    return "\n".join(parts)

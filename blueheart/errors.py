@@ -1,0 +1,39 @@
+"""The exceptions blueheart raises for bad images, bad files and impossible requests."""
+
+from __future__ import annotations
+
+
+class BlueheartError(Exception):
+    """Base class of every error blueheart raises for an image or a file."""
+
+
+class UnreadableImageError(BlueheartError):
+    """The file is not an image, or is truncated or corrupt."""
+
+
+class UnsupportedFormatError(BlueheartError):
+    """The image format cannot be read or written with what is installed."""
+
+
+class ImageTooLargeError(BlueheartError):
+    """The image (or animation) is larger than the configured pixel limit."""
+
+
+class OutputExistsError(BlueheartError):
+    """The output file exists and overwriting was not asked for."""
+
+
+class OutputWriteError(BlueheartError):
+    """The output could not be written (permissions, full disk, bad folder)."""
+
+
+class OptionError(ValueError):
+    """An option value is invalid, or impossible for the image at hand.
+
+    ``field`` names the option (as the library spells it) so callers and the CLI can point
+    at it.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field

@@ -1,0 +1,361 @@
+"""Opening images safely, encoding them with the metadata policy, and writing atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import struct
+import tempfile
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from PIL import Image, JpegImagePlugin, PngImagePlugin, UnidentifiedImageError
+
+from blueheart.errors import (
+    BlueheartError,
+    ImageTooLargeError,
+    OptionError,
+    OutputExistsError,
+    OutputWriteError,
+    UnreadableImageError,
+    UnsupportedFormatError,
+)
+from blueheart.metadata import Metadata
+from blueheart.options import OutputFormat
+
+READABLE_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "AVIF", "GIF", "TIFF", "BMP", "HEIF")
+ANIMATED_FORMATS = ("GIF", "PNG", "WEBP", "AVIF")
+DEFAULT_QUALITY = 90
+TEMP_SUFFIX = ".blueheart-tmp"
+"""Temporary outputs are named ``.<output name>.<random>.blueheart-tmp`` in the output's folder."""
+
+EXTENSIONS = {
+    "JPEG": ".jpg",
+    "PNG": ".png",
+    "WEBP": ".webp",
+    "AVIF": ".avif",
+    "GIF": ".gif",
+    "TIFF": ".tif",
+    "BMP": ".bmp",
+}
+_FORMAT_EXTENSIONS = {
+    "JPEG": (".jpg", ".jpeg", ".jpe", ".jfif"),
+    "TIFF": (".tif", ".tiff"),
+}
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1")
+
+# What Pillow's decoders raise on damaged data; mapped to UnreadableImageError.
+_DECODE_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    struct.error,
+    IndexError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+    OverflowError,
+    MemoryError,
+)
+
+_heif_registered: bool | None = None
+
+
+def _register_heif() -> bool:
+    """Register pillow-heif's opener once, if the ``heif`` extra is installed."""
+    global _heif_registered
+    if _heif_registered is None:
+        try:
+            import pillow_heif
+        except ImportError:
+            _heif_registered = False
+        else:
+            pillow_heif.register_heif_opener()
+            _heif_registered = True
+    return _heif_registered
+
+
+@contextlib.contextmanager
+def decoding(name: str) -> Iterator[None]:
+    """Turn whatever a decoder raises on a damaged image into one ``BlueheartError`` line."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            yield
+        except (BlueheartError, OptionError):
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            raise ImageTooLargeError(f"{name}: {_reason(error)}") from error
+        except _DECODE_ERRORS as error:
+            raise UnreadableImageError(
+                f"{name}: cannot read the image ({_reason(error)})"
+            ) from error
+
+
+def _reason(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text[:200]
+
+
+def open_image(source: Path | bytes, *, name: str, max_pixels: int) -> Image.Image:
+    """Open ``source`` (a path or the file's bytes) and check its size from the header.
+
+    Nothing is decoded yet. Raises ``UnreadableImageError`` for a missing file or data that is
+    not an image, ``UnsupportedFormatError`` for HEIC without the ``heif`` extra, and
+    ``ImageTooLargeError`` when width x height (x frames) exceeds ``max_pixels``.
+    """
+    formats = [f for f in READABLE_FORMATS if f != "HEIF" or _register_heif()]
+    # Pillow's own bomb check fires inside open(); raise its bar to ours so ours, which names
+    # the file and the limit, is the one that decides.
+    if Image.MAX_IMAGE_PIXELS is not None and max_pixels > Image.MAX_IMAGE_PIXELS:
+        Image.MAX_IMAGE_PIXELS = max_pixels
+    stream: IO[bytes]
+    try:
+        stream = io.BytesIO(source) if isinstance(source, bytes) else source.open("rb")
+    except FileNotFoundError:
+        raise UnreadableImageError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise UnreadableImageError(f"{name}: is a folder, not an image file") from None
+    except OSError as error:
+        raise UnreadableImageError(f"{name}: cannot open ({error.strerror or error})") from error
+    try:
+        with decoding(name):
+            try:
+                image = Image.open(stream, formats=formats)
+            except UnidentifiedImageError:
+                raise _unidentified(stream, name) from None
+            _check_size(image, name, max_pixels)
+    except BaseException:
+        stream.close()
+        raise
+    return image
+
+
+def _unidentified(stream: IO[bytes], name: str) -> BlueheartError:
+    stream.seek(0)
+    head = stream.read(32)
+    if len(head) == 0:
+        return UnreadableImageError(f"{name}: empty file")
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return UnsupportedFormatError(
+            f"{name}: HEIC/HEIF needs the heif extra: pip install 'blueheart[heif]'"
+        )
+    return UnreadableImageError(f"{name}: not an image blueheart can read")
+
+
+def _check_size(image: Image.Image, name: str, max_pixels: int) -> None:
+    width, height = image.size
+    if width < 1 or height < 1:
+        raise UnreadableImageError(f"{name}: the image has no pixels ({width}x{height})")
+    pixels = width * height
+    if pixels > max_pixels:
+        raise ImageTooLargeError(
+            f"{name}: {width}x{height} is {pixels:,} pixels, over the limit of {max_pixels:,}"
+        )
+    frames = frame_count(image)
+    if frames * pixels > max_pixels:
+        raise ImageTooLargeError(
+            f"{name}: {frames:,} frames of {width}x{height} are {frames * pixels:,} pixels, "
+            f"over the limit of {max_pixels:,}"
+        )
+
+
+def frame_count(image: Image.Image) -> int:
+    """How many frames will be badged: all of an animation, one of anything else."""
+    if image.format not in ANIMATED_FORMATS:
+        return 1
+    return int(getattr(image, "n_frames", 1))
+
+
+def output_format(input_format: str | None, requested: OutputFormat, *, needs_alpha: bool) -> str:
+    """The Pillow format to write: the requested one, else the input's where platforms take
+    it (HEIC and MPO become JPEG), else PNG when transparent corners are needed."""
+    if requested is not OutputFormat.KEEP:
+        return requested.value.upper()
+    renamed = {"HEIF": "JPEG", "MPO": "JPEG"}
+    chosen = renamed.get(input_format or "", input_format or "PNG")
+    if needs_alpha and chosen in ("JPEG", "BMP"):
+        return "PNG"
+    return chosen
+
+
+def output_suffix(input_suffix: str, written_format: str) -> str:
+    """The output's extension: the input's when it names the written format, else the format's."""
+    accepted = _FORMAT_EXTENSIONS.get(written_format, (EXTENSIONS[written_format],))
+    return input_suffix if input_suffix.lower() in accepted else EXTENSIONS[written_format]
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One badged frame of the output and how long it shows (ms; None for a still)."""
+
+    image: Image.Image
+    duration: float | None
+    disposal: int | None = None
+    blend: int | None = None
+
+
+@dataclass(frozen=True)
+class EncodeSettings:
+    """How to encode: format, quality (None keeps a JPEG's tables), JPEG background, loop."""
+
+    format: str
+    quality: int | None
+    background: tuple[int, int, int]
+    loop: int | None = None
+    jpeg_tables: dict[int, list[int]] | None = None
+    jpeg_subsampling: int | None = None
+    progressive: bool = False
+    tiff_compression: str | None = None
+    png_text: dict[str, str] | None = None
+
+
+def jpeg_settings(image: Image.Image) -> dict[str, Any]:
+    """A JPEG's quantisation tables, subsampling and progressiveness, to reuse on save."""
+    if not isinstance(image, JpegImagePlugin.JpegImageFile):
+        return {}
+    return {
+        "jpeg_tables": image.quantization,
+        "jpeg_subsampling": JpegImagePlugin.get_sampling(image),
+        "progressive": bool(image.info.get("progressive") or image.info.get("progression")),
+    }
+
+
+def encode(frames: list[Frame], settings: EncodeSettings, metadata: Metadata) -> bytes:
+    """The output file's bytes: ``frames`` in ``settings.format`` with ``metadata``."""
+    first = _for_format(frames[0].image, settings)
+    params: dict[str, Any] = {}
+    if metadata.icc_profile and _profile_fits(first, metadata.icc_profile):
+        params["icc_profile"] = metadata.icc_profile
+    fmt = settings.format
+    if metadata.exif and fmt in ("JPEG", "PNG", "WEBP", "AVIF", "TIFF"):
+        params["exif"] = metadata.exif
+    if metadata.xmp and fmt in ("JPEG", "WEBP", "AVIF"):
+        params["xmp"] = metadata.xmp
+    if fmt == "JPEG":
+        params.update(_jpeg_params(settings))
+    elif fmt in ("WEBP", "AVIF"):
+        params["quality"] = settings.quality or DEFAULT_QUALITY
+    elif fmt == "PNG":
+        params["pnginfo"] = _png_info(settings.png_text, metadata.xmp)
+    elif fmt == "TIFF" and settings.tiff_compression:
+        params["compression"] = settings.tiff_compression
+    if len(frames) > 1:
+        params.update(_animation_params(frames, settings))
+    buffer = io.BytesIO()
+    first.save(buffer, fmt, **params)
+    return buffer.getvalue()
+
+
+def _for_format(image: Image.Image, settings: EncodeSettings) -> Image.Image:
+    """``image`` in a mode the format stores; transparency flattened onto the background for
+    JPEG and BMP, never onto black."""
+    fmt = settings.format
+    if fmt in ("JPEG", "BMP") and image.mode == "RGBA":
+        backdrop = Image.new("RGB", image.size, settings.background)
+        backdrop.paste(image, mask=image.getchannel("A"))
+        return backdrop
+    if image.mode == "CMYK" and fmt not in ("JPEG", "TIFF"):
+        return image.convert("RGB")
+    return image
+
+
+def _profile_fits(image: Image.Image, icc_profile: bytes) -> bool:
+    from blueheart.compose import profile_matches_mode
+
+    return profile_matches_mode(icc_profile, image.mode)
+
+
+def _jpeg_params(settings: EncodeSettings) -> dict[str, Any]:
+    params: dict[str, Any] = {"progressive": settings.progressive, "optimize": False}
+    if settings.quality is None and settings.jpeg_tables:
+        params["qtables"] = settings.jpeg_tables
+        if settings.jpeg_subsampling is not None and settings.jpeg_subsampling >= 0:
+            params["subsampling"] = settings.jpeg_subsampling
+    else:
+        params["quality"] = settings.quality or DEFAULT_QUALITY
+    return params
+
+
+def _png_info(text: dict[str, str] | None, xmp: bytes | None) -> PngImagePlugin.PngInfo:
+    info = PngImagePlugin.PngInfo()
+    for key, value in (text or {}).items():
+        if key != "XML:com.adobe.xmp":
+            info.add_itxt(key, value)
+    if xmp:
+        info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8", errors="replace"))
+    return info
+
+
+def _animation_params(frames: list[Frame], settings: EncodeSettings) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "save_all": True,
+        "append_images": [_for_format(frame.image, settings) for frame in frames[1:]],
+        "duration": [frame.duration or 0 for frame in frames],
+    }
+    if settings.loop is not None:
+        params["loop"] = settings.loop
+    if settings.format in ("GIF", "PNG") and all(f.disposal is not None for f in frames):
+        params["disposal"] = [frame.disposal for frame in frames]
+    if settings.format == "PNG" and all(f.blend is not None for f in frames):
+        params["blend"] = [frame.blend for frame in frames]
+    return params
+
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def write_atomic(path: Path, data: bytes, *, overwrite: bool) -> None:
+    """Write ``data`` to ``path`` through a hidden temporary file in the same folder.
+
+    Readers never see half a file, and a crash leaves at most a ``.*.blueheart-tmp`` file.
+    Without ``overwrite`` an existing ``path`` is never replaced, even one created meanwhile
+    (``OutputExistsError``). Other failures raise ``OutputWriteError``; nothing is left behind.
+    """
+    if not overwrite and path.exists():
+        raise OutputExistsError(f"{path}: exists (use --overwrite to replace it)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temp_name = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent
+        )
+    except OSError as error:
+        raise OutputWriteError(f"{path}: cannot write ({error.strerror or error})") from error
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            os.fchmod(handle.fileno(), 0o666 & ~_UMASK)
+        _publish(temp, path, overwrite=overwrite)
+    except OutputExistsError:
+        temp.unlink(missing_ok=True)
+        raise
+    except OSError as error:
+        temp.unlink(missing_ok=True)
+        raise OutputWriteError(f"{path}: cannot write ({error.strerror or error})") from error
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def _publish(temp: Path, path: Path, *, overwrite: bool) -> None:
+    if overwrite:
+        temp.replace(path)
+        return
+    try:
+        # A hard link fails if the name exists: no-clobber even against a concurrent writer.
+        os.link(temp, path)
+    except FileExistsError:
+        raise OutputExistsError(f"{path}: exists (use --overwrite to replace it)") from None
+    except OSError:
+        if path.exists():
+            raise OutputExistsError(f"{path}: exists (use --overwrite to replace it)") from None
+        temp.replace(path)
+        return
+    temp.unlink()
