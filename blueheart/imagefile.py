@@ -24,28 +24,13 @@ from blueheart.errors import (
     UnreadableImageError,
     UnsupportedFormatError,
 )
+from blueheart.formats import TEMP_SUFFIX
 from blueheart.metadata import Metadata
-from blueheart.options import OutputFormat
 
-READABLE_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "AVIF", "GIF", "TIFF", "BMP", "HEIF")
+READABLE_FORMATS = ("JPEG", "PNG", "WEBP", "AVIF", "GIF", "TIFF", "BMP", "HEIF")
+"""Pillow's opener for JPEG also yields MPO, the multi-picture JPEGs phones write."""
 ANIMATED_FORMATS = ("GIF", "PNG", "WEBP", "AVIF")
 DEFAULT_QUALITY = 90
-TEMP_SUFFIX = ".blueheart-tmp"
-"""Temporary outputs are named ``.<output name>.<random>.blueheart-tmp`` in the output's folder."""
-
-EXTENSIONS = {
-    "JPEG": ".jpg",
-    "PNG": ".png",
-    "WEBP": ".webp",
-    "AVIF": ".avif",
-    "GIF": ".gif",
-    "TIFF": ".tif",
-    "BMP": ".bmp",
-}
-_FORMAT_EXTENSIONS = {
-    "JPEG": (".jpg", ".jpeg", ".jpe", ".jfif"),
-    "TIFF": (".tif", ".tiff"),
-}
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1")
 
 # What Pillow's decoders raise on damaged data; mapped to UnreadableImageError.
@@ -170,24 +155,6 @@ def frame_count(image: Image.Image) -> int:
     if image.format not in ANIMATED_FORMATS:
         return 1
     return int(getattr(image, "n_frames", 1))
-
-
-def output_format(input_format: str | None, requested: OutputFormat, *, needs_alpha: bool) -> str:
-    """The Pillow format to write: the requested one, else the input's where platforms take
-    it (HEIC and MPO become JPEG), else PNG when transparent corners are needed."""
-    if requested is not OutputFormat.KEEP:
-        return requested.value.upper()
-    renamed = {"HEIF": "JPEG", "MPO": "JPEG"}
-    chosen = renamed.get(input_format or "", input_format or "PNG")
-    if needs_alpha and chosen in ("JPEG", "BMP"):
-        return "PNG"
-    return chosen
-
-
-def output_suffix(input_suffix: str, written_format: str) -> str:
-    """The output's extension: the input's when it names the written format, else the format's."""
-    accepted = _FORMAT_EXTENSIONS.get(written_format, (EXTENSIONS[written_format],))
-    return input_suffix if input_suffix.lower() in accepted else EXTENSIONS[written_format]
 
 
 @dataclass(frozen=True)

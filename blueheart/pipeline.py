@@ -10,7 +10,7 @@ import functools
 import io
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,8 @@ from blueheart.compose import (
 )
 from blueheart.crop import crop_and_resize
 from blueheart.emblem import AUTO_RING, HEART_RING, _cached_emblem, silhouette
-from blueheart.errors import UnreadableImageError
+from blueheart.errors import OptionError, OutputExistsError, UnreadableImageError
+from blueheart.formats import OPAQUE_FORMATS, format_of_name, output_format
 from blueheart.imagefile import (
     EncodeSettings,
     Frame,
@@ -35,11 +36,18 @@ from blueheart.imagefile import (
     frame_count,
     jpeg_settings,
     open_image,
-    output_format,
     write_atomic,
 )
 from blueheart.metadata import read_metadata
-from blueheart.options import BadgeOptions, Crop, Position, Style, hex_to_rgb, resolve_options
+from blueheart.options import (
+    BadgeOptions,
+    Crop,
+    OutputFormat,
+    Position,
+    Style,
+    hex_to_rgb,
+    resolve_options,
+)
 from blueheart.placement import Box, Placement, place
 from blueheart.saliency import saliency_map
 
@@ -232,18 +240,30 @@ def badge_file(
     """
     source_path, destination_path = Path(source), Path(destination)
     resolved = resolve_options(options, overrides)
+    named = format_of_name(destination_path.suffix)
+    if resolved.format is OutputFormat.KEEP and named:
+        if resolved.crop is Crop.CIRCLE and named in OPAQUE_FORMATS:
+            raise OptionError(
+                "format",
+                f"a circle crop needs transparent corners, which {destination_path.suffix} "
+                "cannot store; name the output .png, .webp or .avif",
+            )
+    else:
+        named = None
     if not overwrite and destination_path.exists():
-        from blueheart.errors import OutputExistsError
-
         raise OutputExistsError(f"{destination_path}: exists (use --overwrite to replace it)")
-    data, _ = render_file(source_path, str(source_path), resolved)
+    data, _ = render_file(source_path, str(source_path), resolved, written_format=named)
     write_atomic(destination_path, data, overwrite=overwrite)
 
 
-def render_file(source: Path | bytes, name: str, options: BadgeOptions) -> tuple[bytes, str]:
-    """The badged file's bytes and its Pillow format, from a path or a file's bytes."""
+def render_file(
+    source: Path | bytes, name: str, options: BadgeOptions, *, written_format: str | None = None
+) -> tuple[bytes, str]:
+    """The badged file's bytes and its Pillow format, from a path or a file's bytes.
+
+    ``written_format`` overrides the format ``options`` would choose (an output's name)."""
     with open_image(source, name=name, max_pixels=options.max_pixels) as image, decoding(name):
-        written_format = output_format(
+        written_format = written_format or output_format(
             image.format, options.format, needs_alpha=options.crop is Crop.CIRCLE
         )
         resized = _draft(image, options)
@@ -259,8 +279,6 @@ def render_file(source: Path | bytes, name: str, options: BadgeOptions) -> tuple
             png_text=_png_text(image) if options.keep_metadata else None,
             **(jpeg_settings(image) if reuse_tables else {}),
         )
-        from dataclasses import replace
-
         return encode(frames, settings, replace(metadata, icc_profile=icc)), written_format
 
 

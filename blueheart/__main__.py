@@ -1,0 +1,3 @@
+from blueheart.cli import main
+
+main()

@@ -1,0 +1,264 @@
+"""Badging folders: discover, plan outputs, run jobs on any executor, report.
+
+Jobs carry paths, never decoded pixels, so a process pool and a Dask cluster run the same code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from blueheart.errors import BlueheartError, OptionError
+from blueheart.formats import SUFFIX_FORMATS, TEMP_SUFFIX, output_format, output_suffix
+from blueheart.options import BadgeOptions, Crop
+
+Status = Literal["ok", "skipped", "failed"]
+
+_MAX_CHUNK = 16
+
+
+@dataclass(frozen=True)
+class Result:
+    """What happened to one file; paths as given on the command line joined with the
+    relative path."""
+
+    source: str
+    output: str | None
+    status: Status
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    """One file to badge: where it is, where its output goes."""
+
+    source: Path
+    output: Path
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The jobs to run and the results already decided while planning (skips, clashes)."""
+
+    jobs: tuple[Job, ...]
+    decided: tuple[Result, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    """Every file's result, with counts and the exit code the CLI uses."""
+
+    results: tuple[Result, ...]
+    interrupted: bool = False
+    counts: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        counts = {"ok": 0, "skipped": 0, "failed": 0}
+        for result in self.results:
+            counts[result.status] += 1
+        object.__setattr__(self, "counts", counts)
+
+    @property
+    def exit_code(self) -> int:
+        """130 if interrupted, 1 if any file failed, else 0."""
+        if self.interrupted:
+            return 130
+        return 1 if self.counts["failed"] else 0
+
+    def summary(self) -> str:
+        """``N ok, N skipped, N failed``."""
+        return ", ".join(f"{count} {status}" for status, count in self.counts.items())
+
+    def to_json(self) -> str:
+        """The report in the documented JSON format."""
+        document = {
+            "results": [
+                {"source": r.source, "output": r.output, "status": r.status, "error": r.error}
+                for r in self.results
+            ],
+            "counts": self.counts,
+        }
+        return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+ProgressCallback = Callable[[Result], None]
+
+
+def batch(
+    source: str | Path,
+    destination: str | Path,
+    options: BadgeOptions | None = None,
+    *,
+    executor: Executor | None = None,
+    progress: ProgressCallback | None = None,
+    overwrite: bool = False,
+) -> Report:
+    """Badge every image under ``source`` into ``destination``, mirroring relative paths.
+
+    Non-images are skipped, unreadable images failed (the batch goes on), existing outputs
+    skipped unless ``overwrite``. ``executor`` runs the jobs (None: in this process);
+    ``progress`` is called with each ``Result`` as it arrives. Raises ``OptionError`` for a
+    missing ``source`` or a ``destination`` that is ``source`` or contains it.
+    """
+    resolved = options if options is not None else BadgeOptions()
+    plan = plan_batch(source, destination, resolved, overwrite=overwrite)
+    results = list(plan.decided)
+    for result in results:
+        if progress:
+            progress(result)
+    for result in run_jobs(plan.jobs, resolved, executor=executor, overwrite=overwrite):
+        results.append(result)
+        if progress:
+            progress(result)
+    return Report(tuple(results))
+
+
+def check_folders(source: Path, destination: Path) -> None:
+    """Raise ``OptionError`` unless ``source`` is a folder and ``destination`` is not it, nor
+    holds it."""
+    if not source.is_dir():
+        what = "is not a folder" if source.exists() else "does not exist"
+        raise OptionError("source", f"{source} {what}")
+    real_source, real_destination = source.resolve(), destination.resolve()
+    if real_source == real_destination:
+        raise OptionError("destination", "DEST_DIR may not be SRC_DIR: inputs are never written")
+    if real_destination in real_source.parents:
+        raise OptionError("destination", "DEST_DIR may not contain SRC_DIR")
+    if destination.exists() and not destination.is_dir():
+        raise OptionError("destination", f"{destination} exists and is not a folder")
+
+
+def plan_batch(
+    source: str | Path, destination: str | Path, options: BadgeOptions, *, overwrite: bool
+) -> Plan:
+    """Walk ``source`` and decide each file's output, without reading any image."""
+    source_path, destination_path = Path(source), Path(destination)
+    check_folders(source_path, destination_path)
+    jobs: list[Job] = []
+    decided: list[Result] = []
+    claimed: set[Path] = set()
+    for path, relative in discover(source_path, destination_path):
+        shown = str(source_path / relative)
+        kind = SUFFIX_FORMATS.get(path.suffix.lower())
+        if kind is None or path.name.startswith("._") or not _inside(path, source_path):
+            decided.append(Result(shown, None, "skipped"))
+            continue
+        output = destination_path / relative.parent / (path.stem + _suffix(path, kind, options))
+        if output in claimed:
+            decided.append(
+                Result(
+                    shown, str(output), "failed", f"{output}: another input has this output name"
+                )
+            )
+        elif output.exists() and not overwrite:
+            decided.append(Result(shown, str(output), "skipped"))
+        else:
+            jobs.append(Job(source_path / relative, output))
+        claimed.add(output)
+    return Plan(tuple(jobs), tuple(decided))
+
+
+def discover(source: Path, destination: Path) -> Iterator[tuple[Path, Path]]:
+    """(path, path relative to ``source``) of every file below ``source``, sorted, leaving
+    out ``destination``'s subtree; symbolic links to folders are not followed."""
+    skip = destination.resolve()
+    for folder, subfolders, files in os.walk(source, followlinks=False):
+        here = Path(folder)
+        subfolders[:] = sorted(name for name in subfolders if (here / name).resolve() != skip)
+        for name in sorted(files):
+            path = here / name
+            yield path, path.relative_to(source)
+
+
+def _inside(path: Path, source: Path) -> bool:
+    """A symbolic link counts only if it resolves to a file inside ``source``."""
+    if not path.is_symlink():
+        return True
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return False
+    return target.is_file() and source.resolve() in target.parents
+
+
+def _suffix(path: Path, kind: str, options: BadgeOptions) -> str:
+    written = output_format(kind, options.format, needs_alpha=options.crop is Crop.CIRCLE)
+    return output_suffix(path.suffix, written)
+
+
+def remove_stale_temp_files(destination: Path) -> int:
+    """Delete the hidden temporary files a killed run left in ``destination``; how many."""
+    removed = 0
+    if not destination.is_dir():
+        return removed
+    for folder, _, files in os.walk(destination, followlinks=False):
+        for name in files:
+            if name.startswith(".") and name.endswith(TEMP_SUFFIX):
+                (Path(folder) / name).unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def run_jobs(
+    jobs: Iterable[Job],
+    options: BadgeOptions,
+    *,
+    executor: Executor | None,
+    overwrite: bool,
+    chunk_size: int | None = None,
+) -> Iterator[Result]:
+    """Run ``jobs`` on ``executor`` (None: here, one by one) and yield results as they come.
+
+    Jobs travel in chunks so that small files do not drown in scheduling. On interruption,
+    pending chunks are cancelled before the exception propagates.
+    """
+    pending = list(jobs)
+    if executor is None:
+        for job in pending:
+            yield badge_job(job, options, overwrite)
+        return
+    size = chunk_size or _chunk_size(len(pending), executor)
+    futures: list[Future[list[Result]]] = [
+        executor.submit(run_chunk, pending[i : i + size], options, overwrite)
+        for i in range(0, len(pending), size)
+    ]
+    try:
+        for future in as_completed(futures):
+            yield from future.result()
+    finally:
+        for future in futures:
+            future.cancel()
+
+
+def _chunk_size(count: int, executor: Executor) -> int:
+    workers = int(getattr(executor, "_max_workers", 0) or os.cpu_count() or 1)
+    return max(1, min(_MAX_CHUNK, count // (workers * 4)))
+
+
+def run_chunk(jobs: list[Job], options: BadgeOptions, overwrite: bool) -> list[Result]:
+    """Badge a chunk of jobs in a worker; never raises for a bad file."""
+    return [badge_job(job, options, overwrite) for job in jobs]
+
+
+def badge_job(job: Job, options: BadgeOptions, overwrite: bool) -> Result:
+    """Badge one file; every failure becomes a ``failed`` result with a one-line reason."""
+    from blueheart.pipeline import badge_file
+
+    shown_source, shown_output = str(job.source), str(job.output)
+    try:
+        badge_file(job.source, job.output, options, overwrite=overwrite)
+    except (BlueheartError, OptionError) as error:
+        return Result(shown_source, shown_output, "failed", _one_line(str(error)))
+    except Exception as error:  # the batch goes on; the reason is kept
+        reason = f"unexpected {type(error).__name__}: {error}"
+        return Result(shown_source, shown_output, "failed", _one_line(reason))
+    return Result(shown_source, shown_output, "ok")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

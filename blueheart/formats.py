@@ -1,0 +1,52 @@
+"""File formats: which are read, which are written, and the names outputs get. No pixels."""
+
+from __future__ import annotations
+
+from blueheart.options import OutputFormat
+
+SUFFIX_FORMATS = {
+    ".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".jfif": "JPEG",
+    ".png": "PNG", ".apng": "PNG", ".webp": "WEBP", ".avif": "AVIF", ".gif": "GIF",
+    ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP",
+    ".heic": "HEIF", ".heif": "HEIF", ".hif": "HEIF",
+}  # fmt: skip
+"""File extensions blueheart takes as images, and the format each names."""
+
+EXTENSIONS = {
+    "JPEG": ".jpg",
+    "PNG": ".png",
+    "WEBP": ".webp",
+    "AVIF": ".avif",
+    "GIF": ".gif",
+    "TIFF": ".tif",
+    "BMP": ".bmp",
+}
+"""The extension an output gets when its format differs from the input's."""
+
+OPAQUE_FORMATS = ("JPEG", "BMP")
+TEMP_SUFFIX = ".blueheart-tmp"
+"""Temporary outputs are named ``.<output name>.<random>.blueheart-tmp`` in the output's folder."""
+
+
+def output_format(input_format: str | None, requested: OutputFormat, *, needs_alpha: bool) -> str:
+    """The Pillow format to write: the requested one, else the input's where platforms take
+    it (HEIC and MPO become JPEG), else PNG when transparent corners are needed."""
+    if requested is not OutputFormat.KEEP:
+        return str(requested.value).upper()
+    renamed = {"HEIF": "JPEG", "MPO": "JPEG"}
+    chosen = renamed.get(input_format or "", input_format or "PNG")
+    if needs_alpha and chosen in OPAQUE_FORMATS:
+        return "PNG"
+    return chosen
+
+
+def output_suffix(input_suffix: str, written_format: str) -> str:
+    """The output's extension: the input's when it names the written format, else the format's."""
+    accepted = [s for s, f in SUFFIX_FORMATS.items() if f == written_format]
+    return input_suffix if input_suffix.lower() in accepted else EXTENSIONS[written_format]
+
+
+def format_of_name(suffix: str) -> str | None:
+    """The writable format an output file name's extension asks for, if any."""
+    fmt = SUFFIX_FORMATS.get(suffix.lower())
+    return fmt if fmt in EXTENSIONS else None
