@@ -7,6 +7,7 @@ import io
 import os
 import struct
 import tempfile
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -95,10 +96,6 @@ def open_image(source: Path | bytes, *, name: str, max_pixels: int) -> Image.Ima
     ``ImageTooLargeError`` when width x height (x frames) exceeds ``max_pixels``.
     """
     formats = [f for f in READABLE_FORMATS if f != "HEIF" or _register_heif()]
-    # Pillow's own bomb check fires inside open(); raise its bar to ours so ours, which names
-    # the file and the limit, is the one that decides.
-    if Image.MAX_IMAGE_PIXELS is not None and max_pixels > Image.MAX_IMAGE_PIXELS:
-        Image.MAX_IMAGE_PIXELS = max_pixels
     stream: IO[bytes]
     try:
         stream = io.BytesIO(source) if isinstance(source, bytes) else source.open("rb")
@@ -111,7 +108,7 @@ def open_image(source: Path | bytes, *, name: str, max_pixels: int) -> Image.Ima
     try:
         with decoding(name):
             try:
-                image = Image.open(stream, formats=formats)
+                image = _open_header(stream, formats)
             except UnidentifiedImageError:
                 raise _unidentified(stream, name) from None
             _check_size(image, name, max_pixels)
@@ -119,6 +116,25 @@ def open_image(source: Path | bytes, *, name: str, max_pixels: int) -> Image.Ima
         stream.close()
         raise
     return image
+
+
+_PILLOW_LIMIT = threading.Lock()
+
+
+def _open_header(stream: IO[bytes], formats: list[str]) -> Image.Image:
+    """``Image.open`` with Pillow's global bomb check set aside for this call alone.
+
+    Pillow's check is a process-wide setting with its own limit and a message without the
+    file's name; ``_check_size`` applies ours right after, before anything is decoded. The
+    lock keeps concurrent callers of this function from seeing each other's setting.
+    """
+    with _PILLOW_LIMIT:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            return Image.open(stream, formats=formats)
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
 
 
 def _unidentified(stream: IO[bytes], name: str) -> BlueheartError:

@@ -13,15 +13,27 @@ from dataclasses import dataclass
 
 from PIL import ExifTags, Image
 
-_LOCATION_NAMES = re.compile(
-    r"^(GPS\w*|Location\w*|City|State|Country\w*|Sublocation|ProvinceState|"
-    r"Latitude|Longitude|Altitude|LatLong|GPano\w*)$",
-    re.IGNORECASE,
+_LOCATION = (
+    r"GPS\w*|Location\w*|City|State|Country\w*|Sublocation|ProvinceState|"
+    r"Latitude|Longitude|Altitude|LatLong|GPano\w*"
 )
-_ORIENTATION_NAMES = re.compile(r"^Orientation$")
-_QUALIFIED_NAME = r"[A-Za-z_][\w.-]*:([A-Za-z_][\w.-]*)"
-_ELEMENT = re.compile(rf"<({_QUALIFIED_NAME})\b[^>]*?(?:/>|>.*?</\1\s*>)", re.DOTALL)
-_ATTRIBUTE = re.compile(rf"\s({_QUALIFIED_NAME})\s*=\s*(\"[^\"]*\"|'[^']*')")
+_ORIENTATION = r"Orientation"
+_XPACKET = re.compile(r"<\?xpacket[^>]*\?>")
+
+
+def _patterns(local_names: str) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """Regexes for XMP elements and attributes with these local names, and for the names."""
+    qualified = rf"[A-Za-z_][\w.-]*:(?:{local_names})"
+    flags = re.IGNORECASE | re.DOTALL
+    return (
+        re.compile(rf"<({qualified})(?=[\s/>])[^>]*?(?:/>|>.*?</\1\s*>)", flags),
+        re.compile(rf"\s{qualified}\s*=\s*(?:\"[^\"]*\"|'[^']*')", flags),
+        re.compile(rf"^(?:{local_names})$", re.IGNORECASE),
+    )
+
+
+_DROP_ORIENTATION = _patterns(_ORIENTATION)
+_DROP_LOCATION = _patterns(f"{_LOCATION}|{_ORIENTATION}")
 
 
 @dataclass(frozen=True)
@@ -44,9 +56,12 @@ def read_metadata(image: Image.Image, *, keep_location: bool) -> Metadata:
 
 
 def _policy_exif(image: Image.Image, *, keep_location: bool) -> bytes | None:
-    exif = image.getexif()
-    if not len(exif):
+    found = image.getexif()
+    if not len(found):
         return None
+    # A copy, so that the image's own EXIF (and its orientation) is left for exif_transpose.
+    exif = Image.Exif()
+    exif.load(found.tobytes())
     exif.pop(ExifTags.Base.Orientation, None)
     if not keep_location:
         exif.pop(ExifTags.IFD.GPSInfo, None)
@@ -65,34 +80,25 @@ def _policy_xmp(xmp: bytes | None, *, keep_location: bool) -> bytes | None:
     cleaned with certainty, since a leak is worse than a lost caption."""
     if not xmp:
         return None
-    text = xmp.decode("utf-8", errors="replace")
-    names = _ORIENTATION_NAMES if keep_location else _combined_names()
-    cleaned = _ATTRIBUTE.sub(lambda m: "" if names.match(m.group(2)) else m.group(0), text)
-    previous = None
-    while previous != cleaned:
-        previous = cleaned
-        cleaned = _ELEMENT.sub(lambda m: "" if names.match(m.group(2)) else m.group(0), cleaned)
+    element, attribute, names = _DROP_ORIENTATION if keep_location else _DROP_LOCATION
+    cleaned = attribute.sub("", xmp.decode("utf-8", errors="replace"))
+    cleaned = element.sub("", cleaned)
     if _mentions(cleaned, names):
         return None
     return cleaned.encode("utf-8")
 
 
-def _combined_names() -> re.Pattern[str]:
-    return re.compile(f"{_LOCATION_NAMES.pattern}|{_ORIENTATION_NAMES.pattern}", re.IGNORECASE)
-
-
 def _mentions(xmp: str, names: re.Pattern[str]) -> bool:
     """True if a parse of ``xmp`` still finds a matching element or attribute, or fails."""
-    body = xmp[xmp.find("<x:xmpmeta") :] if "<x:xmpmeta" in xmp else xmp
-    body = body[: body.rfind(">") + 1]
+    body = _XPACKET.sub("", xmp).strip().lstrip("\ufeff")
     try:
         root = ET.fromstring(body)
     except ET.ParseError:
         return True
-    for element in root.iter():
-        if names.match(_local(element.tag)):
+    for node in root.iter():
+        if names.match(_local(node.tag)):
             return True
-        if any(names.match(_local(attribute)) for attribute in element.attrib):
+        if any(names.match(_local(key)) for key in node.attrib):
             return True
     return False
 

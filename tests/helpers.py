@@ -49,7 +49,9 @@ def _tag_desc(text: str) -> bytes:
 def _tag_curve(gamma: float | None) -> bytes:
     if gamma is None:
         g, a, b, c, d = SRGB_CURVE
-        return b"para\0\0\0\0" + struct.pack(">HH", 3, 0) + b"".join(_s15(v) for v in (g, a, b, c, d))
+        return (
+            b"para\0\0\0\0" + struct.pack(">HH", 3, 0) + b"".join(_s15(v) for v in (g, a, b, c, d))
+        )
     return b"curv\0\0\0\0" + struct.pack(">IH", 1, round(gamma * 256)) + b"\0\0"
 
 
@@ -122,9 +124,7 @@ def lab(rgb: np.ndarray) -> np.ndarray:
     """CIE L*a*b* (D65) of sRGB bytes."""
     c = np.asarray(rgb, dtype=np.float64) / 255
     linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    m = np.array(
-        [[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]
-    )
+    m = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
     xyz = linear @ m.T / np.array([0.95047, 1.0, 1.08883])
     f = np.where(xyz > 216 / 24389, np.cbrt(xyz), (24389 / 27 * xyz + 16) / 116)
     return np.stack(
@@ -173,7 +173,10 @@ def delta_e_2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     s_h = 1 + 0.015 * cp_mean * t
     r_t = -np.sin(np.radians(2 * d_theta)) * r_c
     return np.sqrt(
-        (dl / s_l) ** 2 + (dc / s_c) ** 2 + (d_big_h / s_h) ** 2 + r_t * (dc / s_c) * (d_big_h / s_h)
+        (dl / s_l) ** 2
+        + (dc / s_c) ** 2
+        + (d_big_h / s_h) ** 2
+        + r_t * (dc / s_c) * (d_big_h / s_h)
     )
 
 
@@ -191,6 +194,21 @@ def photo(width: int, height: int, *, seed: int = 0) -> Image.Image:
     )
     noise = rng.normal(0, 6, size=base.shape)
     return Image.fromarray(np.clip(base + noise, 0, 255).astype(np.uint8), "RGB")
+
+
+def default_box(size: tuple[int, int], **overrides: object) -> tuple[int, int, int, int]:
+    """Where the default options put the emblem on an image of ``size``."""
+    from blueheart.emblem import silhouette
+    from blueheart.options import BadgeOptions
+    from blueheart.placement import Placement, place
+
+    options = BadgeOptions(**overrides)  # type: ignore[arg-type]
+    circle_safe = options.circle_safe if options.circle_safe is not None else size[0] == size[1]
+    placement = Placement(
+        options.position, options.size, options.margin, options.offset, circle_safe
+    )
+    ring = options.ring if options.ring is not None else 0.06
+    return place(size, placement, silhouette(options.style, ring)).as_tuple()
 
 
 def heart_pixels(image: Image.Image, box: tuple[int, int, int, int]) -> np.ndarray:

@@ -6,13 +6,6 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image, ImageCms
-
-import blueheart
-from blueheart import BadgeOptions, OptionError, apply_badge
-from blueheart.emblem import silhouette
-from blueheart.options import Style
-from blueheart.placement import Box, Placement, place
 from helpers import (
     ADOBE_PROFILE,
     P3_PROFILE,
@@ -23,6 +16,12 @@ from helpers import (
     photo,
     to_srgb,
 )
+from PIL import Image, ImageCms
+
+import blueheart
+from blueheart import BadgeOptions, OptionError, apply_badge
+from blueheart.emblem import silhouette
+from blueheart.placement import Box, Placement, place
 
 
 def expected_box(size: tuple[int, int], options: BadgeOptions | None = None) -> Box:
@@ -143,7 +142,9 @@ def test_heart_keeps_its_colour_through_a_wide_gamut_profile(profile: bytes, col
 def test_cmyk_without_profile_uses_a_plain_conversion() -> None:
     source = photo(200, 200).convert("CMYK")
     out = apply_badge(source, circle_safe=False)
-    pixels = heart_pixels(out, expected_box(source.size, BadgeOptions(circle_safe=False)).as_tuple())
+    pixels = heart_pixels(
+        out, expected_box(source.size, BadgeOptions(circle_safe=False)).as_tuple()
+    )
     assert out.mode == "CMYK"
     expected = Image.new("RGB", (1, 1), UN_BLUE_RGB).convert("CMYK").getpixel((0, 0))
     assert (pixels == expected).all()

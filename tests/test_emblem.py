@@ -6,12 +6,12 @@ import re
 
 import numpy as np
 import pytest
+from helpers import UN_BLUE_RGB
 from PIL import Image
 
-from blueheart import OptionError, UN_BLUE, emblem_svg, render_emblem
+from blueheart import UN_BLUE, OptionError, emblem_svg, render_emblem
 from blueheart.emblem import _cached_emblem, heart_geometry, heart_layout, silhouette
 from blueheart.options import Style
-from helpers import UN_BLUE_RGB
 
 
 def alpha(image: Image.Image) -> np.ndarray:

@@ -1,0 +1,465 @@
+"""The file pipeline on what phones and cameras make: each test writes a file, badges it,
+reopens the output and checks pixels and metadata."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import (
+    P3_PROFILE,
+    UN_BLUE_RGB,
+    default_box,
+    delta_e_2000,
+    heart_pixels,
+    lab,
+    photo,
+    to_srgb,
+)
+from PIL import ExifTags, Image, ImageSequence
+
+from blueheart import (
+    BlueheartError,
+    ImageTooLargeError,
+    OutputExistsError,
+    UnreadableImageError,
+    UnsupportedFormatError,
+    badge_bytes,
+    badge_file,
+)
+
+XMP_WITH_LOCATION = (
+    '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+    'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    '<rdf:Description rdf:about="" xmlns:exif="http://ns.adobe.com/exif/1.0/" '
+    'xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" '
+    'xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" '
+    'xmlns:dc="http://purl.org/dc/elements/1.1/" '
+    'exif:GPSLatitude="48,51.5N" exif:GPSLongitude="2,21.0E">'
+    "<photoshop:City>Paris</photoshop:City>"
+    "<Iptc4xmpExt:LocationCreated><rdf:Bag><rdf:li>Rue X</rdf:li></rdf:Bag>"
+    "</Iptc4xmpExt:LocationCreated>"
+    "<dc:creator><rdf:Seq><rdf:li>A volunteer</rdf:li></rdf:Seq></dc:creator>"
+    '</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
+).encode()
+
+# What each EXIF orientation asks a viewer to do, undone to make the stored pixels.
+STORE_FOR_ORIENTATION = {
+    1: None,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
+
+def camera_exif(orientation: int = 1, *, gps: bool = True) -> Image.Exif:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "TestPhone"
+    exif[ExifTags.Base.Model] = "Model 15"
+    exif[ExifTags.Base.Orientation] = orientation
+    if gps:
+        location = exif.get_ifd(ExifTags.IFD.GPSInfo)
+        location[ExifTags.GPS.GPSLatitudeRef] = "N"
+        location[ExifTags.GPS.GPSLatitude] = (48.0, 51.0, 30.0)
+        location[ExifTags.GPS.GPSLongitudeRef] = "E"
+        location[ExifTags.GPS.GPSLongitude] = (2.0, 21.0, 5.0)
+    return exif
+
+
+def save(image: Image.Image, path: Path, fmt: str | None = None, **params: object) -> Path:
+    image.save(path, fmt, **params)
+    return path
+
+
+def reopen(path_or_bytes: Path | bytes) -> Image.Image:
+    source = io.BytesIO(path_or_bytes) if isinstance(path_or_bytes, bytes) else path_or_bytes
+    image = Image.open(source)
+    image.load()
+    return image
+
+
+def blue_fraction(image: Image.Image) -> float:
+    pixels = np.asarray(image.convert("RGB")).reshape(-1, 3).astype(int)
+    close = np.abs(pixels - UN_BLUE_RGB).max(axis=1) <= 20
+    return float(close.mean())
+
+
+# -- orientation ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_all_eight_orientations_give_the_same_upright_output(tmp_path: Path, fmt: str) -> None:
+    upright = photo(120, 80, seed=3)
+    outputs = []
+    for orientation, undo in STORE_FOR_ORIENTATION.items():
+        stored = upright if undo is None else upright.transpose(undo)
+        quality = {"quality": 95} if fmt == "JPEG" else {}
+        exif = camera_exif(orientation).tobytes()
+        source = save(stored, tmp_path / f"o{orientation}.{fmt.lower()}", fmt, exif=exif, **quality)
+        target = tmp_path / f"out{orientation}.png"
+        badge_file(source, target)
+        result = reopen(target)
+        assert result.size == (120, 80)
+        assert ExifTags.Base.Orientation not in result.getexif()
+        outputs.append(np.asarray(result.convert("RGB")).astype(int))
+    # Lossless sources agree exactly; JPEG sources differ only by re-compression noise.
+    mean_tolerance = 0 if fmt == "PNG" else 3
+    for other in outputs[1:]:
+        assert np.abs(other - outputs[0]).mean() <= mean_tolerance
+
+
+# -- metadata policy -------------------------------------------------------------------------
+
+
+def gps_jpeg(tmp_path: Path) -> Path:
+    return save(photo(200, 150), tmp_path / "gps.jpg", "JPEG", exif=camera_exif().tobytes(),
+                xmp=XMP_WITH_LOCATION, icc_profile=P3_PROFILE)  # fmt: skip
+
+
+def test_location_is_removed_by_default_and_the_rest_kept(tmp_path: Path) -> None:
+    target = tmp_path / "out.jpg"
+    badge_file(gps_jpeg(tmp_path), target)
+    result = reopen(target)
+    exif = result.getexif()
+    assert ExifTags.IFD.GPSInfo not in exif and not exif.get_ifd(ExifTags.IFD.GPSInfo)
+    assert exif[ExifTags.Base.Model] == "Model 15"
+    xmp = result.info.get("xmp", b"")
+    assert b"GPS" not in xmp and b"Paris" not in xmp and b"Location" not in xmp
+    assert b"A volunteer" in xmp
+    assert result.info["icc_profile"] == P3_PROFILE
+    raw = target.read_bytes()
+    assert b"Paris" not in raw and b"GPSLatitude" not in raw
+
+
+def test_keep_metadata_keeps_the_location(tmp_path: Path) -> None:
+    target = tmp_path / "out.jpg"
+    badge_file(gps_jpeg(tmp_path), target, keep_metadata=True)
+    result = reopen(target)
+    assert result.getexif().get_ifd(ExifTags.IFD.GPSInfo)[ExifTags.GPS.GPSLatitudeRef] == "N"
+    assert b"Paris" in result.info["xmp"]
+
+
+def test_unparseable_xmp_is_dropped_rather_than_leaked(tmp_path: Path) -> None:
+    broken = XMP_WITH_LOCATION.replace(b"</x:xmpmeta>", b"")
+    source = save(photo(64, 64), tmp_path / "x.jpg", "JPEG", xmp=broken)
+    result = reopen(badge_bytes(source.read_bytes()))
+    assert b"Paris" not in result.info.get("xmp", b"")
+
+
+def test_the_heart_is_un_blue_through_the_photos_profile(tmp_path: Path) -> None:
+    source = save(photo(400, 300), tmp_path / "p3.png", "PNG", icc_profile=P3_PROFILE)
+    result = reopen(badge_bytes(source.read_bytes(), ring=0.0))
+    assert result.info["icc_profile"] == P3_PROFILE
+    pixels = heart_pixels(result, default_box(result.size))
+    assert delta_e_2000(lab(to_srgb(pixels, P3_PROFILE)), lab(np.array(UN_BLUE_RGB))).max() <= 2
+
+
+# -- JPEG quality -----------------------------------------------------------------------------
+
+
+def test_jpeg_keeps_its_quantisation_and_progressive_mode(tmp_path: Path) -> None:
+    source = save(photo(320, 240), tmp_path / "in.jpg", "JPEG", quality=62, progressive=True,
+                  subsampling=2)  # fmt: skip
+    result = reopen(badge_bytes(source.read_bytes()))
+    original = reopen(source)
+    assert result.quantization == original.quantization
+    assert result.info.get("progressive") or result.info.get("progression")
+    size_ratio = len(badge_bytes(source.read_bytes())) / source.stat().st_size
+    assert 0.8 < size_ratio < 1.3
+
+
+def test_explicit_quality_and_resized_outputs_use_it(tmp_path: Path) -> None:
+    source = save(photo(320, 240), tmp_path / "in.jpg", "JPEG", quality=50)
+    q95 = reopen(badge_bytes(source.read_bytes(), quality=95))
+    assert q95.quantization != reopen(source).quantization
+    smaller = reopen(badge_bytes(source.read_bytes(), output_size=160))
+    assert smaller.size == (160, 120)
+
+
+# -- formats -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fmt", "suffix"),
+    [("JPEG", "jpg"), ("PNG", "png"), ("WEBP", "webp"), ("AVIF", "avif"), ("GIF", "gif"),
+     ("TIFF", "tif"), ("BMP", "bmp")],
+)  # fmt: skip
+def test_each_format_is_read_and_written_as_itself(tmp_path: Path, fmt: str, suffix: str) -> None:
+    source = save(photo(240, 180), tmp_path / f"in.{suffix}", fmt)
+    target = tmp_path / f"out.{suffix}"
+    badge_file(source, target)
+    result = reopen(target)
+    assert result.format == fmt and result.size == (240, 180)
+    assert blue_fraction(result) > 0.01
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "png", "webp", "avif"])
+def test_format_option_chooses_the_output(tmp_path: Path, fmt: str) -> None:
+    source = save(photo(100, 100), tmp_path / "in.png", "PNG")
+    assert reopen(badge_bytes(source.read_bytes(), format=fmt)).format == fmt.upper()
+
+
+def test_output_name_decides_the_format_when_format_is_keep(tmp_path: Path) -> None:
+    source = save(photo(100, 100), tmp_path / "in.jpg", "JPEG")
+    badge_file(source, tmp_path / "out.png")
+    assert reopen(tmp_path / "out.png").format == "PNG"
+
+
+@pytest.mark.parametrize("background", ["#FFFFFF", "#FF0000"])
+def test_transparency_written_as_jpeg_is_flattened_onto_the_background(
+    tmp_path: Path, background: str
+) -> None:
+    clear = Image.new("RGBA", (200, 200), (0, 0, 0, 0))
+    source = save(clear, tmp_path / "clear.png", "PNG")
+    result = reopen(badge_bytes(source.read_bytes(), format="jpeg", background=background))
+    corner = np.asarray(result)[5, 5].astype(int)
+    expected = [int(background[i : i + 2], 16) for i in (1, 3, 5)]
+    assert np.abs(corner - expected).max() <= 3
+
+
+def test_transparency_is_kept_in_png(tmp_path: Path) -> None:
+    rgba = photo(100, 100).convert("RGBA")
+    rgba.putalpha(40)
+    result = reopen(badge_bytes(save(rgba, tmp_path / "t.png", "PNG").read_bytes()))
+    assert result.mode == "RGBA" and np.asarray(result)[3, 3, 3] == 40
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "1", "P", "RGBA", "I;16"])
+def test_png_modes(tmp_path: Path, mode: str) -> None:
+    base = photo(160, 120)
+    image = (
+        Image.frombytes("I;16", base.size, (np.asarray(base.convert("L"), "<u2") * 257).tobytes())
+        if mode == "I;16"
+        else base.convert(mode)
+    )
+    result = reopen(badge_bytes(save(image, tmp_path / "m.png", "PNG").read_bytes()))
+    assert result.mode in ("RGB", "RGBA") and blue_fraction(result) > 0.01
+
+
+def test_cmyk_jpeg_with_and_without_profile(tmp_path: Path) -> None:
+    source = save(photo(200, 200).convert("CMYK"), tmp_path / "cmyk.jpg", "JPEG")
+    result = reopen(badge_bytes(source.read_bytes()))
+    assert result.mode == "CMYK" and blue_fraction(result.convert("RGB")) > 0.01
+    as_png = reopen(badge_bytes(source.read_bytes(), format="png"))
+    assert as_png.mode == "RGB" and blue_fraction(as_png) > 0.01
+
+
+def test_heic_is_read_and_written_as_jpeg(tmp_path: Path) -> None:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    source = tmp_path / "iphone.heic"
+    photo(300, 200).save(source, "HEIF", exif=camera_exif(6).tobytes())
+    from blueheart.formats import SUFFIX_FORMATS, output_format, output_suffix
+
+    written = output_format(SUFFIX_FORMATS[".heic"], __import__("blueheart").OutputFormat.KEEP,
+                            needs_alpha=False)  # fmt: skip
+    assert output_suffix(".heic", written) == ".jpg"
+    target = tmp_path / "iphone.jpg"
+    badge_file(source, target)
+    result = reopen(target)
+    assert result.format == "JPEG" and result.size == (200, 300)
+    assert not result.getexif().get_ifd(ExifTags.IFD.GPSInfo)
+
+
+def test_heic_without_the_extra_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import blueheart.imagefile as imagefile
+
+    monkeypatch.setattr(imagefile, "_register_heif", lambda: False)
+    header = struct.pack(">I", 24) + b"ftypheic" + b"\0\0\0\0mif1heic"
+    with pytest.raises(UnsupportedFormatError, match=r"pip install 'blueheart\[heif\]'"):
+        badge_bytes(header + b"\0" * 100)
+
+
+# -- animations -------------------------------------------------------------------------------
+
+
+def animation(count: int = 4) -> list[Image.Image]:
+    return [photo(160, 120, seed=i) for i in range(count)]
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "PNG"])
+def test_animations_keep_frames_durations_and_loop(tmp_path: Path, fmt: str) -> None:
+    frames = animation()
+    durations = [80, 120, 160, 200]
+    source = tmp_path / f"anim.{fmt.lower()}"
+    frames[0].save(source, fmt, save_all=True, append_images=frames[1:], duration=durations,
+                   loop=3)  # fmt: skip
+    target = tmp_path / f"out.{fmt.lower()}"
+    badge_file(source, target)
+    result = Image.open(target)
+    assert result.format == fmt and result.n_frames == 4
+    assert result.info.get("loop") == 3
+    seen = []
+    for frame in ImageSequence.Iterator(result):
+        frame.load()  # WebP reports a frame's duration once it is loaded
+        seen.append(frame.info.get("duration"))
+        assert blue_fraction(frame) > 0.01
+    assert seen == durations
+
+
+def test_gif_palette_keeps_the_heart_close_to_un_blue(tmp_path: Path) -> None:
+    frames = [f.convert("P") for f in animation()]
+    source = tmp_path / "a.gif"
+    frames[0].save(source, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    target = tmp_path / "b.gif"
+    badge_file(source, target)
+    result = Image.open(target)
+    for frame in ImageSequence.Iterator(result):
+        heart = heart_pixels(frame.convert("RGB"), default_box(frame.size))
+        assert delta_e_2000(lab(heart), lab(np.array(UN_BLUE_RGB))).max() <= 3.0
+
+
+def test_gif_disposal_is_kept(tmp_path: Path) -> None:
+    frames = [f.convert("P") for f in animation(3)]
+    source = tmp_path / "d.gif"
+    frames[0].save(source, save_all=True, append_images=frames[1:], duration=100, disposal=2)
+    target = tmp_path / "e.gif"
+    badge_file(source, target)
+    result = Image.open(target)
+    methods = []
+    for index in range(result.n_frames):
+        result.seek(index)
+        methods.append(result.disposal_method)
+    assert methods[:2] == [2, 2]
+
+
+# -- limits -------------------------------------------------------------------------------------
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+
+
+def test_a_png_claiming_60000_by_60000_is_refused_from_the_header(tmp_path: Path) -> None:
+    source = tmp_path / "bomb.png"
+    source.write_bytes(png_header_only(60000, 60000))
+    target = tmp_path / "out.png"
+    with pytest.raises(ImageTooLargeError, match=r"bomb\.png: 60000x60000 .* limit of 250,000,000"):
+        badge_file(source, target)
+    assert not target.exists()
+
+
+def test_max_pixels_is_configurable(tmp_path: Path) -> None:
+    data = save(photo(100, 100), tmp_path / "p.png", "PNG").read_bytes()
+    with pytest.raises(ImageTooLargeError, match="10,000 pixels, over the limit of 9,999"):
+        badge_bytes(data, max_pixels=9_999)
+    badge_bytes(data, max_pixels=10_000)
+
+
+def test_animation_frames_count_toward_the_limit(tmp_path: Path) -> None:
+    source = tmp_path / "a.gif"
+    frames = [f.convert("P") for f in animation(4)]
+    frames[0].save(source, save_all=True, append_images=frames[1:])
+    with pytest.raises(ImageTooLargeError, match="4 frames of 160x120"):
+        badge_file(source, tmp_path / "b.gif", max_pixels=160 * 120 * 3)
+
+
+def test_200_megapixel_headers_are_within_the_default_limit(tmp_path: Path) -> None:
+    from blueheart.imagefile import open_image
+
+    data = png_header_only(16320, 12240)
+    with open_image(data, name="big.png", max_pixels=250_000_000) as image:
+        assert image.size == (16320, 12240)
+
+
+# -- bad input -----------------------------------------------------------------------------------
+
+
+def truncated_jpeg(tmp_path: Path) -> bytes:
+    data = save(photo(300, 200), tmp_path / "full.jpg", "JPEG").read_bytes()
+    return data[: len(data) // 2]
+
+
+def corrupted_png(tmp_path: Path) -> bytes:
+    data = bytearray(save(photo(100, 100), tmp_path / "c.png", "PNG").read_bytes())
+    for index in range(60, len(data) - 20, 7):
+        data[index] ^= 0x5A
+    return bytes(data)
+
+
+BAD_FILES = {
+    "empty.jpg": lambda tmp: b"",
+    "truncated.jpg": truncated_jpeg,
+    "corrupt.png": corrupted_png,
+    "notes.jpg": lambda tmp: b"these are my notes, not a photo\n" * 10,
+    "page.png": lambda tmp: b"<!DOCTYPE html><html><body>404</body></html>",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_files_raise_one_line_blueheart_errors_and_write_nothing(
+    tmp_path: Path, name: str
+) -> None:
+    source = tmp_path / name
+    source.write_bytes(BAD_FILES[name](tmp_path))
+    before = source.read_bytes()
+    target = tmp_path / "out" / f"x{source.suffix}"
+    with pytest.raises(BlueheartError) as caught:
+        badge_file(source, target)
+    message = str(caught.value)
+    assert name in message and "\n" not in message
+    assert (
+        not target.exists() and not any(target.parent.glob(".*"))
+        if target.parent.exists()
+        else True
+    )
+    assert source.read_bytes() == before
+
+
+def test_a_missing_file_is_unreadable(tmp_path: Path) -> None:
+    with pytest.raises(UnreadableImageError, match=r"nope\.jpg: no such file"):
+        badge_file(tmp_path / "nope.jpg", tmp_path / "out.jpg")
+
+
+def test_existing_outputs_are_never_replaced_without_overwrite(tmp_path: Path) -> None:
+    source = save(photo(80, 80), tmp_path / "in.png", "PNG")
+    target = tmp_path / "out.png"
+    target.write_bytes(b"precious")
+    with pytest.raises(OutputExistsError):
+        badge_file(source, target)
+    assert target.read_bytes() == b"precious"
+    badge_file(source, target, overwrite=True)
+    assert reopen(target).size == (80, 80)
+
+
+def test_input_is_never_written_and_no_temp_file_remains(tmp_path: Path) -> None:
+    source = save(photo(80, 80), tmp_path / "in.jpg", "JPEG", exif=camera_exif(6).tobytes())
+    before = source.read_bytes()
+    badge_file(source, tmp_path / "out.jpg")
+    assert source.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jpg", "out.jpg"]
+
+
+def test_a_failed_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+
+    from blueheart import OutputWriteError
+
+    source = save(photo(80, 80), tmp_path / "in.png", "PNG")
+    real_link = os.link
+
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "link", full_disk)
+    monkeypatch.setattr(Path, "replace", lambda self, target: full_disk())
+    with pytest.raises(OutputWriteError, match="No space left on device"):
+        badge_file(source, tmp_path / "out" / "o.png")
+    monkeypatch.setattr(os, "link", real_link)
+    assert list((tmp_path / "out").iterdir()) == []
