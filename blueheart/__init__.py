@@ -29,7 +29,7 @@ from blueheart.errors import (
 )
 
 if TYPE_CHECKING:
-    from blueheart.batch import Report, Result, batch
+    from blueheart.batching import Report, Result, batch
     from blueheart.emblem import emblem_svg, render_emblem
     from blueheart.options import (
         UN_BLUE,
@@ -50,9 +50,9 @@ _LAZY = {
     "badge_file": "blueheart.pipeline",
     "render_emblem": "blueheart.emblem",
     "emblem_svg": "blueheart.emblem",
-    "batch": "blueheart.batch",
-    "Report": "blueheart.batch",
-    "Result": "blueheart.batch",
+    "batch": "blueheart.batching",
+    "Report": "blueheart.batching",
+    "Result": "blueheart.batching",
     "contact_sheet": "blueheart.sheet",
     "BadgeOptions": "blueheart.options",
     "Position": "blueheart.options",

@@ -216,14 +216,34 @@ def _debug() -> bool:
 
 
 def _fail(error: BaseException, *, usage: bool = False) -> NoReturn:
-    if _debug():
+    if _debug() or isinstance(error, click.ClickException):
         raise error
     if usage and isinstance(error, OptionError):
         raise _usage_error(error)
     raise click.ClickException(" ".join(str(error).split()))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class BlueheartGroup(click.Group):
+    """Click's group with the contract's error output: every error is one line on stderr,
+    exit 1 for failed inputs, 2 for usage errors, 130 when interrupted."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            outcome = super().main(*args, **kwargs)
+        except _NoArgsIsHelp as error:
+            error.show()
+            sys.exit(error.exit_code)
+        except click.ClickException as error:
+            click.echo(f"Error: {error.format_message()}", err=True)
+            sys.exit(error.exit_code)
+        except (click.Abort, KeyboardInterrupt):
+            click.echo("Interrupted.", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(outcome if isinstance(outcome, int) else 0)
+
+
+@click.group(cls=BlueheartGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="blueheart")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 def cli(debug: bool) -> None:
@@ -332,7 +352,14 @@ def batch_command(
     blueheart batch photos/ avatars/ --crop circle --output-size 1080 -j 2
     blueheart batch photos/ out/ --scheduler tcp://scheduler:8786
     """
-    from blueheart.batch import Report, Result, plan_batch, remove_stale_temp_files, run_jobs
+    from blueheart.batching import (
+        Report,
+        Result,
+        executor_for,
+        plan_batch,
+        remove_stale_temp_files,
+        run_jobs,
+    )
 
     options = build_options(params)
     source_path, destination_path = Path(source), Path(destination)
@@ -350,18 +377,23 @@ def batch_command(
     remove_stale_temp_files(destination_path)
     results: list[Result] = list(plan.decided)
     interrupted = False
-    executor, closer = _executor(jobs, scheduler)
     show = _progress(len(plan.jobs))
     try:
-        for result in run_jobs(plan.jobs, options, executor=executor, overwrite=overwrite):
-            results.append(result)
-            show(result)
+        with executor_for(jobs or os.cpu_count() or 1, scheduler) as executor:
+            for result in run_jobs(plan.jobs, options, executor=executor, overwrite=overwrite):
+                results.append(result)
+                show(result)
+    except ImportError:
+        raise click.UsageError(
+            "--scheduler needs the dask extra: pip install 'blueheart[dask]'"
+        ) from None
+    except (OSError, TimeoutError) as error:
+        raise click.UsageError(f"cannot reach the scheduler {scheduler}: {error}") from None
     except KeyboardInterrupt:
         interrupted = True
     finally:
         show(None)
-        closer()
-    outcome = Report(tuple(results), interrupted=interrupted)
+    outcome = Report(tuple(sorted(results, key=lambda r: r.source)), interrupted=interrupted)
     for result in outcome.results:
         if result.status == "failed":
             click.echo(f"failed: {result.error}", err=True)
@@ -369,43 +401,6 @@ def batch_command(
         _write_report(Path(report), outcome.to_json())
     click.echo(outcome.summary() + (" (interrupted)" if interrupted else ""))
     sys.exit(outcome.exit_code)
-
-
-def _executor(jobs: int | None, scheduler: str | None) -> tuple[Any, Callable[[], None]]:
-    """The executor for ``-j``/``--scheduler`` and a function that shuts it down."""
-    workers = jobs or os.cpu_count() or 1
-    if scheduler:
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError:
-            raise click.UsageError(
-                "--scheduler needs the dask extra: pip install 'blueheart[dask]'"
-            ) from None
-        if scheduler == "local":
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
-            client = Client(cluster)
-        else:
-            try:
-                client = Client(scheduler, timeout=10)
-            except (OSError, TimeoutError) as error:
-                raise click.UsageError(f"cannot reach the scheduler {scheduler}: {error}") from None
-            cluster = None
-
-        def close_dask() -> None:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-
-        return client.get_executor(), close_dask
-    if workers == 1:
-        return None, lambda: None
-    import signal
-    from concurrent.futures import ProcessPoolExecutor
-
-    pool = ProcessPoolExecutor(
-        max_workers=workers, initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN)
-    )
-    return pool, lambda: pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _progress(total: int) -> Callable[[Any], None]:
@@ -527,7 +522,7 @@ def sheet(directory: str, output: str, cell: int, columns: int | None, overwrite
     """
     import io
 
-    from blueheart.batch import discover
+    from blueheart.batching import discover
     from blueheart.formats import SUFFIX_FORMATS
     from blueheart.imagefile import write_atomic
     from blueheart.sheet import contact_sheet
@@ -553,19 +548,8 @@ def sheet(directory: str, output: str, cell: int, columns: int | None, overwrite
 
 
 def main() -> None:
-    """Console-script entry point: every error is one line on stderr, with the exit code of
-    the contract (1 for failed inputs, 2 for usage errors, 130 when interrupted)."""
-    try:
-        cli.main(prog_name="blueheart", standalone_mode=False)
-    except _NoArgsIsHelp as error:
-        error.show()
-        sys.exit(error.exit_code)
-    except click.ClickException as error:
-        click.echo(f"Error: {error.format_message()}", err=True)
-        sys.exit(error.exit_code)
-    except (click.Abort, KeyboardInterrupt):
-        click.echo("Interrupted.", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+    """Console-script entry point."""
+    cli.main(prog_name="blueheart")
 
 
 if __name__ == "__main__":

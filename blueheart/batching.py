@@ -5,13 +5,16 @@ Jobs carry paths, never decoded pixels, so a process pool and a Dask cluster run
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
 import os
+import signal
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, as_completed
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from blueheart.errors import BlueheartError, OptionError
 from blueheart.formats import SUFFIX_FORMATS, TEMP_SUFFIX, output_format, output_suffix
@@ -20,6 +23,7 @@ from blueheart.options import BadgeOptions, Crop
 Status = Literal["ok", "skipped", "failed"]
 
 _MAX_CHUNK = 16
+_SCHEDULER_TIMEOUT_S = 10
 
 
 @dataclass(frozen=True)
@@ -202,6 +206,44 @@ def remove_stale_temp_files(destination: Path) -> int:
                 (Path(folder) / name).unlink(missing_ok=True)
                 removed += 1
     return removed
+
+
+@contextlib.contextmanager
+def executor_for(workers: int, scheduler: str | None = None) -> Iterator[Executor | None]:
+    """The executor for ``workers`` processes, or for a Dask ``scheduler`` address.
+
+    ``scheduler`` "local" starts a ``distributed.LocalCluster``; any other value is a
+    scheduler address. One worker and no scheduler: None (run here). Raises ``ImportError``
+    when a scheduler is asked for without the ``dask`` extra, ``OSError`` or
+    ``TimeoutError`` when it cannot be reached. Pending work is cancelled on exit.
+    """
+    if scheduler:
+        distributed: Any = importlib.import_module("distributed")
+        cluster = (
+            distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
+            if scheduler == "local"
+            else None
+        )
+        client = distributed.Client(cluster or scheduler, timeout=_SCHEDULER_TIMEOUT_S)
+        try:
+            yield client.get_executor()
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    elif workers == 1:
+        yield None
+    else:
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_leave_interrupts_to_parent)
+        try:
+            yield pool
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _leave_interrupts_to_parent() -> None:
+    # Ctrl-C reaches every process of the terminal's group; the parent decides what stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def run_jobs(

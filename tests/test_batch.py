@@ -1,0 +1,272 @@
+"""The batch runner: a tree like an organiser's, resume, interruption, kills, clusters."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from helpers import photo
+from PIL import Image
+
+from blueheart import BadgeOptions, OptionError, Result, batch
+from blueheart.formats import TEMP_SUFFIX
+
+
+def organiser_tree(root: Path) -> Path:
+    """Nested Unicode folders, names with spaces, non-images, corrupt files, an animated GIF
+    and a transparent PNG."""
+    source = root / "campaign photos"
+    (source / "Équipe Nord" / "día 1").mkdir(parents=True)
+    (source / "スタッフ").mkdir()
+    photo(300, 200, seed=1).save(source / "Équipe Nord" / "día 1" / "portrait 1.jpg")
+    photo(200, 300, seed=2).save(source / "スタッフ" / "山田.jpeg")
+    transparent = photo(120, 120, seed=3).convert("RGBA")
+    transparent.putalpha(100)
+    transparent.save(source / "logo.png")
+    frames = [photo(90, 60, seed=s).convert("P") for s in range(3)]
+    frames[0].save(source / "wave.gif", save_all=True, append_images=frames[1:], duration=90)
+    (source / "notes.txt").write_text("not a photo")
+    (source / "._portrait.jpg").write_bytes(b"\0\5\26\7 AppleDouble")
+    (source / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    return source
+
+
+def statuses(report: object) -> dict[str, str]:
+    return {Path(r.source).name: r.status for r in report.results}  # type: ignore[attr-defined]
+
+
+def test_a_realistic_tree(tmp_path: Path) -> None:
+    source = organiser_tree(tmp_path)
+    destination = tmp_path / "out"
+    seen: list[Result] = []
+    report = batch(source, destination, progress=seen.append)
+    assert statuses(report) == {
+        "portrait 1.jpg": "ok",
+        "山田.jpeg": "ok",
+        "logo.png": "ok",
+        "wave.gif": "ok",
+        "notes.txt": "skipped",
+        "._portrait.jpg": "skipped",
+        "broken.jpg": "failed",
+    }
+    assert len(seen) == 7 and report.counts == {"ok": 4, "skipped": 2, "failed": 1}
+    assert report.exit_code == 1
+    assert Image.open(destination / "Équipe Nord" / "día 1" / "portrait 1.jpg").size == (300, 200)
+    assert Image.open(destination / "wave.gif").n_frames == 3
+    assert Image.open(destination / "logo.png").mode == "RGBA"
+    assert not (destination / "notes.txt").exists() and not (destination / "broken.jpg").exists()
+    failed = next(r for r in report.results if r.status == "failed")
+    assert failed.error and "\n" not in failed.error and "broken.jpg" in failed.error
+
+
+def test_report_json_has_exactly_the_contract_fields(tmp_path: Path) -> None:
+    report = batch(organiser_tree(tmp_path), tmp_path / "out")
+    document = json.loads(report.to_json())
+    assert set(document) == {"results", "counts"}
+    assert all(set(r) == {"source", "output", "status", "error"} for r in document["results"])
+
+
+def test_resume_skips_what_exists_and_rewrites_nothing(tmp_path: Path) -> None:
+    source = organiser_tree(tmp_path)
+    destination = tmp_path / "out"
+    batch(source, destination)
+    outputs = [p for p in destination.rglob("*") if p.is_file()]
+    times = {p: p.stat().st_mtime_ns for p in outputs}
+    time.sleep(0.01)
+    second = batch(source, destination)
+    assert second.counts == {"ok": 0, "skipped": 6, "failed": 1}
+    assert {p: p.stat().st_mtime_ns for p in outputs} == times
+    third = batch(source, destination, overwrite=True)
+    assert third.counts["ok"] == 4
+
+
+def test_destination_inside_the_source_is_never_taken_as_input(tmp_path: Path) -> None:
+    source = organiser_tree(tmp_path)
+    destination = source / "badged"
+    first = batch(source, destination)
+    second = batch(source, destination)
+    assert len(first.results) == len(second.results) == 7
+    assert not any("badged" in r.source for r in second.results)
+
+
+@pytest.mark.parametrize("relation", ["same", "parent"])
+def test_destination_may_not_be_or_hold_the_source(tmp_path: Path, relation: str) -> None:
+    source = organiser_tree(tmp_path)
+    destination = source if relation == "same" else source.parent
+    with pytest.raises(OptionError, match="^destination: "):
+        batch(source, destination)
+
+
+def test_a_missing_source_is_an_option_error(tmp_path: Path) -> None:
+    with pytest.raises(OptionError, match="does not exist"):
+        batch(tmp_path / "nowhere", tmp_path / "out")
+
+
+def test_symbolic_links_do_not_lead_out_of_the_source(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    outside = tmp_path / "private"
+    outside.mkdir()
+    photo(50, 50).save(outside / "secret.jpg")
+    photo(50, 50).save(source / "real.jpg")
+    (source / "link.jpg").symlink_to(outside / "secret.jpg")
+    (source / "folder").symlink_to(outside, target_is_directory=True)
+    (source / "loop").symlink_to(source, target_is_directory=True)
+    (source / "inside.jpg").symlink_to(source / "real.jpg")
+    report = batch(source, tmp_path / "out")
+    assert statuses(report) == {"real.jpg": "ok", "link.jpg": "skipped", "inside.jpg": "ok"}
+    assert not (tmp_path / "out" / "link.jpg").exists()
+
+
+def test_two_inputs_wanting_one_output_name(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    photo(40, 40).save(source / "a.png")
+    photo(40, 40).save(source / "a.jpg")
+    report = batch(source, tmp_path / "out", BadgeOptions(format="png", size=0.5))
+    assert sorted(statuses(report).values()) == ["failed", "ok"]
+
+
+def test_stale_temp_files_are_removed_before_resuming(tmp_path: Path) -> None:
+    from blueheart.batching import remove_stale_temp_files
+
+    destination = tmp_path / "out"
+    (destination / "sub").mkdir(parents=True)
+    stale = destination / "sub" / f".a.jpg.x1y2{TEMP_SUFFIX}"
+    stale.write_bytes(b"half a jpeg")
+    keep = destination / ".hidden-but-mine"
+    keep.write_bytes(b"keep")
+    assert remove_stale_temp_files(destination) == 1
+    assert not stale.exists() and keep.exists()
+
+
+def test_any_executor_runs_the_same_jobs(tmp_path: Path) -> None:
+    source = organiser_tree(tmp_path)
+    with ThreadPoolExecutor(2) as executor:
+        report = batch(source, tmp_path / "out", executor=executor)
+    assert report.counts == {"ok": 4, "skipped": 2, "failed": 1}
+
+
+def test_a_read_only_destination_fails_each_file_with_a_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import tempfile
+
+    def read_only(*args: object, **kwargs: object) -> None:
+        # What a read-only folder answers (tests run as root, who would be let through).
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    source = organiser_tree(tmp_path)
+    destination = tmp_path / "out"
+    destination.mkdir()
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    report = batch(source, destination)
+    assert report.counts == {"ok": 0, "skipped": 2, "failed": 5}
+    for result in report.results:
+        if result.status == "failed" and "broken" not in result.source:
+            assert result.error == f"{result.output}: cannot write (Permission denied)"
+    assert list(destination.rglob("*")) == [] or all(p.is_dir() for p in destination.rglob("*"))
+
+
+def test_a_destination_on_a_read_only_path_fails_with_a_reason(tmp_path: Path) -> None:
+    source = organiser_tree(tmp_path)
+    blocker = tmp_path / "file-not-folder"
+    blocker.write_text("x")
+    with pytest.raises(OptionError, match="exists and is not a folder"):
+        batch(source, blocker)
+    report = batch(source, tmp_path / "out", BadgeOptions())
+    assert report.counts["ok"] == 4
+
+
+def test_dask_local_cluster_runs_the_batch(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    from blueheart.batching import executor_for
+
+    source = organiser_tree(tmp_path)
+    with executor_for(2, "local") as executor:
+        report = batch(source, tmp_path / "out", executor=executor)
+    assert report.counts == {"ok": 4, "skipped": 2, "failed": 1}
+
+
+# -- killed and interrupted runs, in real processes ------------------------------------------
+
+
+def many_photos(root: Path, count: int, size: tuple[int, int] = (1600, 1200)) -> Path:
+    source = root / "src"
+    source.mkdir()
+    base = photo(*size)
+    for index in range(count):
+        base.save(source / f"photo-{index:03}.jpg", quality=90)
+    return source
+
+
+def start_batch(source: Path, destination: Path, *extra: str) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "blueheart", "batch", str(source), str(destination), *extra]
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+
+
+def fully_decodes(path: Path) -> bool:
+    try:
+        with Image.open(path) as image:
+            image.load()
+    except Exception:
+        return False
+    return True
+
+
+def wait_for_outputs(destination: Path, at_least: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if destination.exists() and len(list(destination.glob("photo-*.jpg"))) >= at_least:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the batch made no progress")
+
+
+@pytest.mark.parametrize("moment", [3, 9])
+def test_sigkill_leaves_no_partial_output_and_a_rerun_completes(
+    tmp_path: Path, moment: int
+) -> None:
+    source = many_photos(tmp_path, 30)
+    destination = tmp_path / "out"
+    process = start_batch(source, destination, "-j", "2")
+    wait_for_outputs(destination, moment)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    visible = list(destination.glob("photo-*.jpg"))
+    assert visible and len(visible) < 30
+    assert all(fully_decodes(path) for path in visible)
+    rerun = start_batch(source, destination, "-j", "2", "--report", str(tmp_path / "r.json"))
+    _, errors = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, errors
+    document = json.loads((tmp_path / "r.json").read_text())
+    assert document["counts"]["ok"] + document["counts"]["skipped"] == 30
+    assert document["counts"]["skipped"] == len(visible)
+    assert sorted(p.name for p in destination.iterdir()) == sorted(p.name for p in source.iterdir())
+
+
+def test_sigint_stops_cleanly_with_exit_130_and_a_report(tmp_path: Path) -> None:
+    source = many_photos(tmp_path, 40)
+    destination = tmp_path / "out"
+    report = tmp_path / "report.json"
+    process = start_batch(source, destination, "-j", "1", "--report", str(report))
+    wait_for_outputs(destination, 2)
+    process.send_signal(signal.SIGINT)
+    output, errors = process.communicate(timeout=120)
+    assert process.returncode == 130, errors
+    assert b"(interrupted)" in output
+    document = json.loads(report.read_text())
+    written = sorted(p.name for p in destination.iterdir())
+    assert all(not name.startswith(".") for name in written)
+    assert document["counts"]["ok"] == len(written) < 40
+    assert all(fully_decodes(destination / name) for name in written)
