@@ -100,7 +100,7 @@ def test_destination_inside_the_source_is_never_taken_as_input(tmp_path: Path) -
 def test_destination_may_not_be_or_hold_the_source(tmp_path: Path, relation: str) -> None:
     source = organiser_tree(tmp_path)
     destination = source if relation == "same" else source.parent
-    with pytest.raises(OptionError, match="^destination: "):
+    with pytest.raises(OptionError, match=r"^destination: "):
         batch(source, destination)
 
 
