@@ -214,10 +214,11 @@ def heart_layout(style: Style, ring: float) -> EmblemLayout:
     return EmblemLayout(0.5, 0.5 - (top + bottom) / 2 * scale, scale, ring)
 
 
-def silhouette(style: Style, ring: float) -> list[tuple[float, float]]:
+@functools.lru_cache(maxsize=32)
+def silhouette(style: Style, ring: float) -> tuple[tuple[float, float], ...]:
     """Points (fractions of the box) whose convex hull holds every visible pixel."""
     if style is Style.PIN:
-        return [(0.5 + 0.5 * math.cos(a), 0.5 + 0.5 * math.sin(a)) for a in _angles(72)]
+        return tuple((0.5 + 0.5 * math.cos(a), 0.5 + 0.5 * math.sin(a)) for a in _angles(72))
     layout = heart_layout(style, ring)
     points: list[tuple[float, float]] = []
     for hx, hy in heart_geometry().outline(48):
@@ -225,7 +226,7 @@ def silhouette(style: Style, ring: float) -> list[tuple[float, float]]:
         y = layout.centre_y + hy * layout.scale
         # Padding a hull point by the ring in every direction covers the ring's outline.
         points.extend((x + ring * math.cos(a), y + ring * math.sin(a)) for a in _angles(8))
-    return points
+    return tuple(points)
 
 
 def _angles(count: int) -> list[float]:
@@ -235,6 +236,47 @@ def _angles(count: int) -> list[float]:
 def _coverage(distance_px: FloatArray) -> FloatArray:
     """Fraction of a pixel covered, from the signed distance (px) at its centre."""
     result: FloatArray = np.clip(0.5 - distance_px, 0.0, 1.0)
+    return result
+
+
+_BLOCK_PX = 8
+
+
+def _heart_distance_px(
+    size: int, layout: EmblemLayout, *, edges_px: tuple[float, ...]
+) -> FloatArray:
+    """Signed distance in px from each pixel centre to the heart, exact near ``edges_px``.
+
+    Coverage only needs the exact distance within a pixel of each edge drawn (the heart's
+    outline at 0, the ring's at its width). The distance is 1-Lipschitz, so a block whose
+    centre is further than half its diagonal from every edge lies wholly on one side of each:
+    it keeps its centre's value, and only blocks along the edges are computed per pixel.
+    """
+    px_per_unit = layout.scale * size
+
+    def distance(rows: FloatArray, cols: FloatArray) -> FloatArray:
+        hx = ((cols + 0.5) / size - layout.centre_x) / layout.scale
+        hy = ((rows + 0.5) / size - layout.centre_y) / layout.scale
+        result: FloatArray = heart_distance(hx, hy) * px_per_unit
+        return result
+
+    blocks = -(-size // _BLOCK_PX)
+    centres = np.arange(blocks, dtype=np.float64) * _BLOCK_PX + (_BLOCK_PX - 1) / 2
+    block_rows, block_cols = np.meshgrid(centres, centres, indexing="ij")
+    coarse = distance(block_rows, block_cols)
+    reach = _BLOCK_PX * math.sqrt(2) / 2 + 1.0
+    near = np.zeros(coarse.shape, dtype=bool)
+    for edge in edges_px:
+        near |= np.abs(coarse - edge) <= reach
+    grid = np.repeat(np.repeat(coarse, _BLOCK_PX, axis=0), _BLOCK_PX, axis=1)[:size, :size]
+    near_rows, near_cols = np.nonzero(near)
+    offsets = np.arange(_BLOCK_PX)
+    rows = (near_rows[:, None, None] * _BLOCK_PX + offsets[None, :, None]).repeat(_BLOCK_PX, 2)
+    cols = (near_cols[:, None, None] * _BLOCK_PX + offsets[None, None, :]).repeat(_BLOCK_PX, 1)
+    keep = (rows < size) & (cols < size)
+    rows, cols = rows[keep], cols[keep]
+    grid[rows, cols] = distance(rows.astype(np.float64), cols.astype(np.float64))
+    result: FloatArray = grid
     return result
 
 
@@ -274,38 +316,35 @@ def _validated(
 @functools.lru_cache(maxsize=64)
 def _cached_emblem(size: int, style: Style, ring: float, color: str) -> Image.Image:
     """The shared render behind ``render_emblem``; never modify the result."""
-    x, y = _pixel_grid(size)
     layout = heart_layout(style, ring)
-    heart_units_per_px = 1.0 / (layout.scale * size)
-    distance = (
-        heart_distance((x - layout.centre_x) / layout.scale, (y - layout.centre_y) / layout.scale)
-        / heart_units_per_px
-    )
+    ring_px = ring * size if style is Style.HEART else 0.0
+    distance = _heart_distance_px(size, layout, edges_px=(0.0, ring_px) if ring_px else (0.0,))
     heart = _coverage(distance)
-    rgb = np.array(hex_to_rgb(color), dtype=np.float64)
-    white = np.array(hex_to_rgb(WHITE), dtype=np.float64)
     if style is Style.PIN:
-        disc_distance = (
-            np.hypot(x - 0.5, y - 0.5 + PIN_SHADOW_OFFSET / 2) - PIN_DISC_RADIUS
-        ) * size
-        shadow_distance = np.hypot(x - 0.5, y - 0.5 - PIN_SHADOW_OFFSET / 2) - PIN_DISC_RADIUS
-        backing = _coverage(disc_distance)
+        x, y = _pixel_grid(size)
+        lift = PIN_SHADOW_OFFSET / 2
+        backing = _coverage((np.hypot(x - 0.5, y - 0.5 + lift) - PIN_DISC_RADIUS) * size)
+        shadow_distance = np.hypot(x - 0.5, y - 0.5 - lift) - PIN_DISC_RADIUS
         falloff = np.clip(1.0 - shadow_distance / PIN_SHADOW_SOFTNESS, 0.0, 1.0)
         shadow = PIN_SHADOW_OPACITY * falloff**2 * (1.0 - backing)
         alpha = backing + shadow
-        premultiplied = heart[..., None] * rgb + (backing - heart)[..., None] * white
+        # Where only the shadow shows, the colour is black.
+        white_share = np.divide(backing - heart, alpha, out=np.zeros_like(alpha), where=alpha > 0)
     else:
-        backing = _coverage(distance - ring * size) if ring > 0 else heart
+        backing = _coverage(distance - ring_px) if ring_px else heart
         alpha = backing
-        premultiplied = heart[..., None] * rgb + (backing - heart)[..., None] * white
-    colour = np.divide(
-        premultiplied,
-        alpha[..., None],
-        out=np.zeros_like(premultiplied),
-        where=alpha[..., None] > 0,
-    )
-    pixels = np.dstack([colour, alpha * 255.0])
-    return Image.fromarray(np.rint(pixels).astype(np.uint8), "RGBA")
+        white_share = np.divide(backing - heart, alpha, out=np.zeros_like(alpha), where=alpha > 0)
+    blue_share = np.divide(heart, alpha, out=np.zeros_like(alpha), where=alpha > 0)
+    white = hex_to_rgb(WHITE)
+    channels = [
+        _to_byte_image(blue_share * blue + white_share * light)
+        for blue, light in zip(hex_to_rgb(color), white, strict=True)
+    ]
+    return Image.merge("RGBA", [*channels, _to_byte_image(alpha * 255.0)])
+
+
+def _to_byte_image(values: FloatArray) -> Image.Image:
+    return Image.fromarray(np.rint(values).astype(np.uint8), "L")
 
 
 def emblem_svg(

@@ -87,10 +87,17 @@ def _plan_fields(plan: BadgePlan) -> dict[str, Any]:
     return {"emblem": plan.emblem, "box": plan.box}
 
 
-def normalise(image: Image.Image, *, keep_cmyk: bool) -> tuple[Image.Image, bytes | None]:
+def normalise(
+    image: Image.Image, *, keep_cmyk: bool, in_place: bool = False
+) -> tuple[Image.Image, bytes | None]:
     """``image`` upright (EXIF orientation applied) in a working mode, and the ICC profile
-    that describes its pixels (None for sRGB). CMYK becomes sRGB unless ``keep_cmyk``."""
-    upright = ImageOps.exif_transpose(image) or image
+    that describes its pixels (None for sRGB). CMYK becomes sRGB unless ``keep_cmyk``.
+    ``in_place`` rotates ``image`` itself instead of a copy (and may return it)."""
+    if in_place:
+        ImageOps.exif_transpose(image, in_place=True)
+        upright = image
+    else:
+        upright = ImageOps.exif_transpose(image)
     icc = image.info.get("icc_profile") or None
     working = to_working_mode(upright)
     if working.mode == "CMYK" and not keep_cmyk:
@@ -300,10 +307,12 @@ def _badged_frames(
     frames: list[Frame] = []
     plan: BadgePlan | None = None
     icc: bytes | None = None
+    # A still image is ours to change; an animation's frames share one decoder image.
+    still = frame_count(image) == 1
     for source_frame in _frames(image):
-        photo, icc = normalise(source_frame, keep_cmyk=keep_cmyk)
+        photo, icc = normalise(source_frame, keep_cmyk=keep_cmyk, in_place=still)
         photo = crop_and_resize(photo, options.crop, options.focus, options.output_size)
-        if photo is source_frame:
+        if photo is source_frame and not still:
             photo = photo.copy()
         if plan is None:
             plan = plan_badge(photo, options, icc)

@@ -1,0 +1,1 @@
+"""Benchmarks: blueheart against the floor (plain decode + encode), ImageMagick and libvips."""

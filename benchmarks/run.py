@@ -1,0 +1,240 @@
+"""Run every contender on the same files in one run, alternating, and print medians and ratios.
+
+    python -m benchmarks                 # everything (about ten minutes on 2 cores)
+    python -m benchmarks --quick         # fewer repetitions, smaller sets
+
+Contenders missing on the machine (ImageMagick, pyvips) are reported as such and skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image
+
+from benchmarks import corpus
+from benchmarks.tools import EMBLEM, QUALITY, corner_box
+
+PYTHON = sys.executable
+BLUEHEART = [PYTHON, "-m", "blueheart"]
+ROOT = Path(__file__).resolve().parent
+Command = Callable[[Path, Path], list[str] | None]
+
+
+def _imagemagick() -> str | None:
+    for name in ("magick", "convert"):
+        found = shutil.which(name)
+        if (
+            found
+            and "ImageMagick"
+            in subprocess.run(
+                [found, "-version"], capture_output=True, text=True, check=False
+            ).stdout
+        ):
+            return found
+    return None
+
+
+def _has_pyvips() -> bool:
+    try:
+        import pyvips  # noqa: F401
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+MAGICK = _imagemagick()
+VIPS = _has_pyvips()
+
+
+def magick_command(source: Path, target: Path) -> list[str]:
+    """ImageMagick's usual recipe for one file (sizes worked out beforehand, untimed)."""
+    assert MAGICK
+    with Image.open(source) as image:
+        width, height = image.size
+        if image.getexif().get(0x0112, 1) in (5, 6, 7, 8):
+            width, height = height, width
+    side, left, _ = corner_box(width, height)
+    margin = width - left - side
+    return [MAGICK, str(source), "-auto-orient", "(", str(EMBLEM), "-resize", f"{side}x{side}",
+            ")", "-gravity", "southeast", "-geometry", f"+{margin}+{margin}", "-composite",
+            "-quality", str(QUALITY), str(target)]  # fmt: skip
+
+
+def magick_batch(source: Path, target: Path, jobs: int) -> list[str]:
+    """``xargs -P`` over per-file ImageMagick commands, as a shell user would."""
+    target.mkdir(parents=True, exist_ok=True)
+    lines = [
+        " ".join(f"'{part}'" for part in magick_command(path, target / path.name))
+        for path in sorted(source.glob("*.jpg"))
+    ]
+    script = target.parent / f"{target.name}.commands"
+    script.write_text("\n".join(lines) + "\n")
+    return ["sh", "-c", f"xargs -P{jobs} -I{{}} sh -c '{{}}' < '{script}'"]
+
+
+def timed(command: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return time.perf_counter() - started
+
+
+def scenario(
+    title: str, contenders: dict[str, Command], source: Path, repeats: int, work: Path
+) -> list[tuple[str, float | None]]:
+    """Median seconds per contender, alternating contenders within each repetition."""
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for repeat in range(repeats):
+        order = list(contenders)
+        order = order[repeat % len(order) :] + order[: repeat % len(order)]
+        for name in order:
+            target = work / f"{name}-{repeat}".replace(" ", "_")
+            if target.exists():
+                shutil.rmtree(target) if target.is_dir() else target.unlink()
+            command = contenders[name](source, target)
+            if command is not None:
+                times[name].append(timed(command))
+    print(f"\n### {title}\n")
+    rows = [(name, statistics.median(v) if v else None) for name, v in times.items()]
+    floor = dict(rows).get("floor")
+    print("| contender | median s | ratio to floor |\n| --- | ---: | ---: |")
+    for name, seconds in rows:
+        if seconds is None:
+            print(f"| {name} | not installed | |")
+        else:
+            ratio = f"{seconds / floor:.2f}x" if floor else ""
+            print(f"| {name} | {seconds:.3f} | {ratio} |")
+    return rows
+
+
+def batch_contenders(jobs: int) -> dict[str, Command]:
+    def tool(kind: str) -> Command:
+        return lambda s, t: [
+            PYTHON,
+            "-m",
+            "benchmarks.tools",
+            kind,
+            str(s),
+            str(t),
+            "-j",
+            str(jobs),
+        ]
+
+    contenders: dict[str, Command] = {
+        "floor": tool("floor"),
+        f"blueheart batch -j {jobs}": lambda s, t: [
+            *BLUEHEART, "batch", str(s), str(t), "-j", str(jobs), "--quality", str(QUALITY)
+        ],
+        "naive Pillow": tool("naive"),
+        "libvips (pyvips)": tool("vips") if VIPS else lambda s, t: None,
+        f"ImageMagick xargs -P{jobs}": (
+            (lambda s, t: magick_batch(s, t, jobs)) if MAGICK else lambda s, t: None
+        ),
+    }  # fmt: skip
+    return contenders
+
+
+def single_contenders() -> dict[str, Command]:
+    return {
+        "floor": lambda s, t: [PYTHON, "-m", "benchmarks.tools", "floor", str(s), str(t)],
+        "blueheart badge": lambda s, t: [
+            *BLUEHEART, "badge", str(s), "-o", str(t / s.name), "--quality", str(QUALITY)
+        ],
+        "libvips (pyvips)": (
+            (lambda s, t: [PYTHON, "-m", "benchmarks.tools", "vips", str(s), str(t)])
+            if VIPS else lambda s, t: None
+        ),
+        "ImageMagick": (
+            (lambda s, t: (t.mkdir(parents=True), magick_command(s, t / s.name))[1])
+            if MAGICK else lambda s, t: None
+        ),
+    }  # fmt: skip
+
+
+def avatar_contenders() -> dict[str, Command]:
+    def badge(*extra: str) -> Command:
+        return lambda s, t: [*BLUEHEART, "batch", str(s), str(t), "-j", "1", "--crop",
+                             "square", "--output-size", "1080", "--quality", str(QUALITY),
+                             *extra]  # fmt: skip
+
+    return {
+        "floor": lambda s, t: [PYTHON, "-m", "benchmarks.tools", "floor", str(s), str(t)],
+        "blueheart avatar": badge(),
+        "blueheart avatar --position auto": badge("--position", "auto"),
+    }
+
+
+def peak_memory(photo: Path, work: Path) -> None:
+    """Peak RSS of one worker badging one 12 MP photo, against one decoded image."""
+    probe = (
+        "import resource, sys, blueheart, PIL.Image, numpy\n"
+        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "{action}\n"
+        "print(base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    actions = {
+        "floor": f"PIL.Image.open({str(photo)!r}).save({str(work / 'm1.jpg')!r}, quality=90)",
+        "blueheart": f"blueheart.badge_file({str(photo)!r}, {str(work / 'm2.jpg')!r}, "
+        "quality=90, overwrite=True)",
+    }
+    with Image.open(photo) as image:
+        decoded = image.width * image.height * len(image.getbands())
+    print("\n### Peak memory of one worker (one 12 MP JPEG)\n")
+    print("| contender | peak RSS above start, MB | x one decoded image |\n| --- | ---: | ---: |")
+    for name, action in actions.items():
+        result = subprocess.run(
+            [PYTHON, "-c", probe.format(action=action)], capture_output=True, text=True, check=True
+        )
+        base, peak = (int(v) for v in result.stdout.split())
+        extra = (peak - base) * 1024
+        print(f"| {name} | {extra / 1e6:.1f} | {extra / decoded:.2f} |")
+
+
+def startup(repeats: int) -> None:
+    runs = [timed([*BLUEHEART, "--version"]) for _ in range(repeats)]
+    script = shutil.which("blueheart")
+    script_runs = [timed([script, "--version"]) for _ in range(repeats)] if script else []
+    print("\n### Start-up\n")
+    print(f"- `python -m blueheart --version`: median {statistics.median(runs) * 1000:.0f} ms")
+    if script_runs:
+        print(f"- `blueheart --version`: median {statistics.median(script_runs) * 1000:.0f} ms")
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions and files")
+    parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
+    args = parser.parse_args(argv)
+    repeats = 2 if args.quick else 5
+    sets = corpus.build(args.corpus, camera_count=6 if args.quick else 20,
+                        social_count=12 if args.quick else 50)  # fmt: skip
+    machine = f"{platform.platform()}, {os.cpu_count()} cores"
+    print(f"Machine: {machine}, Python {platform.python_version()}")
+    print(f"ImageMagick: {MAGICK or 'not installed'}; pyvips: {'yes' if VIPS else 'not installed'}")
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        one = sorted(sets["camera"].glob("*.jpg"))[0]
+        scenario("One 12 MP file, process start included", single_contenders(), one,
+                 repeats * 2, work)  # fmt: skip
+        for label, key in (("12 MP", "camera"), ("social-size", "social")):
+            for jobs in (1, 2):
+                scenario(f"Batch of {label} JPEGs, {jobs} worker(s)", batch_contenders(jobs),
+                         sets[key], repeats, work)  # fmt: skip
+        scenario("Avatar (square 1080 px) from the 12 MP set, 1 worker", avatar_contenders(),
+                 sets["camera"], repeats, work)  # fmt: skip
+        peak_memory(one, work)
+        startup(repeats * 4)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
