@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -75,12 +76,13 @@ def magick_batch(source: Path, target: Path, jobs: int) -> list[str]:
     """``xargs -P`` over per-file ImageMagick commands, as a shell user would."""
     target.mkdir(parents=True, exist_ok=True)
     lines = [
-        " ".join(f"'{part}'" for part in magick_command(path, target / path.name))
+        shlex.join(magick_command(path, target / path.name))
         for path in sorted(source.glob("*.jpg"))
     ]
     script = target.parent / f"{target.name}.commands"
     script.write_text("\n".join(lines) + "\n")
-    return ["sh", "-c", f"xargs -P{jobs} -I{{}} sh -c '{{}}' < '{script}'"]
+    # -d: one command a line, quotes left to sh.
+    return ["sh", "-c", f"xargs -P{jobs} -d '\\n' -I{{}} sh -c {{}} < {shlex.quote(str(script))}"]
 
 
 def timed(command: list[str]) -> float:

@@ -234,6 +234,8 @@ def executor_for(workers: int, scheduler: str | None = None) -> Iterator[Executo
     elif workers == 1:
         yield None
     else:
+        # Forked workers inherit what is imported here instead of importing it each.
+        importlib.import_module("blueheart.pipeline")
         pool = ProcessPoolExecutor(max_workers=workers, initializer=_leave_interrupts_to_parent)
         try:
             yield pool

@@ -240,12 +240,15 @@ def _coverage(distance_px: FloatArray) -> FloatArray:
 
 
 _BLOCK_PX = 8
+_STRIP_PIXELS = 1 << 17
+"""Pixels rendered at a time: bounds the float temporaries of a large render to a few MB."""
 
 
 def _heart_distance_px(
-    size: int, layout: EmblemLayout, *, edges_px: tuple[float, ...]
+    size: int, rows: range, layout: EmblemLayout, *, edges_px: tuple[float, ...]
 ) -> FloatArray:
-    """Signed distance in px from each pixel centre to the heart, exact near ``edges_px``.
+    """Signed distance in px from each pixel centre of ``rows`` to the heart, exact near
+    ``edges_px``; ``rows`` starts on a block boundary.
 
     Coverage only needs the exact distance within a pixel of each edge drawn (the heart's
     outline at 0, the ring's at its width). The distance is 1-Lipschitz, so a block whose
@@ -254,35 +257,38 @@ def _heart_distance_px(
     """
     px_per_unit = layout.scale * size
 
-    def distance(rows: FloatArray, cols: FloatArray) -> FloatArray:
-        hx = ((cols + 0.5) / size - layout.centre_x) / layout.scale
-        hy = ((rows + 0.5) / size - layout.centre_y) / layout.scale
+    def distance(ys: FloatArray, xs: FloatArray) -> FloatArray:
+        hx = ((xs + 0.5) / size - layout.centre_x) / layout.scale
+        hy = ((ys + 0.5) / size - layout.centre_y) / layout.scale
         result: FloatArray = heart_distance(hx, hy) * px_per_unit
         return result
 
-    blocks = -(-size // _BLOCK_PX)
-    centres = np.arange(blocks, dtype=np.float64) * _BLOCK_PX + (_BLOCK_PX - 1) / 2
-    block_rows, block_cols = np.meshgrid(centres, centres, indexing="ij")
-    coarse = distance(block_rows, block_cols)
+    height = len(rows)
+    centre = (_BLOCK_PX - 1) / 2
+    block_ys = np.arange(rows.start, rows.stop, _BLOCK_PX, dtype=np.float64) + centre
+    block_xs = np.arange(0, size, _BLOCK_PX, dtype=np.float64) + centre
+    coarse = distance(*np.meshgrid(block_ys, block_xs, indexing="ij"))
     reach = _BLOCK_PX * math.sqrt(2) / 2 + 1.0
     near = np.zeros(coarse.shape, dtype=bool)
     for edge in edges_px:
         near |= np.abs(coarse - edge) <= reach
-    grid = np.repeat(np.repeat(coarse, _BLOCK_PX, axis=0), _BLOCK_PX, axis=1)[:size, :size]
+    grid = np.repeat(np.repeat(coarse, _BLOCK_PX, axis=0), _BLOCK_PX, axis=1)[:height, :size]
     near_rows, near_cols = np.nonzero(near)
     offsets = np.arange(_BLOCK_PX)
-    rows = (near_rows[:, None, None] * _BLOCK_PX + offsets[None, :, None]).repeat(_BLOCK_PX, 2)
-    cols = (near_cols[:, None, None] * _BLOCK_PX + offsets[None, None, :]).repeat(_BLOCK_PX, 1)
-    keep = (rows < size) & (cols < size)
-    rows, cols = rows[keep], cols[keep]
-    grid[rows, cols] = distance(rows.astype(np.float64), cols.astype(np.float64))
+    ys = (near_rows[:, None, None] * _BLOCK_PX + offsets[None, :, None]).repeat(_BLOCK_PX, 2)
+    xs = (near_cols[:, None, None] * _BLOCK_PX + offsets[None, None, :]).repeat(_BLOCK_PX, 1)
+    keep = (ys < height) & (xs < size)
+    ys, xs = ys[keep], xs[keep]
+    grid[ys, xs] = distance((ys + rows.start).astype(np.float64), xs.astype(np.float64))
     result: FloatArray = grid
     return result
 
 
-def _pixel_grid(size: int) -> tuple[FloatArray, FloatArray]:
-    centres = (np.arange(size, dtype=np.float64) + 0.5) / size
-    return np.meshgrid(centres, centres)
+def _pixel_grid(size: int, rows: range) -> tuple[FloatArray, FloatArray]:
+    """Pixel centres of ``rows`` as fractions of the emblem's side: (x, y) grids."""
+    xs = (np.arange(size, dtype=np.float64) + 0.5) / size
+    ys = (np.arange(rows.start, rows.stop, dtype=np.float64) + 0.5) / size
+    return np.meshgrid(xs, ys)
 
 
 def render_emblem(
@@ -316,35 +322,42 @@ def _validated(
 @functools.lru_cache(maxsize=64)
 def _cached_emblem(size: int, style: Style, ring: float, color: str) -> Image.Image:
     """The shared render behind ``render_emblem``; never modify the result."""
+    pixels = np.empty((size, size, 4), dtype=np.uint8)
+    strip = max(1, _STRIP_PIXELS // (size * _BLOCK_PX)) * _BLOCK_PX
+    for top in range(0, size, strip):
+        rows = range(top, min(size, top + strip))
+        pixels[rows.start : rows.stop] = _render_rows(size, rows, style, ring, color)
+    return Image.fromarray(pixels, "RGBA")
+
+
+def _render_rows(
+    size: int, rows: range, style: Style, ring: float, color: str
+) -> npt.NDArray[np.uint8]:
+    """RGBA bytes of ``rows`` of the emblem: coverage of the heart, its backing and shadow."""
     layout = heart_layout(style, ring)
     ring_px = ring * size if style is Style.HEART else 0.0
-    distance = _heart_distance_px(size, layout, edges_px=(0.0, ring_px) if ring_px else (0.0,))
+    edges = (0.0, ring_px) if ring_px else (0.0,)
+    distance = _heart_distance_px(size, rows, layout, edges_px=edges)
     heart = _coverage(distance)
     if style is Style.PIN:
-        x, y = _pixel_grid(size)
+        x, y = _pixel_grid(size, rows)
         lift = PIN_SHADOW_OFFSET / 2
         backing = _coverage((np.hypot(x - 0.5, y - 0.5 + lift) - PIN_DISC_RADIUS) * size)
         shadow_distance = np.hypot(x - 0.5, y - 0.5 - lift) - PIN_DISC_RADIUS
         falloff = np.clip(1.0 - shadow_distance / PIN_SHADOW_SOFTNESS, 0.0, 1.0)
-        shadow = PIN_SHADOW_OPACITY * falloff**2 * (1.0 - backing)
-        alpha = backing + shadow
         # Where only the shadow shows, the colour is black.
-        white_share = np.divide(backing - heart, alpha, out=np.zeros_like(alpha), where=alpha > 0)
+        alpha = backing + PIN_SHADOW_OPACITY * falloff**2 * (1.0 - backing)
     else:
         backing = _coverage(distance - ring_px) if ring_px else heart
         alpha = backing
-        white_share = np.divide(backing - heart, alpha, out=np.zeros_like(alpha), where=alpha > 0)
-    blue_share = np.divide(heart, alpha, out=np.zeros_like(alpha), where=alpha > 0)
-    white = hex_to_rgb(WHITE)
-    channels = [
-        _to_byte_image(blue_share * blue + white_share * light)
-        for blue, light in zip(hex_to_rgb(color), white, strict=True)
-    ]
-    return Image.merge("RGBA", [*channels, _to_byte_image(alpha * 255.0)])
-
-
-def _to_byte_image(values: FloatArray) -> Image.Image:
-    return Image.fromarray(np.rint(values).astype(np.uint8), "L")
+    visible = alpha > 0
+    blue_share = np.divide(heart, alpha, out=np.zeros_like(alpha), where=visible)
+    white_share = np.divide(backing - heart, alpha, out=np.zeros_like(alpha), where=visible)
+    rgba = np.empty((*alpha.shape, 4), dtype=np.uint8)
+    for channel, (blue, light) in enumerate(zip(hex_to_rgb(color), hex_to_rgb(WHITE), strict=True)):
+        rgba[..., channel] = np.rint(blue_share * blue + white_share * light)
+    rgba[..., 3] = np.rint(alpha * 255.0)
+    return rgba
 
 
 def emblem_svg(
