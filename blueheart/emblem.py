@@ -240,7 +240,7 @@ def _coverage(distance_px: FloatArray) -> FloatArray:
 
 
 _BLOCK_PX = 8
-_STRIP_PIXELS = 1 << 17
+_STRIP_PIXELS = 1 << 15
 """Pixels rendered at a time: bounds the float temporaries of a large render to a few MB."""
 
 
