@@ -202,9 +202,8 @@ def peak_memory(photo: Path, work: Path) -> None:
         )
         base, peak = (int(v) for v in result.stdout.split())
         extra = (peak - base) * 1024
-        print(
-            f"| {name} | {extra / 1e6:.1f} | {extra / (3 * pixels):.2f} | {extra / (4 * pixels):.2f} |"
-        )
+        ratios = " | ".join(f"{extra / (width * pixels):.2f}" for width in (3, 4))
+        print(f"| {name} | {extra / 1e6:.1f} | {ratios} |")
 
 
 def startup(repeats: int) -> None:
