@@ -45,6 +45,9 @@ AUTO_CANDIDATES = (
 )
 """The places ``auto`` weighs, in order of preference when they are equally quiet."""
 
+AUTO_CLEARANCE = 0.25
+"""How far around its box ``auto`` looks, as a fraction of the emblem's size."""
+
 
 @dataclass(frozen=True)
 class Box:
@@ -220,10 +223,13 @@ def _largest_fitting(fits: Callable[[float], bool], upper: float) -> float:
 
 
 def _mean_in_box(saliency: npt.NDArray[np.float64], canvas: tuple[int, int], box: Box) -> float:
+    """Mean saliency around ``box``, grown by ``AUTO_CLEARANCE`` of its size on every side so
+    that the emblem also keeps its distance from what matters."""
     rows, cols = saliency.shape
     scale_x, scale_y = cols / canvas[0], rows / canvas[1]
-    left = min(int(box.left * scale_x), cols - 1)
-    top = min(int(box.top * scale_y), rows - 1)
-    right = max(math.ceil(box.right * scale_x), left + 1)
-    bottom = max(math.ceil(box.bottom * scale_y), top + 1)
+    grow_x, grow_y = box.width * AUTO_CLEARANCE, box.height * AUTO_CLEARANCE
+    left = min(max(int((box.left - grow_x) * scale_x), 0), cols - 1)
+    top = min(max(int((box.top - grow_y) * scale_y), 0), rows - 1)
+    right = max(math.ceil((box.right + grow_x) * scale_x), left + 1)
+    bottom = max(math.ceil((box.bottom + grow_y) * scale_y), top + 1)
     return float(saliency[top:bottom, left:right].mean())

@@ -31,7 +31,39 @@ def _before_after() -> Image.Image:
     return canvas
 
 
+def _circle_safe_demo() -> Image.Image:
+    """The naive corner placement and circle-safe placement, each under a platform's mask."""
+    from blueheart.crop import apply_circle_mask
+
+    portrait = Image.open(ASSETS / "grace-hopper.jpg")
+    portrait.load()
+    tiles = [
+        apply_circle_mask(apply_badge(portrait, crop="square", output_size=300, circle_safe=safe))
+        for safe in (False, True)
+    ]
+    canvas = Image.new("RGBA", (2 * 300 + 24, 300), (255, 255, 255, 255))
+    for index, tile in enumerate(tiles):
+        canvas.alpha_composite(tile, (index * 324, 0))
+    return canvas.convert("RGB")
+
+
+def _auto_demo() -> Image.Image:
+    """The default corner next to ``--position auto`` on a portrait whose subject fills the
+    bottom right (the cameraman photo, mirrored)."""
+    portrait = Image.open(Path(__file__).resolve().parent / "data" / "cameraman.jpg")
+    scene = (
+        portrait.convert("RGB").transpose(Image.Transpose.FLIP_LEFT_RIGHT).crop((0, 0, 512, 420))
+    )
+    tiles = [apply_badge(scene, size=0.3, position=p) for p in ("bottom-right", "auto")]
+    canvas = Image.new("RGB", (2 * 512 + 16, 420), "white")
+    for index, tile in enumerate(tiles):
+        canvas.paste(tile, (index * 528, 0))
+    return canvas.resize((canvas.width // 2, canvas.height // 2), Image.Resampling.LANCZOS)
+
+
 if REGENERATE:
+    _circle_safe_demo().save(ASSETS / "circle-safe.png")
+    _auto_demo().save(ASSETS / "auto-position.jpg", quality=88)
     (ASSETS / "heart.svg").write_text(emblem_svg(size=512), encoding="utf-8")
     render_emblem(512).save(ASSETS / "heart-512.png")
     render_emblem(512, style="pin").save(ASSETS / "pin-512.png")
