@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from blueheart._version import __version__
 from blueheart.errors import (
     BlueheartError,
+    EmblemDoesNotFitError,
     ImageTooLargeError,
     OptionError,
     OutputExistsError,
@@ -69,6 +70,7 @@ __all__ = [
     "BadgeOptions",
     "BlueheartError",
     "Crop",
+    "EmblemDoesNotFitError",
     "Focus",
     "ImageTooLargeError",
     "Length",

@@ -37,3 +37,7 @@ class OptionError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+
+
+class EmblemDoesNotFitError(OptionError, BlueheartError):
+    """The emblem, as asked, cannot fit this image: an option error and an image error both."""

@@ -196,6 +196,7 @@ class EncodeSettings:
     progressive: bool = False
     tiff_compression: str | None = None
     png_text: dict[str, str] | None = None
+    comment: bytes | None = None
 
 
 def jpeg_settings(image: Image.Image) -> dict[str, Any]:
@@ -220,6 +221,8 @@ def encode(frames: list[Frame], settings: EncodeSettings, metadata: Metadata) ->
         params["exif"] = metadata.exif
     if metadata.xmp and fmt in ("JPEG", "WEBP", "AVIF"):
         params["xmp"] = metadata.xmp
+    if settings.comment and fmt in ("JPEG", "GIF"):
+        params["comment"] = settings.comment
     if fmt == "JPEG":
         params.update(_jpeg_params(settings))
     elif fmt in ("WEBP", "AVIF"):

@@ -274,9 +274,11 @@ def render_file(
             image.format, options.format, needs_alpha=options.crop is Crop.CIRCLE
         )
         resized = _draft(image, options)
+        # Everything read from the file comes before the pixels change: badging clears the
+        # frames' own metadata so that no encoder falls back on it (see _badged_frames).
         metadata = read_metadata(image, keep_location=options.keep_metadata)
-        frames, icc = _badged_frames(image, options, keep_cmyk=written_format in CMYK_FORMATS)
         reuse_tables = options.quality is None and not resized and options.crop is Crop.NONE
+        comment = image.info.get("comment") if options.keep_metadata else None
         settings = EncodeSettings(
             format=written_format,
             quality=options.quality,
@@ -284,8 +286,10 @@ def render_file(
             loop=image.info.get("loop"),
             tiff_compression=image.info.get("compression") if image.format == "TIFF" else None,
             png_text=_png_text(image) if options.keep_metadata else None,
+            comment=comment if isinstance(comment, bytes) else None,
             **(jpeg_settings(image) if reuse_tables else {}),
         )
+        frames, icc = _badged_frames(image, options, keep_cmyk=written_format in CMYK_FORMATS)
         return encode(frames, settings, replace(metadata, icc_profile=icc)), written_format
 
 
@@ -317,15 +321,29 @@ def _badged_frames(
         if plan is None:
             plan = plan_badge(photo, options, icc)
         stamp(photo, plan.emblem, plan.box)
+        duration = source_frame.info.get("duration")
         frames.append(
             Frame(
-                image=photo,
-                duration=source_frame.info.get("duration"),
+                image=_without_file_metadata(photo),
+                duration=duration,
                 disposal=_disposal(image),
                 blend=PngImagePlugin.Blend.OP_SOURCE if image.format == "PNG" else None,
             )
         )
     return frames, icc
+
+
+def _without_file_metadata(photo: Image.Image) -> Image.Image:
+    """``photo`` with nothing of its source file's metadata for an encoder to fall back on.
+
+    Savers read ``info`` (PNG and TIFF the ICC profile, JPEG and GIF the comment) and the TIFF
+    saver copies IPTC, Photoshop and XMP blocks from a TIFF file's tags: only what the
+    metadata policy passes explicitly may reach the output.
+    """
+    if hasattr(photo, "tag_v2"):
+        photo = photo.copy()
+    photo.info = {}
+    return photo
 
 
 def _frames(image: Image.Image) -> Iterator[Image.Image]:

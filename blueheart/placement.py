@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from blueheart.errors import OptionError
+from blueheart.errors import EmblemDoesNotFitError, OptionError
 from blueheart.options import Position
 from blueheart.units import Length, round_px
 
@@ -105,12 +105,13 @@ def place(
     pixel of the emblem; circle-safe placement keeps them inside the circle inscribed in the
     canvas, inset by the margin. ``aspect`` is the emblem's width / height. ``saliency`` is a
     small map of the canvas (any resolution, higher = more important) that ``Position.AUTO``
-    needs; the quietest of the edge and corner places is chosen. Raises ``OptionError`` when
-    the emblem cannot fit.
+    needs; the quietest of the edge and corner places is chosen. Raises
+    ``EmblemDoesNotFitError`` (an ``OptionError`` and a ``BlueheartError``) when the emblem
+    cannot fit.
     """
     width, height = canvas
     if width < 1 or height < 1:
-        raise OptionError(
+        raise EmblemDoesNotFitError(
             "image", f"expected an image of at least 1x1 pixels, got {width}x{height}"
         )
     extent = emblem_extent(canvas, placement.size, aspect)
@@ -138,7 +139,7 @@ def _place_at(
     margin = placement.margin.to_px(shorter)
     direction = ANCHOR_DIRECTIONS[anchor]
     if box_w > width or box_h > height:
-        raise OptionError(
+        raise EmblemDoesNotFitError(
             "size",
             f"an emblem of {box_w}x{box_h} px does not fit in a {width}x{height} image",
         )
@@ -147,7 +148,7 @@ def _place_at(
         (direction[1], box_h, height),
     ):
         if axis_direction and box_side + margin > canvas_side:
-            raise OptionError(
+            raise EmblemDoesNotFitError(
                 "size",
                 f"an emblem of {box_w}x{box_h} px with a margin of {margin:g} px does not fit "
                 f"in a {width}x{height} image",
@@ -192,7 +193,7 @@ def _circle_safe_centre(
         return bool(reach <= radius)
 
     if not fits(0.0, 0.0):
-        raise OptionError(
+        raise EmblemDoesNotFitError(
             "size",
             f"an emblem of {box_w}x{box_h} px with a margin of {margin:g} px does not fit inside "
             f"the circle of a {width}x{height} image; make it smaller or turn circle-safe off",
