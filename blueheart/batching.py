@@ -39,10 +39,12 @@ class Result:
 
 @dataclass(frozen=True)
 class Job:
-    """One file to badge: where it is, where its output goes."""
+    """One file to badge: where it is, where its output goes, and the folder that output
+    must stay inside."""
 
     source: Path
     output: Path
+    destination: Path
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,7 @@ def plan_batch(
         elif output.exists() and not overwrite:
             decided.append(Result(shown, str(output), "skipped"))
         else:
-            jobs.append(Job(source_path / relative, output))
+            jobs.append(Job(source_path / relative, output, destination_path))
         claimed.add(output)
     return Plan(tuple(jobs), tuple(decided))
 
@@ -294,6 +296,10 @@ def badge_job(job: Job, options: BadgeOptions, overwrite: bool) -> Result:
     from blueheart.pipeline import badge_file
 
     shown_source, shown_output = str(job.source), str(job.output)
+    # A symbolic link inside DEST must not carry an output out of it.
+    if not _within(job.output.parent, job.destination):
+        reason = f"{job.output}: would be written outside {job.destination} (symbolic link)"
+        return Result(shown_source, shown_output, "failed", reason)
     try:
         badge_file(job.source, job.output, options, overwrite=overwrite)
     except (BlueheartError, OptionError) as error:
@@ -302,6 +308,12 @@ def badge_job(job: Job, options: BadgeOptions, overwrite: bool) -> Result:
         reason = f"unexpected {type(error).__name__}: {error}"
         return Result(shown_source, shown_output, "failed", _one_line(reason))
     return Result(shown_source, shown_output, "ok")
+
+
+def _within(folder: Path, root: Path) -> bool:
+    """Whether ``folder``, links resolved, is ``root`` or lies below it."""
+    resolved, resolved_root = folder.resolve(), root.resolve()
+    return resolved == resolved_root or resolved_root in resolved.parents
 
 
 def _one_line(text: str) -> str:

@@ -20,6 +20,15 @@ _LOCATION = (
 _ORIENTATION = r"Orientation"
 _XPACKET = re.compile(r"<\?xpacket[^>]*\?>")
 
+# A TIFF's whole tag directory reads as its EXIF. These tags describe the source file's pixel
+# layout (wrong for the output) or carry XMP and ICC, which travel on their own.
+_SOURCE_LAYOUT_TAGS = (
+    254, 255, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 284, 317, 320,
+    322, 323, 324, 325, 338, 339, 530, 531, 532, 700, 34675, 37724,
+)  # fmt: skip
+# IPTC and Photoshop blocks hold city, country and sublocation fields.
+_EMBEDDED_BLOCKS = (33723, 34377)
+
 
 def _patterns(local_names: str) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     """Regexes for XMP elements and attributes with these local names, and for the names."""
@@ -63,8 +72,12 @@ def _policy_exif(image: Image.Image, *, keep_location: bool) -> bytes | None:
     exif = Image.Exif()
     exif.load(found.tobytes())
     exif.pop(ExifTags.Base.Orientation, None)
+    for tag in _SOURCE_LAYOUT_TAGS:
+        exif.pop(tag, None)
     if not keep_location:
         exif.pop(ExifTags.IFD.GPSInfo, None)
+        for tag in _EMBEDDED_BLOCKS:
+            exif.pop(tag, None)
     return exif.tobytes() if len(exif) else None
 
 

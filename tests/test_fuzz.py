@@ -1,0 +1,76 @@
+"""Fuzzing: mutated files of every format either badge or fail with a BlueheartError, fast,
+leaving nothing behind. Failures found are kept in tests/fuzz-regressions/.
+
+``BLUEHEART_FUZZ_COUNT`` and ``BLUEHEART_FUZZ_SEED`` widen a run; the defaults replay the
+same 2,400 mutations on every CI run.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from blueheart import BlueheartError, badge_file
+from fuzzing import mutate, seeds
+
+REGRESSIONS = Path(__file__).resolve().parent / "fuzz-regressions"
+COUNT = int(os.environ.get("BLUEHEART_FUZZ_COUNT", "2400"))
+SEED = int(os.environ.get("BLUEHEART_FUZZ_SEED", "20261127"))
+SLOWEST_S = 10.0
+
+
+def badge_or_refuse(source: Path, folder: Path) -> str:
+    """Badge ``source``; return "ok" or the error class name. Anything else is a failure."""
+    target = folder / f"out{source.suffix}"
+    started = time.monotonic()
+    try:
+        badge_file(source, target, overwrite=True)
+        outcome = "ok"
+    except BlueheartError as error:
+        outcome = type(error).__name__
+        assert not target.exists(), f"{source.name}: output left after {outcome}"
+    elapsed = time.monotonic() - started
+    assert elapsed < SLOWEST_S, f"{source.name}: took {elapsed:.1f} s"
+    leftovers = [p.name for p in folder.iterdir() if p.name.startswith(".")]
+    assert not leftovers, f"{source.name}: temp files left: {leftovers}"
+    target.unlink(missing_ok=True)
+    return outcome
+
+
+def test_mutated_files_badge_or_fail_cleanly(tmp_path: Path) -> None:
+    rng = random.Random(SEED)
+    originals = seeds()
+    names = sorted(originals)
+    outcomes: dict[str, int] = {}
+    for index in range(COUNT):
+        name = names[index % len(names)]
+        data = mutate(originals[name], rng)
+        source = tmp_path / f"case{name[name.rfind('.') :]}"
+        source.write_bytes(data)
+        try:
+            outcome = badge_or_refuse(source, tmp_path)
+        except BaseException:
+            kept = REGRESSIONS / f"{SEED}-{index}-{name}"
+            kept.write_bytes(data)
+            raise
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    assert sum(outcomes.values()) == COUNT
+    assert outcomes.get("ok", 0) > COUNT // 20, outcomes  # the mutations are not all fatal
+
+
+@pytest.mark.parametrize("path", sorted(REGRESSIONS.glob("*")), ids=lambda p: p.name)
+def test_files_that_once_broke_blueheart(path: Path, tmp_path: Path) -> None:
+    source = tmp_path / f"case{path.suffix}"
+    source.write_bytes(path.read_bytes())
+    badge_or_refuse(source, tmp_path)
+
+
+def test_every_seed_badges(tmp_path: Path) -> None:
+    for name, data in seeds().items():
+        source = tmp_path / name
+        source.write_bytes(data)
+        assert badge_or_refuse(source, tmp_path) == "ok", name

@@ -1,0 +1,304 @@
+"""Hostile input, faults and load: bombs refused from the header with bounded memory, privacy
+over a whole batch, vanishing sources, links out of DEST, and 10,000 files killed five times."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import signal
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import ExifTags, Image, PngImagePlugin
+
+from blueheart import BadgeOptions, ImageTooLargeError, badge_bytes, batch
+from blueheart.batching import plan_batch, run_jobs
+from helpers import photo
+
+LOCATION_MARKERS = (b"GPSLatitude", b"GPSLongitude", b"Paris", b"48,51.5N", b"Rue X")
+XMP = (
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+    'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    '<rdf:Description rdf:about="" xmlns:exif="http://ns.adobe.com/exif/1.0/" '
+    'xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" '
+    'xmlns:Iptc4xmpCore="http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/" '
+    'exif:GPSLatitude="48,51.5N" exif:GPSLongitude="2,21.0E">'
+    "<photoshop:City>Paris</photoshop:City><Iptc4xmpCore:Location>Rue X</Iptc4xmpCore:Location>"
+    "</rdf:Description></rdf:RDF></x:xmpmeta>"
+).encode()
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_bomb() -> bytes:
+    header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(b"\0"))
+
+
+def gif_bomb() -> bytes:
+    screen = struct.pack("<HHBBB", 65535, 65535, 0x80, 0, 0) + b"\0\0\0\xff\xff\xff"
+    frame = b"," + struct.pack("<HHHHB", 0, 0, 65535, 65535, 0) + b"\x02\x02\x44\x01\x00"
+    return b"GIF89a" + screen + frame + b";"
+
+
+def webp_bomb() -> bytes:
+    frames = [photo(40, 30, seed=i) for i in range(2)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "WEBP", save_all=True, append_images=frames[1:], duration=50)
+    data = bytearray(buffer.getvalue())
+    assert data[12:16] == b"VP8X"
+    big = (16383).to_bytes(3, "little")  # stored minus one: a 16384 x 16384 canvas
+    data[24:27], data[27:30] = big, big
+    return bytes(data)
+
+
+def tiff_bomb() -> bytes:
+    entries = [
+        (256, 4, 1, 100_000), (257, 4, 1, 100_000), (258, 3, 1, 8), (259, 3, 1, 1),
+        (262, 3, 1, 1), (273, 4, 1, 8), (277, 3, 1, 1), (278, 4, 1, 100_000), (279, 4, 1, 16),
+    ]  # fmt: skip
+    ifd = struct.pack("<H", len(entries))
+    for tag, kind, count, value in entries:
+        packed = struct.pack("<HI", value, 0)[:4] if kind == 3 else struct.pack("<I", value)
+        ifd += struct.pack("<HHI", tag, kind, count) + packed
+    ifd += struct.pack("<I", 0)
+    return b"II*\0" + struct.pack("<I", 24) + b"\0" * 16 + ifd
+
+
+def apng_frame_bomb() -> bytes:
+    frames = [photo(40, 30, seed=i) for i in range(2)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "PNG", save_all=True, append_images=frames[1:])
+    data = bytearray(buffer.getvalue())
+    at = data.find(b"acTL") - 4
+    struct.pack_into(">I", data, at + 8, 2**31 - 1)
+    struct.pack_into(">I", data, at + 16, zlib.crc32(bytes(data[at + 4 : at + 16])))
+    return bytes(data)
+
+
+def gif_frame_bomb() -> bytes:
+    frames = []
+    for index in range(20_001):
+        frame = Image.new("L", (4, 4), 0)
+        frame.putpixel((index % 4, index // 4 % 4), 255)  # each frame differs from the last
+        frames.append(frame)
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=10)
+    return buffer.getvalue()
+
+
+BOMBS = {
+    "png": png_bomb,
+    "gif": gif_bomb,
+    "webp": webp_bomb,
+    "tiff": tiff_bomb,
+    "apng-frames": apng_frame_bomb,
+    "gif-frames": gif_frame_bomb,
+}
+
+
+@pytest.mark.parametrize("name", sorted(BOMBS))
+def test_bombs_are_refused_from_the_header(name: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(ImageTooLargeError, match="over the limit"):
+        badge_bytes(BOMBS[name]())
+    assert time.monotonic() - started < 5
+
+
+def test_refusing_bombs_keeps_memory_under_200_mb(tmp_path: Path) -> None:
+    for name, make in BOMBS.items():
+        (tmp_path / f"{name}.bin").write_bytes(make())
+    probe = (
+        "import resource, sys, pathlib, blueheart\n"
+        "for path in sorted(pathlib.Path(sys.argv[1]).glob('*.bin')):\n"
+        "    try:\n"
+        "        blueheart.badge_bytes(path.read_bytes())\n"
+        "    except blueheart.ImageTooLargeError:\n"
+        "        pass\n"
+        "    else:\n"
+        "        raise SystemExit(f'{path.name} was not refused')\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    peak_mb = int(result.stdout) / 1024
+    assert peak_mb < 200, f"peak RSS {peak_mb:.0f} MB"
+
+
+# -- privacy over a whole batch ------------------------------------------------------------------
+
+
+def located_exif() -> Image.Exif:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "Phone"
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
+    gps[ExifTags.GPS.GPSLatitude] = (48.0, 51.0, 30.0)
+    return exif
+
+
+def located_photos(folder: Path) -> None:
+    folder.mkdir()
+    base = photo(160, 120)
+    exif = located_exif()
+    base.save(folder / "a.jpg", exif=exif.tobytes(), xmp=XMP, comment=b"Paris, Rue X")
+    text = PngImagePlugin.PngInfo()
+    text.add_itxt("XML:com.adobe.xmp", XMP.decode())
+    text.add_text("Location", "Paris")
+    base.save(folder / "b.png", exif=exif.tobytes(), pnginfo=text)
+    base.save(folder / "c.webp", exif=exif.tobytes(), xmp=XMP)
+    base.save(folder / "d.avif", exif=exif.tobytes(), xmp=XMP)
+    tiff_tags = located_exif()
+    tiff_tags[700] = XMP  # XMP
+    tiff_tags[33723] = b"\x1c\x02\x5a\x00\x05Paris"  # IPTC City
+    base.save(folder / "e.tif", exif=tiff_tags)
+    try:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        base.save(folder / "f.heic", exif=exif.tobytes(), xmp=XMP)
+    except ImportError:
+        pass
+
+
+def has_location(path: Path) -> bool:
+    raw = path.read_bytes()
+    if any(marker in raw for marker in LOCATION_MARKERS):
+        return True
+    with Image.open(path) as image:
+        exif = image.getexif()
+        return ExifTags.IFD.GPSInfo in exif or bool(exif.get_ifd(ExifTags.IFD.GPSInfo))
+
+
+def test_no_location_survives_a_batch(tmp_path: Path) -> None:
+    located_photos(tmp_path / "src")
+    assert all(has_location(p) for p in (tmp_path / "src").iterdir())
+    report = batch(tmp_path / "src", tmp_path / "out")
+    assert report.counts["failed"] == 0 and report.counts["ok"] >= 5
+    outputs = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert len(outputs) == report.counts["ok"]
+    leaks = [p.name for p in outputs if has_location(p)]
+    assert leaks == []
+
+
+def test_keep_metadata_keeps_location(tmp_path: Path) -> None:
+    located_photos(tmp_path / "src")
+    batch(tmp_path / "src", tmp_path / "out", BadgeOptions(keep_metadata=True))
+    assert has_location(tmp_path / "out" / "a.jpg")
+
+
+# -- faults --------------------------------------------------------------------------------------
+
+
+def test_a_source_that_vanishes_mid_batch_fails_and_the_batch_goes_on(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        photo(60, 40).save(source / name)
+    plan = plan_batch(source, tmp_path / "out", BadgeOptions(), overwrite=False)
+    (source / "b.jpg").unlink()
+    (source / "c.jpg").unlink()
+    (source / "c.jpg").mkdir()  # no longer a file at all
+    results = {Path(r.source).name: r for r in run_jobs(plan.jobs, BadgeOptions(), executor=None,
+                                                         overwrite=False)}  # fmt: skip
+    assert results["a.jpg"].status == "ok"
+    assert results["b.jpg"].status == "failed" and "no such file" in (results["b.jpg"].error or "")
+    assert results["c.jpg"].status == "failed" and "folder" in (results["c.jpg"].error or "")
+
+
+def test_outputs_cannot_escape_dest_through_a_link(tmp_path: Path) -> None:
+    source, destination, elsewhere = tmp_path / "src", tmp_path / "out", tmp_path / "elsewhere"
+    (source / "sub").mkdir(parents=True)
+    photo(60, 40).save(source / "sub" / "a.jpg")
+    destination.mkdir()
+    elsewhere.mkdir()
+    (destination / "sub").symlink_to(elsewhere, target_is_directory=True)
+    report = batch(source, destination)
+    assert report.counts == {"ok": 0, "skipped": 0, "failed": 1}
+    assert "outside" in (report.results[0].error or "")
+    assert list(elsewhere.iterdir()) == []
+
+
+# -- load: 10,000 files, killed five times ---------------------------------------------------------
+
+
+def small_tree(root: Path, count: int) -> Path:
+    source = root / "src"
+    data = io.BytesIO()
+    photo(48, 36).save(data, "JPEG", quality=85)
+    for index in range(count):
+        folder = source / f"group-{index // 1000:02}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"p{index:05}.jpg").write_bytes(data.getvalue())
+    return source
+
+
+def peak_rss_mb(source: Path, destination: Path) -> float:
+    probe = (
+        "import resource, sys, blueheart\n"
+        "report = blueheart.batch(sys.argv[1], sys.argv[2])\n"
+        "assert report.counts['ok'] == len(report.results), report.counts\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe, str(source), str(destination)],
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    return int(result.stdout) / 1024
+
+
+def test_memory_stays_flat_over_10000_files(tmp_path: Path) -> None:
+    few = small_tree(tmp_path / "few", 1_000)
+    many = small_tree(tmp_path / "many", 10_000)
+    after_1000 = peak_rss_mb(few, tmp_path / "few-out")
+    after_10000 = peak_rss_mb(many, tmp_path / "many-out")
+    assert after_10000 <= after_1000 * 1.10, (after_1000, after_10000)
+
+
+def outputs_state(destination: Path) -> dict[Path, tuple[int, int]]:
+    return {
+        path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in destination.rglob("*.jpg")
+    }
+
+
+def test_10000_files_killed_five_times_end_complete_and_written_once(tmp_path: Path) -> None:
+    total = 10_000
+    source = small_tree(tmp_path, total)
+    destination = tmp_path / "out"
+    command = [sys.executable, "-m", "blueheart", "batch", str(source), str(destination),
+               "-j", "2"]  # fmt: skip
+    rng = random.Random(7)
+    seen: dict[Path, tuple[int, int]] = {}
+    for _ in range(5):
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   start_new_session=True)  # fmt: skip
+        time.sleep(rng.uniform(0.8, 3.0))
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        state = outputs_state(destination)
+        # Nothing written before is written again: same file, same time.
+        assert all(state[path] == before for path, before in seen.items())
+        seen = state
+    report = tmp_path / "report.json"
+    finished = subprocess.run([*command, "--report", str(report)], capture_output=True,
+                              text=True, timeout=900)  # fmt: skip
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    document = json.loads(report.read_text())
+    assert len(document["results"]) == total
+    assert document["counts"]["failed"] == 0
+    assert document["counts"]["skipped"] == len(seen)
+    state = outputs_state(destination)
+    assert len(state) == total
+    assert all(state[path] == before for path, before in seen.items())
+    assert not [p for p in destination.rglob(".*")]
+    for path in state:
+        with Image.open(path) as image:
+            image.load()
