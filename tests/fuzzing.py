@@ -10,9 +10,8 @@ import struct
 import zlib
 from collections.abc import Callable
 
-from PIL import ExifTags, Image
-
 from helpers import P3_PROFILE, photo
+from PIL import ExifTags, Image
 
 Mutator = Callable[[bytes, random.Random], bytes]
 
@@ -42,7 +41,7 @@ def seeds() -> dict[str, bytes]:
         "baseline.jpg": _save(base, "JPEG", quality=80),
         "progressive.jpg": _save(
             base, "JPEG", progressive=True, exif=exif.tobytes(), icc_profile=P3_PROFILE
-        ),  # fmt: skip
+        ),
         "cmyk.jpg": _save(base.convert("CMYK"), "JPEG"),
         "rgb.png": _save(base, "PNG"),
         "rgba.png": _save(rgba, "PNG"),
@@ -50,14 +49,14 @@ def seeds() -> dict[str, bytes]:
         "gray16.png": _save(base.convert("I;16"), "PNG"),
         "animated.png": _save(
             _frames(1)[0], "PNG", save_all=True, append_images=_frames(3)[1:], duration=[50, 60, 70]
-        ),  # fmt: skip
+        ),
         "animated.gif": _save(
             gif_frames[0], "GIF", save_all=True, append_images=gif_frames[1:], duration=80, loop=0
-        ),  # fmt: skip
+        ),
         "still.webp": _save(base, "WEBP", quality=70),
         "animated.webp": _save(
             _frames(1)[0], "WEBP", save_all=True, append_images=_frames(3)[1:], duration=90
-        ),  # fmt: skip
+        ),
         "still.avif": _save(base, "AVIF", quality=60),
         "lzw.tif": _save(base, "TIFF", compression="tiff_lzw"),
         "plain.bmp": _save(base, "BMP"),

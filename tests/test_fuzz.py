@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
+from fuzzing import mutate, seeds
 
 from blueheart import BlueheartError, badge_file
-from fuzzing import mutate, seeds
 
 REGRESSIONS = Path(__file__).resolve().parent / "fuzz-regressions"
 COUNT = int(os.environ.get("BLUEHEART_FUZZ_COUNT", "2400"))

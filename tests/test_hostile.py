@@ -16,23 +16,23 @@ import zlib
 from pathlib import Path
 
 import pytest
+from helpers import photo
 from PIL import ExifTags, Image, PngImagePlugin
 
 from blueheart import BadgeOptions, ImageTooLargeError, badge_bytes, batch
 from blueheart.batching import plan_batch, run_jobs
-from helpers import photo
 
 LOCATION_MARKERS = (b"GPSLatitude", b"GPSLongitude", b"Paris", b"48,51.5N", b"Rue X")
 XMP = (
-    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
-    'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-    '<rdf:Description rdf:about="" xmlns:exif="http://ns.adobe.com/exif/1.0/" '
-    'xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" '
-    'xmlns:Iptc4xmpCore="http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/" '
-    'exif:GPSLatitude="48,51.5N" exif:GPSLongitude="2,21.0E">'
-    "<photoshop:City>Paris</photoshop:City><Iptc4xmpCore:Location>Rue X</Iptc4xmpCore:Location>"
-    "</rdf:Description></rdf:RDF></x:xmpmeta>"
-).encode()
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+    b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    b'<rdf:Description rdf:about="" xmlns:exif="http://ns.adobe.com/exif/1.0/" '
+    b'xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" '
+    b'xmlns:Iptc4xmpCore="http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/" '
+    b'exif:GPSLatitude="48,51.5N" exif:GPSLongitude="2,21.0E">'
+    b"<photoshop:City>Paris</photoshop:City><Iptc4xmpCore:Location>Rue X</Iptc4xmpCore:Location>"
+    b"</rdf:Description></rdf:RDF></x:xmpmeta>"
+)
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
