@@ -179,10 +179,14 @@ def avatar_contenders() -> dict[str, Command]:
 def peak_memory(photo: Path, work: Path) -> None:
     """Peak RSS of one worker badging one 12 MP photo, against one decoded image."""
     probe = (
-        "import resource, blueheart.pipeline, PIL.Image\n"
-        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "import blueheart.pipeline, PIL.Image\n"
+        "def peak():\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith('VmHWM:'):\n"
+        "            return int(line.split()[1])\n"
+        "base = peak()\n"
         "{action}\n"
-        "print(base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "print(base, peak())\n"
     )
     actions = {
         "floor": f"PIL.Image.open({str(photo)!r}).save({str(work / 'm1.jpg')!r}, quality=90)",

@@ -26,7 +26,7 @@ _MAX_CHUNK = 16
 _SCHEDULER_TIMEOUT_S = 10
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Result:
     """What happened to one file; paths as given on the command line joined with the
     relative path."""
@@ -37,14 +37,14 @@ class Result:
     error: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Job:
     """One file to badge: where it is, where its output goes, and the folder that output
-    must stay inside."""
+    must stay inside. Plain strings: a plan of 100,000 jobs stays small."""
 
-    source: Path
-    output: Path
-    destination: Path
+    source: str
+    output: str
+    destination: str
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,8 @@ def plan_batch(
     check_folders(source_path, destination_path)
     jobs: list[Job] = []
     decided: list[Result] = []
-    claimed: set[Path] = set()
+    claimed: set[str] = set()
+    shown_destination = str(destination_path)
     for path, relative in discover(source_path, destination_path):
         shown = str(source_path / relative)
         kind = SUFFIX_FORMATS.get(path.suffix.lower())
@@ -155,17 +156,15 @@ def plan_batch(
             decided.append(Result(shown, None, "skipped"))
             continue
         output = destination_path / relative.parent / (path.stem + _suffix(path, kind, options))
-        if output in claimed:
-            decided.append(
-                Result(
-                    shown, str(output), "failed", f"{output}: another input has this output name"
-                )
-            )
+        shown_output = str(output)
+        if shown_output in claimed:
+            reason = f"{output}: another input has this output name"
+            decided.append(Result(shown, shown_output, "failed", reason))
         elif output.exists() and not overwrite:
-            decided.append(Result(shown, str(output), "skipped"))
+            decided.append(Result(shown, shown_output, "skipped"))
         else:
-            jobs.append(Job(source_path / relative, output, destination_path))
-        claimed.add(output)
+            jobs.append(Job(shown, shown_output, shown_destination))
+        claimed.add(shown_output)
     return Plan(tuple(jobs), tuple(decided))
 
 
@@ -295,19 +294,19 @@ def badge_job(job: Job, options: BadgeOptions, overwrite: bool) -> Result:
     """Badge one file; every failure becomes a ``failed`` result with a one-line reason."""
     from blueheart.pipeline import badge_file
 
-    shown_source, shown_output = str(job.source), str(job.output)
+    output = Path(job.output)
     # A symbolic link inside DEST must not carry an output out of it.
-    if not _within(job.output.parent, job.destination):
+    if not _within(output.parent, Path(job.destination)):
         reason = f"{job.output}: would be written outside {job.destination} (symbolic link)"
-        return Result(shown_source, shown_output, "failed", reason)
+        return Result(job.source, job.output, "failed", reason)
     try:
-        badge_file(job.source, job.output, options, overwrite=overwrite)
+        badge_file(job.source, output, options, overwrite=overwrite)
     except (BlueheartError, OptionError) as error:
-        return Result(shown_source, shown_output, "failed", _one_line(str(error)))
+        return Result(job.source, job.output, "failed", _one_line(str(error)))
     except Exception as error:  # the batch goes on; the reason is kept
         reason = f"unexpected {type(error).__name__}: {error}"
-        return Result(shown_source, shown_output, "failed", _one_line(reason))
-    return Result(shown_source, shown_output, "ok")
+        return Result(job.source, job.output, "failed", _one_line(reason))
+    return Result(job.source, job.output, "ok")
 
 
 def _within(folder: Path, root: Path) -> bool:

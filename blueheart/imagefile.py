@@ -34,6 +34,9 @@ ANIMATED_FORMATS = ("GIF", "PNG", "WEBP", "AVIF")
 DEFAULT_QUALITY = 90
 MAX_FRAMES = 10_000
 """Frames an animation may have: every frame is held until the output is encoded."""
+MAX_ANIMATION_PIXELS = 100_000_000
+"""Frames x width x height of an animation, at most (or ``max_pixels`` if lower): a few
+kilobytes of WebP or GIF can claim a huge canvas, and every frame is re-encoded."""
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1")
 
 # What Pillow's decoders raise on damaged data; mapped to UnreadableImageError.
@@ -170,10 +173,11 @@ def _check_size(image: Image.Image, name: str, max_pixels: int) -> None:
         raise ImageTooLargeError(
             f"{name}: {frames:,} frames, over the limit of {MAX_FRAMES:,} for an animation"
         )
-    if frames * pixels > max_pixels:
+    animation_limit = min(max_pixels, MAX_ANIMATION_PIXELS)
+    if frames > 1 and frames * pixels > animation_limit:
         raise ImageTooLargeError(
             f"{name}: {frames:,} frames of {width}x{height} are {frames * pixels:,} pixels, "
-            f"over the limit of {max_pixels:,}"
+            f"over the limit of {animation_limit:,} for an animation"
         )
 
 

@@ -167,5 +167,8 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
     for _ in range(rng.choice((1, 1, 2, 3))):
         if not data:
             break
-        data = rng.choice(MUTATORS)(data, rng)
+        try:
+            data = rng.choice(MUTATORS)(data, rng)
+        except struct.error:  # a field past the end of a short file: flip bits instead
+            data = flip_bits(data, rng)
     return data
