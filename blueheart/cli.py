@@ -154,7 +154,7 @@ BADGE_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--opacity", type=click.FloatRange(0, 1), default=1.0, show_default=True,
                  help="0 (invisible) to 1 (opaque)."),
     *STYLE_OPTIONS,
-    click.option("--emblem", type=click.Path(dir_okay=False), default=None,
+    click.option("--emblem", type=click.Path(exists=True, dir_okay=False), default=None,
                  help="A custom RGBA emblem image instead of the built-in heart."),
     click.option("--crop", type=_choice(Crop), default="none", show_default=True,
                  help="square, or circle (transparent corners)."),

@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from PIL import Image, ImageCms, ImageOps, ImageSequence, PngImagePlugin
 
 from blueheart.compose import (
@@ -79,12 +81,9 @@ def apply_badge(
     photo = crop_and_resize(photo, resolved.crop, resolved.focus, resolved.output_size)
     if photo is image:
         photo = image.copy()
-    stamp(photo, **_plan_fields(plan_badge(photo, resolved, icc)))
+    plan = plan_badge(photo, resolved, icc)
+    stamp(photo, plan.emblem, plan.box)
     return photo
-
-
-def _plan_fields(plan: BadgePlan) -> dict[str, Any]:
-    return {"emblem": plan.emblem, "box": plan.box}
 
 
 def normalise(
@@ -136,20 +135,7 @@ def plan_badge(photo: Image.Image, options: BadgeOptions, icc: bytes | None) -> 
     )
     saliency = saliency_map(photo) if options.position is Position.AUTO else None
     if options.emblem is not None:
-        custom = _custom_emblem(options.emblem, *_file_key(options.emblem))
-        aspect = custom.width / custom.height
-        outline = _alpha_silhouette(custom)
-        box = place(photo.size, placement, outline, aspect=aspect, saliency=saliency)
-        emblem = _prepared_custom(
-            options.emblem,
-            *_file_key(options.emblem),
-            box.width,
-            box.height,
-            photo.mode,
-            icc,
-            options.opacity,
-        )
-        return BadgePlan(box, emblem)
+        return _plan_custom(photo, options, options.emblem, placement, saliency, icc)
     ring = options.ring if options.ring is not None else HEART_RING
     box = place(photo.size, placement, silhouette(options.style, ring), saliency=saliency)
     if (
@@ -161,6 +147,30 @@ def plan_badge(photo: Image.Image, options: BadgeOptions, icc: bytes | None) -> 
         box = place(photo.size, placement, silhouette(options.style, ring), saliency=saliency)
     emblem = _prepared_heart(
         box.width, options.style, ring, options.color, photo.mode, icc, options.opacity
+    )
+    return BadgePlan(box, emblem)
+
+
+def _plan_custom(
+    photo: Image.Image,
+    options: BadgeOptions,
+    path: Path,
+    placement: Placement,
+    saliency: npt.NDArray[np.float64] | None,
+    icc: bytes | None,
+) -> BadgePlan:
+    """The plan for a custom emblem file, placed by its own aspect and visible outline."""
+    version = _file_key(path)
+    custom = _custom_emblem(path, *version)
+    box = place(
+        photo.size,
+        placement,
+        custom.silhouette,
+        aspect=custom.image.width / custom.image.height,
+        saliency=saliency,
+    )
+    emblem = _prepared_custom(
+        path, *version, box.width, box.height, photo.mode, icc, options.opacity
     )
     return BadgePlan(box, emblem)
 
@@ -182,12 +192,20 @@ def _file_key(path: Path) -> tuple[int, int]:
     return status.st_mtime_ns, status.st_size
 
 
+@dataclass(frozen=True)
+class CustomEmblem:
+    """A custom emblem file's RGBA image and the outline of its visible pixels."""
+
+    image: Image.Image
+    silhouette: tuple[tuple[float, float], ...]
+
+
 @functools.lru_cache(maxsize=8)
-def _custom_emblem(path: Path, mtime_ns: int, file_size: int) -> Image.Image:
+def _custom_emblem(path: Path, mtime_ns: int, file_size: int) -> CustomEmblem:
     """A custom emblem file, opened once per version of the file."""
     with open_image(path, name=str(path), max_pixels=64_000_000) as opened, decoding(str(path)):
-        emblem: Image.Image = opened.convert("RGBA")
-    return emblem
+        emblem = opened.convert("RGBA")
+    return CustomEmblem(emblem, _alpha_silhouette(emblem))
 
 
 @functools.lru_cache(maxsize=64)
@@ -201,22 +219,21 @@ def _prepared_custom(
     icc: bytes | None,
     opacity: float,
 ) -> PreparedEmblem:
-    resized = _custom_emblem(path, mtime_ns, file_size).resize(
+    resized = _custom_emblem(path, mtime_ns, file_size).image.resize(
         (width, height), Image.Resampling.LANCZOS
     )
     return prepare_emblem(resized, mode=mode, icc_profile=icc, opacity=opacity)
 
 
-def _alpha_silhouette(emblem: Image.Image) -> list[tuple[float, float]]:
+def _alpha_silhouette(emblem: Image.Image) -> tuple[tuple[float, float], ...]:
     """Corners of each visible row's extent, as fractions of the emblem."""
-    small = emblem.getchannel("A").resize((64, 64), Image.Resampling.BOX)
+    alpha = np.asarray(emblem.getchannel("A").resize((64, 64), Image.Resampling.BOX))
     points: list[tuple[float, float]] = []
-    for row in range(64):
-        visible = [col for col in range(64) if small.getpixel((col, row))]
-        if visible:
-            for y in (row / 64, (row + 1) / 64):
-                points += [(visible[0] / 64, y), ((visible[-1] + 1) / 64, y)]
-    return points or [(0.5, 0.5)]
+    for row in np.nonzero(alpha.any(axis=1))[0]:
+        visible = np.nonzero(alpha[row])[0]
+        for y in (row / 64, (row + 1) / 64):
+            points += [(visible[0] / 64, y), ((visible[-1] + 1) / 64, y)]
+    return tuple(points) or ((0.5, 0.5),)
 
 
 def badge_bytes(data: bytes, options: BadgeOptions | None = None, **overrides: Any) -> bytes:

@@ -201,6 +201,23 @@ def test_bad_preset_files_are_usage_errors(
     assert result.stderr.count("\n") == 1 and message in result.stderr
 
 
+def test_custom_emblem_file(portrait: Path, tmp_path: Path) -> None:
+    mark = tmp_path / "mark.png"
+    Image.new("RGBA", (30, 30), (255, 0, 0, 255)).save(mark)
+    target = tmp_path / "out.png"
+    result = run("badge", portrait, "-o", target, "--emblem", mark, "--position", "top-left",
+                 "--size", "30px", "--margin", "0")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert tuple(np.asarray(Image.open(target))[15, 15]) == (255, 0, 0)
+
+
+def test_missing_emblem_file_is_a_usage_error(portrait: Path, tmp_path: Path) -> None:
+    result = run("badge", portrait, "--emblem", tmp_path / "nope.png")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: Invalid value for '--emblem'")
+    assert result.stderr.count("\n") == 1
+
+
 @pytest.mark.parametrize("name", ["heart.png", "heart.svg"])
 def test_emblem_command(tmp_path: Path, name: str) -> None:
     target = tmp_path / name
