@@ -148,7 +148,9 @@ def has_low_contrast(image: Image.Image, box: Box, colour: str) -> bool:
     if not len(opaque):
         return False
     difference = srgb_to_lab(opaque) - srgb_to_lab(np.array([hex_to_rgb(colour)], dtype=np.float64))
-    return float(np.median(np.linalg.norm(difference, axis=1))) < LOW_CONTRAST_DELTA_E
+    distances = np.sort(np.sqrt((difference**2).sum(axis=1)))
+    # The middle value by hand: np.median imports numpy.ma, 25 ms at every start.
+    return float(distances[len(distances) // 2]) < LOW_CONTRAST_DELTA_E
 
 
 def srgb_to_lab(rgb: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
