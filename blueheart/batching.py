@@ -11,7 +11,7 @@ import json
 import os
 import signal
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -214,18 +214,26 @@ def executor_for(workers: int, scheduler: str | None = None) -> Iterator[Executo
     """The executor for ``workers`` processes, or for a Dask ``scheduler`` address.
 
     ``scheduler`` "local" starts a ``distributed.LocalCluster``; any other value is a
-    scheduler address. One worker and no scheduler: None (run here). Raises ``ImportError``
-    when a scheduler is asked for without the ``dask`` extra, ``OSError`` or
-    ``TimeoutError`` when it cannot be reached. Pending work is cancelled on exit.
+    scheduler address. One worker and no scheduler: None (run here). Raises ``OptionError``
+    (field "scheduler") without the ``dask`` extra or when the scheduler cannot be reached.
+    Pending work is cancelled on exit.
     """
     if scheduler:
-        distributed: Any = importlib.import_module("distributed")
-        cluster = (
-            distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
-            if scheduler == "local"
-            else None
-        )
-        client = distributed.Client(cluster or scheduler, timeout=_SCHEDULER_TIMEOUT_S)
+        try:
+            distributed: Any = importlib.import_module("distributed")
+        except ImportError:
+            raise OptionError(
+                "scheduler", "needs the dask extra: pip install 'blueheart[dask]'"
+            ) from None
+        try:
+            cluster = (
+                distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
+                if scheduler == "local"
+                else None
+            )
+            client = distributed.Client(cluster or scheduler, timeout=_SCHEDULER_TIMEOUT_S)
+        except (OSError, TimeoutError, ValueError) as error:
+            raise OptionError("scheduler", f"cannot reach {scheduler}: {error}") from None
         try:
             yield client.get_executor()
         finally:
@@ -268,15 +276,21 @@ def run_jobs(
             yield badge_job(job, options, overwrite)
         return
     size = chunk_size or _chunk_size(len(pending), executor)
-    futures: list[Future[list[Result]]] = [
-        executor.submit(run_chunk, pending[i : i + size], options, overwrite)
+    chunks = {
+        executor.submit(run_chunk, pending[i : i + size], options, overwrite): pending[i : i + size]
         for i in range(0, len(pending), size)
-    ]
+    }
     try:
-        for future in as_completed(futures):
-            yield from future.result()
+        for future in as_completed(chunks):
+            try:
+                yield from future.result()
+            except Exception as error:  # a worker died (memory, signal) or the cluster failed
+                reason = _one_line(f"worker failed: {type(error).__name__}: {error}")
+                yield from (
+                    Result(job.source, job.output, "failed", reason) for job in chunks[future]
+                )
     finally:
-        for future in futures:
+        for future in chunks:
             future.cancel()
 
 

@@ -383,12 +383,8 @@ def batch_command(
             for result in run_jobs(plan.jobs, options, executor=executor, overwrite=overwrite):
                 results.append(result)
                 show(result)
-    except ImportError:
-        raise click.UsageError(
-            "--scheduler needs the dask extra: pip install 'blueheart[dask]'"
-        ) from None
-    except (OSError, TimeoutError) as error:
-        raise click.UsageError(f"cannot reach the scheduler {scheduler}: {error}") from None
+    except OptionError as error:
+        raise _usage_error(error) from None
     except KeyboardInterrupt:
         interrupted = True
     finally:

@@ -270,3 +270,50 @@ def test_sigint_stops_cleanly_with_exit_130_and_a_report(tmp_path: Path) -> None
     assert all(not name.startswith(".") for name in written)
     assert document["counts"]["ok"] == len(written) < 40
     assert all(fully_decodes(destination / name) for name in written)
+
+
+def test_a_failed_worker_fails_its_files_and_the_batch_goes_on(tmp_path: Path) -> None:
+    from concurrent.futures import Future
+
+    source = organiser_tree(tmp_path)
+
+    class FirstChunkDies(ThreadPoolExecutor):
+        submitted = 0
+
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+            self.submitted += 1
+            if self.submitted == 1:
+                future: Future[object] = Future()
+                future.set_exception(RuntimeError("worker killed by signal 9"))
+                return future
+            return super().submit(fn, *args, **kwargs)
+
+    from blueheart.batching import plan_batch, run_jobs
+
+    plan = plan_batch(source, tmp_path / "out", BadgeOptions(), overwrite=False)
+    with FirstChunkDies(2) as executor:
+        results = list(
+            run_jobs(plan.jobs, BadgeOptions(), executor=executor, overwrite=False, chunk_size=2)
+        )
+    assert len(results) == len(plan.jobs)
+    died = [r for r in results if "worker failed" in (r.error or "")]
+    assert len(died) == 2 and all("signal 9" in (r.error or "") for r in died)
+
+
+def test_an_unreachable_scheduler_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("distributed")
+    from click.testing import CliRunner
+
+    import blueheart.batching
+    from blueheart.cli import cli
+
+    monkeypatch.setattr(blueheart.batching, "_SCHEDULER_TIMEOUT_S", 1)
+    source = organiser_tree(tmp_path)
+    result = CliRunner().invoke(
+        cli, ["batch", str(source), str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:9"]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: Invalid value for '--scheduler': cannot reach")
+    assert result.stderr.count("\n") == 1
