@@ -240,15 +240,15 @@ def _coverage(distance_px: FloatArray) -> FloatArray:
 
 
 _BLOCK_PX = 8
-_STRIP_PIXELS = 1 << 15
+_STRIP_PIXELS = 1 << 16
 """Pixels rendered at a time: bounds the float temporaries of a large render to a few MB."""
 
 
 def _heart_distance_px(
-    size: int, rows: range, layout: EmblemLayout, *, edges_px: tuple[float, ...]
+    size: int, rows: range, columns: int, layout: EmblemLayout, *, edges_px: tuple[float, ...]
 ) -> FloatArray:
-    """Signed distance in px from each pixel centre of ``rows`` to the heart, exact near
-    ``edges_px``; ``rows`` starts on a block boundary.
+    """Signed distance in px from each pixel centre of ``rows`` x the first ``columns`` to the
+    heart, exact near ``edges_px``; ``rows`` starts on a block boundary.
 
     Coverage only needs the exact distance within a pixel of each edge drawn (the heart's
     outline at 0, the ring's at its width). The distance is 1-Lipschitz, so a block whose
@@ -266,27 +266,27 @@ def _heart_distance_px(
     height = len(rows)
     centre = (_BLOCK_PX - 1) / 2
     block_ys = np.arange(rows.start, rows.stop, _BLOCK_PX, dtype=np.float64) + centre
-    block_xs = np.arange(0, size, _BLOCK_PX, dtype=np.float64) + centre
+    block_xs = np.arange(0, columns, _BLOCK_PX, dtype=np.float64) + centre
     coarse = distance(*np.meshgrid(block_ys, block_xs, indexing="ij"))
     reach = _BLOCK_PX * math.sqrt(2) / 2 + 1.0
     near = np.zeros(coarse.shape, dtype=bool)
     for edge in edges_px:
         near |= np.abs(coarse - edge) <= reach
-    grid = np.repeat(np.repeat(coarse, _BLOCK_PX, axis=0), _BLOCK_PX, axis=1)[:height, :size]
+    grid = np.repeat(np.repeat(coarse, _BLOCK_PX, axis=0), _BLOCK_PX, axis=1)[:height, :columns]
     near_rows, near_cols = np.nonzero(near)
     offsets = np.arange(_BLOCK_PX)
     ys = (near_rows[:, None, None] * _BLOCK_PX + offsets[None, :, None]).repeat(_BLOCK_PX, 2)
     xs = (near_cols[:, None, None] * _BLOCK_PX + offsets[None, None, :]).repeat(_BLOCK_PX, 1)
-    keep = (ys < height) & (xs < size)
+    keep = (ys < height) & (xs < columns)
     ys, xs = ys[keep], xs[keep]
     grid[ys, xs] = distance((ys + rows.start).astype(np.float64), xs.astype(np.float64))
     result: FloatArray = grid
     return result
 
 
-def _pixel_grid(size: int, rows: range) -> tuple[FloatArray, FloatArray]:
-    """Pixel centres of ``rows`` as fractions of the emblem's side: (x, y) grids."""
-    xs = (np.arange(size, dtype=np.float64) + 0.5) / size
+def _pixel_grid(size: int, rows: range, columns: int) -> tuple[FloatArray, FloatArray]:
+    """Pixel centres of ``rows`` x the first ``columns``, as fractions of the emblem's side."""
+    xs = (np.arange(columns, dtype=np.float64) + 0.5) / size
     ys = (np.arange(rows.start, rows.stop, dtype=np.float64) + 0.5) / size
     return np.meshgrid(xs, ys)
 
@@ -333,14 +333,19 @@ def _cached_emblem(size: int, style: Style, ring: float, color: str) -> Image.Im
 def _render_rows(
     size: int, rows: range, style: Style, ring: float, color: str
 ) -> npt.NDArray[np.uint8]:
-    """RGBA bytes of ``rows`` of the emblem: coverage of the heart, its backing and shadow."""
+    """RGBA bytes of ``rows`` of the emblem: coverage of the heart, its backing and shadow.
+
+    The emblem is symmetric about its vertical axis, and so is the pixel grid: the left half
+    (with the middle column) is computed and mirrored, which also makes the two sides equal
+    to the last bit."""
     layout = heart_layout(style, ring)
     ring_px = ring * size if style is Style.HEART else 0.0
     edges = (0.0, ring_px) if ring_px else (0.0,)
-    distance = _heart_distance_px(size, rows, layout, edges_px=edges)
+    columns = (size + 1) // 2
+    distance = _heart_distance_px(size, rows, columns, layout, edges_px=edges)
     heart = _coverage(distance)
     if style is Style.PIN:
-        x, y = _pixel_grid(size, rows)
+        x, y = _pixel_grid(size, rows, columns)
         lift = PIN_SHADOW_OFFSET / 2
         backing = _coverage((np.hypot(x - 0.5, y - 0.5 + lift) - PIN_DISC_RADIUS) * size)
         shadow_distance = np.hypot(x - 0.5, y - 0.5 - lift) - PIN_DISC_RADIUS
@@ -357,7 +362,8 @@ def _render_rows(
     for channel, (blue, light) in enumerate(zip(hex_to_rgb(color), hex_to_rgb(WHITE), strict=True)):
         rgba[..., channel] = np.rint(blue_share * blue + white_share * light)
     rgba[..., 3] = np.rint(alpha * 255.0)
-    return rgba
+    mirrored: npt.NDArray[np.uint8] = np.concatenate([rgba, rgba[:, : size // 2][:, ::-1]], axis=1)
+    return mirrored
 
 
 def emblem_svg(
