@@ -168,10 +168,20 @@ def plan_batch(
     return Plan(tuple(jobs), tuple(decided))
 
 
-def discover(source: Path, destination: Path) -> Iterator[tuple[Path, Path]]:
+def find_images(folder: str | Path) -> list[Path]:
+    """The image files below ``folder`` (by extension), sorted, links to folders not followed."""
+    root = Path(folder)
+    return [
+        path
+        for path, _ in discover(root)
+        if path.suffix.lower() in SUFFIX_FORMATS and not path.name.startswith("._")
+    ]
+
+
+def discover(source: Path, destination: Path | None = None) -> Iterator[tuple[Path, Path]]:
     """(path, path relative to ``source``) of every file below ``source``, sorted, leaving
     out ``destination``'s subtree; symbolic links to folders are not followed."""
-    skip = destination.resolve()
+    skip = destination.resolve() if destination is not None else None
     for folder, subfolders, files in os.walk(source, followlinks=False):
         here = Path(folder)
         subfolders[:] = sorted(name for name in subfolders if (here / name).resolve() != skip)

@@ -260,6 +260,10 @@ def _badge_command(function: F) -> F:
     return _apply(BADGE_OPTIONS, function)
 
 
+def _style_command(function: F) -> F:
+    return _apply(STYLE_OPTIONS, function)
+
+
 @cli.command()
 @click.argument("inputs", metavar="INPUT...", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", type=click.Path(), default=None,
@@ -454,7 +458,8 @@ def _write_report(path: Path, text: str) -> None:
     metavar="PX",
     help="Side in pixels.",
 )
-@click.option("--overwrite", is_flag=True, help="Replace an existing file.")  # fmt: skip
+@click.option("--overwrite", is_flag=True, help="Replace an existing file.")
+@_style_command
 def emblem(output: str, size: int, overwrite: bool, **params: Any) -> None:
     """Write the emblem itself, as PNG or SVG.
 
@@ -463,9 +468,19 @@ def emblem(output: str, size: int, overwrite: bool, **params: Any) -> None:
     blueheart emblem -o pin.png --size 1024 --style pin
     """
     from blueheart.emblem import HEART_RING, emblem_svg, render_emblem
-    from blueheart.imagefile import write_atomic
+    from blueheart.formats import OPAQUE_FORMATS, format_of_name
+    from blueheart.imagefile import save_image_atomic, write_atomic
 
     target = Path(output)
+    if target.suffix.lower() != ".svg" and format_of_name(target.suffix) in (
+        *OPAQUE_FORMATS,
+        None,
+    ):
+        _fail(
+            click.BadParameter(
+                "the emblem is transparent: name it .png or .svg", param_hint="'-o' / '--output'"
+            )
+        )
     style_params = {
         "style": params["style"],
         "ring": HEART_RING if params["ring"] is None else params["ring"],
@@ -473,22 +488,15 @@ def emblem(output: str, size: int, overwrite: bool, **params: Any) -> None:
     }
     try:
         if target.suffix.lower() == ".svg":
-            data = emblem_svg(size=size, **style_params).encode("utf-8")
+            svg = emblem_svg(size=size, **style_params).encode("utf-8")
+            write_atomic(target, svg, overwrite=overwrite)
         else:
-            import io
-
-            buffer = io.BytesIO()
-            render_emblem(size, **style_params).save(buffer, "PNG")
-            data = buffer.getvalue()
-        write_atomic(target, data, overwrite=overwrite)
+            save_image_atomic(render_emblem(size, **style_params), target, overwrite=overwrite)
     except OptionError as error:
         _fail(error, usage=True)
     except BlueheartError as error:
         _fail(error)
     click.echo(str(target))
-
-
-emblem = _apply(STYLE_OPTIONS, emblem)
 
 
 @cli.command()
@@ -516,28 +524,18 @@ def sheet(directory: str, output: str, cell: int, columns: int | None, overwrite
     blueheart batch photos/ out/ --crop square
     blueheart sheet out/ -o check.jpg
     """
-    import io
 
-    from blueheart.batching import discover
-    from blueheart.formats import SUFFIX_FORMATS
-    from blueheart.imagefile import write_atomic
+    from blueheart.batching import find_images
+    from blueheart.imagefile import save_image_atomic
     from blueheart.sheet import contact_sheet
 
-    folder = Path(directory)
     target = Path(output)
-    images = [
-        path
-        for path, _ in discover(folder, target.parent / ".blueheart-no-skip")
-        if path.suffix.lower() in SUFFIX_FORMATS and path.resolve() != target.resolve()
-    ]
+    images = [path for path in find_images(directory) if path.resolve() != target.resolve()]
     if not images:
-        _fail(click.UsageError(f"{folder}: no images to show"))
-    picture = contact_sheet(images, cell=cell, columns=columns)
-    buffer = io.BytesIO()
-    kind = "PNG" if target.suffix.lower() == ".png" else "JPEG"
-    picture.save(buffer, kind, **({"quality": 90} if kind == "JPEG" else {}))
+        _fail(click.UsageError(f"{directory}: no images to show"))
     try:
-        write_atomic(target, buffer.getvalue(), overwrite=overwrite)
+        save_image_atomic(contact_sheet(images, cell=cell, columns=columns), target,
+                          overwrite=overwrite)  # fmt: skip
     except BlueheartError as error:
         _fail(error)
     click.echo(f"{target}: {len(images)} images")

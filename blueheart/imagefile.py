@@ -25,7 +25,7 @@ from blueheart.errors import (
     UnreadableImageError,
     UnsupportedFormatError,
 )
-from blueheart.formats import TEMP_SUFFIX
+from blueheart.formats import TEMP_SUFFIX, format_of_name
 from blueheart.metadata import Metadata
 
 READABLE_FORMATS = ("JPEG", "PNG", "WEBP", "AVIF", "GIF", "TIFF", "BMP", "HEIF")
@@ -310,6 +310,15 @@ def _animation_params(frames: list[Frame], settings: EncodeSettings) -> dict[str
     if settings.format == "PNG" and all(f.blend is not None for f in frames):
         params["blend"] = [frame.blend for frame in frames]
     return params
+
+
+def save_image_atomic(image: Image.Image, path: Path, *, overwrite: bool) -> None:
+    """Save ``image`` to ``path`` atomically, in the format its extension names (JPEG at
+    quality 90 when it names none); see ``write_atomic``."""
+    fmt = format_of_name(path.suffix) or "JPEG"
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **({"quality": DEFAULT_QUALITY} if fmt == "JPEG" else {}))
+    write_atomic(path, buffer.getvalue(), overwrite=overwrite)
 
 
 _UMASK = os.umask(0)

@@ -230,6 +230,16 @@ def test_emblem_command(tmp_path: Path, name: str) -> None:
         assert target.read_text().startswith("<svg")
 
 
+def test_emblem_into_an_opaque_format_is_a_usage_error(tmp_path: Path) -> None:
+    result = run("emblem", "-o", tmp_path / "h.jpg")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: Invalid value for '-o' / '--output': the emblem is transparent: "
+        "name it .png or .svg\n"
+    )
+    assert not (tmp_path / "h.jpg").exists()
+
+
 def test_emblem_bad_colour(tmp_path: Path) -> None:
     result = run("emblem", "-o", tmp_path / "h.png", "--color", "#GGGGGG")
     assert result.exit_code == 2
