@@ -1,7 +1,7 @@
 """The Blue Heart emblem: one geometry, rendered exactly at any size, exported as SVG.
 
 The heart is our own drawing: two circular lobes of radius 1 whose centres sit at (-C, 0) and
-(C, 0), joined by lines tangent to both lobes that meet at the tip (0, TIP). Coordinates are
+(C, 0), and two lines from the tip (0, TIP), each tangent to one lobe. Coordinates are
 y-down, like image rows. Its edge is anti-aliased from the signed distance to that outline,
 computed per pixel with numpy: no bitmap is ever scaled.
 """
