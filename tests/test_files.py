@@ -270,6 +270,27 @@ def test_heic_is_read_and_written_as_jpeg(tmp_path: Path) -> None:
     assert not result.getexif().get_ifd(ExifTags.IFD.GPSInfo)
 
 
+def test_an_iphone_photo_display_p3_rotated_located(tmp_path: Path) -> None:
+    """The volunteer's case: HEIC, Display P3, orientation 6, GPS; a circle avatar."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    source = tmp_path / "IMG_0001.HEIC"
+    photo(400, 300).save(source, "HEIF", exif=camera_exif(6).tobytes(), icc_profile=P3_PROFILE,
+                         quality=90)  # fmt: skip
+    target = tmp_path / "avatar.png"
+    badge_file(source, target, crop="circle", output_size=240)
+    result = reopen(target)
+    assert result.format == "PNG" and result.size == (240, 240) and result.mode == "RGBA"
+    assert result.info.get("icc_profile") == P3_PROFILE
+    exif = result.getexif()
+    assert not exif.get_ifd(ExifTags.IFD.GPSInfo) and ExifTags.Base.Orientation not in exif
+    raw = np.asarray(result)
+    heart = raw[..., :3][(raw[..., 3] == 255)]
+    seen = to_srgb(heart.reshape(-1, 3), P3_PROFILE)
+    close = delta_e_2000(lab(seen), lab(np.array(UN_BLUE_RGB))) <= 2
+    assert close.sum() > 500  # a UN-blue heart, read through the photo's own profile
+
+
 def test_heic_without_the_extra_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     import blueheart.imagefile as imagefile
 
