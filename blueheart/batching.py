@@ -23,6 +23,7 @@ from blueheart.options import BadgeOptions, Crop
 Status = Literal["ok", "skipped", "failed"]
 
 _MAX_CHUNK = 16
+_CHUNK_BYTES = 2_000_000
 _SCHEDULER_TIMEOUT_S = 10
 
 
@@ -277,18 +278,19 @@ def run_jobs(
 ) -> Iterator[Result]:
     """Run ``jobs`` on ``executor`` (None: here, one by one) and yield results as they come.
 
-    Jobs travel in chunks so that small files do not drown in scheduling. On interruption,
-    pending chunks are cancelled before the exception propagates.
+    Jobs travel in chunks (``chunk_size`` files, or by weight when None) so that small files
+    do not drown in scheduling while large photos still spread over every worker. A chunk
+    whose worker dies fails its files; the rest go on. On interruption, pending chunks are
+    cancelled before the exception propagates.
     """
     pending = list(jobs)
     if executor is None:
         for job in pending:
             yield badge_job(job, options, overwrite)
         return
-    size = chunk_size or _chunk_size(len(pending), executor)
     chunks = {
-        executor.submit(run_chunk, pending[i : i + size], options, overwrite): pending[i : i + size]
-        for i in range(0, len(pending), size)
+        executor.submit(run_chunk, chunk, options, overwrite): chunk
+        for chunk in _chunks(pending, chunk_size)
     }
     try:
         for future in as_completed(chunks):
@@ -304,9 +306,27 @@ def run_jobs(
             future.cancel()
 
 
-def _chunk_size(count: int, executor: Executor) -> int:
-    workers = int(getattr(executor, "_max_workers", 0) or os.cpu_count() or 1)
-    return max(1, min(_MAX_CHUNK, count // (workers * 4)))
+def _chunks(jobs: list[Job], size: int | None) -> Iterator[list[Job]]:
+    """Jobs in chunks of ``size``, or by weight: up to 16 files or about 2 MB of input, so
+    that small files travel together and large photos spread evenly over the workers."""
+    chunk: list[Job] = []
+    weight = 0
+    for job in jobs:
+        chunk.append(job)
+        weight += _file_size(job.source)
+        full = len(chunk) >= size if size else len(chunk) >= _MAX_CHUNK or weight >= _CHUNK_BYTES
+        if full:
+            yield chunk
+            chunk, weight = [], 0
+    if chunk:
+        yield chunk
+
+
+def _file_size(path: str) -> int:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return 0
 
 
 def run_chunk(jobs: list[Job], options: BadgeOptions, overwrite: bool) -> list[Result]:
