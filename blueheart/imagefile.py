@@ -214,15 +214,18 @@ class EncodeSettings:
     comment: bytes | None = None
 
 
-def jpeg_settings(image: Image.Image) -> dict[str, Any]:
-    """A JPEG's quantisation tables, subsampling and progressiveness, to reuse on save."""
+def jpeg_settings(image: Image.Image, *, reuse_tables: bool) -> dict[str, Any]:
+    """A JPEG's progressiveness and, with ``reuse_tables``, its quantisation tables and
+    subsampling, to reuse on save."""
     if not isinstance(image, JpegImagePlugin.JpegImageFile):
         return {}
-    return {
-        "jpeg_tables": image.quantization,
-        "jpeg_subsampling": JpegImagePlugin.get_sampling(image),
-        "progressive": bool(image.info.get("progressive") or image.info.get("progression")),
+    settings: dict[str, Any] = {
+        "progressive": bool(image.info.get("progressive") or image.info.get("progression"))
     }
+    if reuse_tables:
+        settings["jpeg_tables"] = image.quantization
+        settings["jpeg_subsampling"] = JpegImagePlugin.get_sampling(image)
+    return settings
 
 
 def encode(frames: list[Frame], settings: EncodeSettings, metadata: Metadata) -> bytes:

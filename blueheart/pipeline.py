@@ -304,7 +304,7 @@ def render_file(
             tiff_compression=image.info.get("compression") if image.format == "TIFF" else None,
             png_text=_png_text(image) if options.keep_metadata else None,
             comment=comment if isinstance(comment, bytes) else None,
-            **(jpeg_settings(image) if reuse_tables else {}),
+            **jpeg_settings(image, reuse_tables=reuse_tables),
         )
         frames, icc = _badged_frames(image, options, keep_cmyk=written_format in CMYK_FORMATS)
         return encode(frames, settings, replace(metadata, icc_profile=icc)), written_format

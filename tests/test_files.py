@@ -185,6 +185,12 @@ def test_explicit_quality_and_resized_outputs_use_it(tmp_path: Path) -> None:
     assert smaller.size == (160, 120)
 
 
+def test_progressive_stays_progressive_when_resized(tmp_path: Path) -> None:
+    source = save(photo(320, 240), tmp_path / "p.jpg", "JPEG", progressive=True)
+    smaller = reopen(badge_bytes(source.read_bytes(), output_size=200, quality=80))
+    assert smaller.info.get("progressive") or smaller.info.get("progression")
+
+
 # -- formats -----------------------------------------------------------------------------------
 
 
