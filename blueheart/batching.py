@@ -58,13 +58,15 @@ class Plan:
 
 @dataclass(frozen=True)
 class Report:
-    """Every file's result, with counts and the exit code the CLI uses."""
+    """Every file's result (sorted by source), with counts and the exit code the CLI uses."""
 
     results: tuple[Result, ...]
     interrupted: bool = False
     counts: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
+        # Results arrive in completion order; the report lists them by source.
+        object.__setattr__(self, "results", tuple(sorted(self.results, key=lambda r: r.source)))
         counts = {"ok": 0, "skipped": 0, "failed": 0}
         for result in self.results:
             counts[result.status] += 1

@@ -280,7 +280,7 @@ def badge(inputs: tuple[str, ...], output: str | None, overwrite: bool, **params
     blueheart badge me.heic -o me-avatar.png --crop circle --output-size 1080
     blueheart badge team/*.jpg -o badged/ --position auto
     """
-    from blueheart.formats import SUFFIX_FORMATS, output_format, output_suffix
+    from blueheart.formats import badged_name
     from blueheart.pipeline import badge_file
 
     options = build_options(params)
@@ -291,9 +291,7 @@ def badge(inputs: tuple[str, ...], output: str | None, overwrite: bool, **params
         if output and folder is None:
             target = Path(output)
         else:
-            kind = SUFFIX_FORMATS.get(source.suffix.lower())
-            written = output_format(kind, options.format, needs_alpha=options.crop is Crop.CIRCLE)
-            name = f"{source.stem}-blueheart{output_suffix(source.suffix, written)}"
+            name = badged_name(source.name, options.format, needs_alpha=options.crop is Crop.CIRCLE)
             target = (folder or source.parent) / name
         if target.resolve() in {s.resolve() for s in sources}:
             _fail(click.UsageError(f"{target}: is an input; inputs are never written"))
@@ -393,7 +391,7 @@ def batch_command(
         interrupted = True
     finally:
         show(None)
-    outcome = Report(tuple(sorted(results, key=lambda r: r.source)), interrupted=interrupted)
+    outcome = Report(tuple(results), interrupted=interrupted)
     for result in outcome.results:
         if result.status == "failed":
             click.echo(f"failed: {result.error}", err=True)
