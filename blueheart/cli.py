@@ -291,7 +291,7 @@ def badge(inputs: tuple[str, ...], output: str | None, overwrite: bool, **params
         if output and folder is None:
             target = Path(output)
         else:
-            name = badged_name(source.name, options.format, needs_alpha=options.crop is Crop.CIRCLE)
+            name = badged_name(source, options.format, needs_alpha=options.crop is Crop.CIRCLE)
             target = (folder or source.parent) / name
         if target.resolve() in {s.resolve() for s in sources}:
             _fail(click.UsageError(f"{target}: is an input; inputs are never written"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from blueheart.options import OutputFormat
 
 SUFFIX_FORMATS = {
@@ -46,17 +48,12 @@ def output_suffix(input_suffix: str, written_format: str) -> str:
     return input_suffix if input_suffix.lower() in accepted else EXTENSIONS[written_format]
 
 
-def badged_name(source_name: str, requested: OutputFormat, *, needs_alpha: bool) -> str:
+def badged_name(source: PurePath, requested: OutputFormat, *, needs_alpha: bool) -> str:
     """The default output name beside an input: ``<stem>-blueheart<ext>``, the extension
     changing only when the format does."""
-    stem, dot, suffix = source_name.rpartition(".")
-    if not dot:
-        stem, suffix = source_name, ""
-    extension = f".{suffix}" if dot else ""
-    written = output_format(
-        SUFFIX_FORMATS.get(extension.lower()), requested, needs_alpha=needs_alpha
-    )
-    return f"{stem}-blueheart{output_suffix(extension, written)}"
+    kind = SUFFIX_FORMATS.get(source.suffix.lower())
+    written = output_format(kind, requested, needs_alpha=needs_alpha)
+    return f"{source.stem}-blueheart{output_suffix(source.suffix, written)}"
 
 
 def format_of_name(suffix: str) -> str | None:
