@@ -14,6 +14,7 @@ from PIL import Image
 from blueheart.compose import srgb_to_lab
 
 MAP_SIDE = 64
+_SMALLEST_MAP = 3
 FloatMap = npt.NDArray[np.float64]
 
 
@@ -24,6 +25,9 @@ def saliency_map(image: Image.Image, *, centre_weight: float = 1.0) -> FloatMap:
     the middle, and a badge there would hide them.
     """
     thumbnail = _thumbnail(image)
+    if min(thumbnail.size) < _SMALLEST_MAP:
+        # Too few pixels to tell content from background: every place is as good.
+        return np.zeros((thumbnail.height, thumbnail.width))
     rgb = np.asarray(thumbnail, dtype=np.float64)
     lab = srgb_to_lab(rgb)
     energy = sum(np.hypot(*np.gradient(lab[..., channel])) for channel in range(3))

@@ -16,12 +16,15 @@ from helpers import (
     photo,
     to_srgb,
 )
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image, ImageCms
 
 import blueheart
 from blueheart import BadgeOptions, OptionError, apply_badge
 from blueheart.emblem import silhouette
 from blueheart.placement import Box, Placement, place
+from blueheart.units import round_px
 
 
 def expected_box(size: tuple[int, int], options: BadgeOptions | None = None) -> Box:
@@ -237,3 +240,30 @@ def test_option_errors_are_value_errors() -> None:
 def test_profiles_survive_a_round_trip() -> None:
     profile = ImageCms.ImageCmsProfile(io.BytesIO(P3_PROFILE))
     assert "Display P3" in profile.profile.profile_description
+
+
+@given(
+    width=st.integers(1, 320),
+    height=st.integers(1, 320),
+    position=st.sampled_from([p.value for p in blueheart.Position]),
+    size=st.floats(0.05, 1.0),
+    margin=st.floats(0.0, 0.2),
+    style=st.sampled_from(["heart", "pin"]),
+    mode=st.sampled_from(["RGB", "RGBA", "L", "P"]),
+)
+def test_any_size_and_option_badges_inside_its_box_or_says_it_cannot_fit(
+    width: int, height: int, position: str, size: float, margin: float, style: str, mode: str
+) -> None:
+    source = MODES[mode](photo(width, height, seed=width * height))
+    try:
+        out = apply_badge(source, position=position, size=size, margin=margin, style=style)
+    except blueheart.EmblemDoesNotFitError as error:
+        assert error.field == "size"
+        return
+    assert out.size == source.size and out.mode in ("RGB", "RGBA")
+    before = np.asarray(source.convert(out.mode)).astype(int)
+    changed = np.abs(np.asarray(out).astype(int) - before).max(axis=2) > 0
+    if changed.any():
+        rows, cols = np.nonzero(changed)
+        side = max(1, round_px(size * min(width, height)))
+        assert cols.max() - cols.min() < side and rows.max() - rows.min() < side
