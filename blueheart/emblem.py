@@ -220,12 +220,14 @@ def silhouette(style: Style, ring: float) -> tuple[tuple[float, float], ...]:
     if style is Style.PIN:
         return tuple((0.5 + 0.5 * math.cos(a), 0.5 + 0.5 * math.sin(a)) for a in _angles(72))
     layout = heart_layout(style, ring)
+    # Each outline point grows into an octagon around the circle of the ring's width (its
+    # corners at ring / cos(22.5 degrees)), so the hull holds the whole ring.
+    reach = ring / math.cos(math.pi / 8)
     points: list[tuple[float, float]] = []
     for hx, hy in heart_geometry().outline(48):
         x = layout.centre_x + hx * layout.scale
         y = layout.centre_y + hy * layout.scale
-        # Padding a hull point by the ring in every direction covers the ring's outline.
-        points.extend((x + ring * math.cos(a), y + ring * math.sin(a)) for a in _angles(8))
+        points.extend((x + reach * math.cos(a), y + reach * math.sin(a)) for a in _angles(8))
     return tuple(points)
 
 

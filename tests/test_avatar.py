@@ -111,12 +111,12 @@ def test_smaller_jpeg_outputs_decode_at_a_reduced_scale(
 
 @pytest.mark.parametrize("anchor", ANCHORS)
 @pytest.mark.parametrize("size", [0.15, 0.25, 0.4])
-@pytest.mark.parametrize("style", ["heart", "pin"])
+@pytest.mark.parametrize(("style", "ring"), [("heart", 0.06), ("heart", 0.25), ("pin", 0.0)])
 def test_no_emblem_pixel_lies_outside_the_circle_of_a_square_output(
-    anchor: str, size: float, style: str
+    anchor: str, size: float, style: str, ring: float
 ) -> None:
     plain = Image.new("RGB", (400, 400), GREY)
-    out = apply_badge(plain, position=anchor, size=size, style=style)
+    out = apply_badge(plain, position=anchor, size=size, style=style, ring=ring)
     changed = changed_pixels(plain, out)
     assert changed.any()
     assert not (changed & outside_circle(400, margin=0.04 * 400)).any()
