@@ -26,6 +26,8 @@ _SOURCE_LAYOUT_TAGS = (
     254, 255, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 284, 317, 320,
     322, 323, 324, 325, 338, 339, 530, 531, 532, 700, 34675, 37724,
 )  # fmt: skip
+_MAX_XMP_BYTES = 4 << 20
+"""Larger XMP is dropped unread: real packets are tens of kilobytes."""
 # IPTC and Photoshop blocks hold city, country and sublocation fields.
 _EMBEDDED_BLOCKS = (33723, 34377)
 
@@ -91,22 +93,31 @@ def _raw_xmp(image: Image.Image) -> bytes | None:
 def _policy_xmp(xmp: bytes | None, *, keep_location: bool) -> bytes | None:
     """XMP without orientation (and location unless kept); dropped whole if it cannot be
     cleaned with certainty, since a leak is worse than a lost caption."""
-    if not xmp:
+    if not xmp or len(xmp) > _MAX_XMP_BYTES:
         return None
+    text = xmp.decode("utf-8", errors="replace")
     element, attribute, names = _DROP_ORIENTATION if keep_location else _DROP_LOCATION
-    cleaned = attribute.sub("", xmp.decode("utf-8", errors="replace"))
-    cleaned = element.sub("", cleaned)
-    if _mentions(cleaned, names):
+    # The expat parse comes first: it is linear, and the regexes below only ever see
+    # well-formed XML, where each start tag finds its end without rescanning the packet.
+    if _parse(text) is None:
         return None
-    return cleaned.encode("utf-8")
+    if not _mentions(text, names):
+        return xmp
+    cleaned = element.sub("", attribute.sub("", text))
+    return None if _mentions(cleaned, names) else cleaned.encode("utf-8")
+
+
+def _parse(xmp: str) -> ET.Element | None:
+    try:
+        return ET.fromstring(_XPACKET.sub("", xmp).strip().lstrip("\ufeff"))
+    except ET.ParseError:
+        return None
 
 
 def _mentions(xmp: str, names: re.Pattern[str]) -> bool:
     """True if a parse of ``xmp`` still finds a matching element or attribute, or fails."""
-    body = _XPACKET.sub("", xmp).strip().lstrip("\ufeff")
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError:
+    root = _parse(xmp)
+    if root is None:
         return True
     for node in root.iter():
         if names.match(_local(node.tag)):

@@ -203,6 +203,29 @@ def test_keep_metadata_keeps_location(tmp_path: Path) -> None:
     assert has_location(tmp_path / "out" / "a.jpg")
 
 
+@pytest.mark.parametrize("closed", [False, True], ids=["unclosed", "many-elements"])
+def test_hostile_xmp_is_handled_in_linear_time(closed: bool) -> None:
+    namespaces = (
+        'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+        'xmlns:exif="http://ns.adobe.com/exif/1.0/"'
+    )
+    repeated = "<exif:GPSa>1</exif:GPSa>" if closed else "<exif:GPSa "
+    tail = "</rdf:Description></rdf:RDF></x:xmpmeta>" if closed else ""
+    xmp = (
+        f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF {namespaces}><rdf:Description>'
+        + repeated * 100_000
+        + tail
+    )
+    text = PngImagePlugin.PngInfo()
+    text.add_itxt("XML:com.adobe.xmp", xmp)
+    buffer = io.BytesIO()
+    photo(64, 48).save(buffer, "PNG", pnginfo=text)
+    started = time.monotonic()
+    out = badge_bytes(buffer.getvalue())
+    assert time.monotonic() - started < 3
+    assert b"GPSa" not in out
+
+
 # -- faults --------------------------------------------------------------------------------------
 
 
