@@ -41,13 +41,19 @@ def crop_and_resize(
     """``image`` cropped (square/circle keep a square) and scaled so its longer side is
     ``output_size`` px (None: unchanged). Circle crops get transparent, anti-aliased corners.
     Returns ``image`` itself when nothing changes."""
-    result = image
+    window = (0, 0, image.width, image.height)
     if crop is not Crop.NONE and image.width != image.height:
-        result = result.crop(square_window(image, focus))
-    if output_size is not None and max(result.size) != output_size:
-        scale = output_size / max(result.size)
-        target = (max(1, round_px(result.width * scale)), max(1, round_px(result.height * scale)))
-        result = result.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        window = square_window(image, focus)
+    width, height = window[2] - window[0], window[3] - window[1]
+    if output_size is not None and max(width, height) != output_size:
+        scale = output_size / max(width, height)
+        target = (max(1, round_px(width * scale)), max(1, round_px(height * scale)))
+        # Resizing straight from the window spares a copy of the crop.
+        result = image.resize(target, Image.Resampling.LANCZOS, box=window, reducing_gap=3.0)
+    elif window != (0, 0, image.width, image.height):
+        result = image.crop(window)
+    else:
+        result = image
     if crop is Crop.CIRCLE:
         result = apply_circle_mask(result)
     return result
