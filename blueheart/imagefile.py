@@ -38,6 +38,7 @@ MAX_ANIMATION_PIXELS = 100_000_000
 """Frames x width x height of an animation, at most (or ``max_pixels`` if lower): a few
 kilobytes of WebP or GIF can claim a huge canvas, and every frame is re-encoded."""
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1")
+_SNIFF_BYTES = 32
 
 # What Pillow's decoders raise on damaged data; mapped to UnreadableImageError.
 _DECODE_ERRORS = (
@@ -106,7 +107,6 @@ def open_image(source: Path | bytes, *, name: str, max_pixels: int) -> Iterator[
     not an image, ``UnsupportedFormatError`` for HEIC without the ``heif`` extra, and
     ``ImageTooLargeError`` when width x height (x frames) exceeds ``max_pixels``.
     """
-    formats = [f for f in READABLE_FORMATS if f != "HEIF" or _register_heif()]
     stream: IO[bytes]
     try:
         stream = io.BytesIO(source) if isinstance(source, bytes) else source.open("rb")
@@ -117,11 +117,16 @@ def open_image(source: Path | bytes, *, name: str, max_pixels: int) -> Iterator[
     except OSError as error:
         raise UnreadableImageError(f"{name}: cannot open ({error.strerror or error})") from error
     with stream:
+        head = stream.read(_SNIFF_BYTES)
+        stream.seek(0)
+        # pillow-heif takes ~35 ms to import: only a file that says it is HEIF pays for it.
+        heif = _looks_heif(head) and _register_heif()
+        formats = [f for f in READABLE_FORMATS if f != "HEIF" or heif]
         with decoding(name):
             try:
                 image = _open_header(stream, formats)
             except UnidentifiedImageError:
-                raise _unidentified(stream, name) from None
+                raise _unidentified(head, name) from None
         with image:
             with decoding(name):
                 _check_size(image, name, max_pixels)
@@ -147,12 +152,14 @@ def _open_header(stream: IO[bytes], formats: list[str]) -> Image.Image:
             Image.MAX_IMAGE_PIXELS = saved
 
 
-def _unidentified(stream: IO[bytes], name: str) -> BlueheartError:
-    stream.seek(0)
-    head = stream.read(32)
+def _looks_heif(head: bytes) -> bool:
+    return head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS
+
+
+def _unidentified(head: bytes, name: str) -> BlueheartError:
     if len(head) == 0:
         return UnreadableImageError(f"{name}: empty file")
-    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+    if _looks_heif(head):
         return UnsupportedFormatError(
             f"{name}: HEIC/HEIF needs the heif extra: pip install 'blueheart[heif]'"
         )

@@ -297,6 +297,22 @@ def test_an_iphone_photo_display_p3_rotated_located(tmp_path: Path) -> None:
     assert close.sum() > 500  # a UN-blue heart, read through the photo's own profile
 
 
+def test_only_heif_files_load_the_heif_plugin(tmp_path: Path) -> None:
+    # pillow-heif costs ~35 ms to import; a JPEG badge should not pay for it.
+    import subprocess
+    import sys
+
+    source = save(photo(40, 30), tmp_path / "a.jpg", "JPEG")
+    probe = (
+        "import sys, pathlib, blueheart\n"
+        "blueheart.badge_bytes(pathlib.Path(sys.argv[1]).read_bytes())\n"
+        "print('pillow_heif' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe, str(source)], capture_output=True,
+                            text=True, check=True)  # fmt: skip
+    assert result.stdout.strip() == "False"
+
+
 def test_heic_without_the_extra_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     import blueheart.imagefile as imagefile
 
