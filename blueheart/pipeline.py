@@ -264,6 +264,10 @@ def badge_file(
     """
     source_path, destination_path = Path(source), Path(destination)
     resolved = resolve_options(options, overrides)
+    if destination_path.resolve() == source_path.resolve():
+        raise OptionError(
+            "destination", f"{destination_path} is the input; inputs are never written"
+        )
     named = format_of_name(destination_path.suffix)
     if resolved.format is OutputFormat.KEEP and named:
         if resolved.crop is Crop.CIRCLE and named in OPAQUE_FORMATS:

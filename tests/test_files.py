@@ -480,6 +480,14 @@ def test_existing_outputs_are_never_replaced_without_overwrite(tmp_path: Path) -
     assert reopen(target).size == (80, 80)
 
 
+def test_the_input_cannot_be_the_output_even_with_overwrite(tmp_path: Path) -> None:
+    source = save(photo(80, 80), tmp_path / "in.png", "PNG")
+    before = source.read_bytes()
+    with pytest.raises(ValueError, match=r"^destination: .* is the input"):
+        badge_file(source, tmp_path / "." / "in.png", overwrite=True)
+    assert source.read_bytes() == before
+
+
 def test_input_is_never_written_and_no_temp_file_remains(tmp_path: Path) -> None:
     source = save(photo(80, 80), tmp_path / "in.jpg", "JPEG", exif=camera_exif(6).tobytes())
     before = source.read_bytes()
