@@ -110,12 +110,14 @@ def batch(
     """Badge every image under ``source`` into ``destination``, mirroring relative paths.
 
     Non-images are skipped, unreadable images failed (the batch goes on), existing outputs
-    skipped unless ``overwrite``. ``executor`` runs the jobs (None: in this process);
+    skipped unless ``overwrite``; temporary files a killed run left in ``destination`` are
+    removed first. ``executor`` runs the jobs (None: in this process);
     ``progress`` is called with each ``Result`` as it arrives. Raises ``OptionError`` for a
     missing ``source`` or a ``destination`` that is ``source`` or contains it.
     """
     resolved = options if options is not None else BadgeOptions()
     plan = plan_batch(source, destination, resolved, overwrite=overwrite)
+    remove_stale_temp_files(Path(destination))
     results = list(plan.decided)
     for result in results:
         if progress:

@@ -134,6 +134,16 @@ def test_two_inputs_wanting_one_output_name(tmp_path: Path) -> None:
     assert sorted(statuses(report).values()) == ["failed", "ok"]
 
 
+def test_a_library_batch_removes_what_a_killed_run_left(tmp_path: Path) -> None:
+    source = organiser_tree(tmp_path)
+    destination = tmp_path / "out"
+    (destination / "スタッフ").mkdir(parents=True)
+    stale = destination / "スタッフ" / f".山田.jpeg.k3j2{TEMP_SUFFIX}"
+    stale.write_bytes(b"half")
+    report = batch(source, destination)
+    assert report.counts["ok"] == 4 and not stale.exists()
+
+
 def test_stale_temp_files_are_removed_before_resuming(tmp_path: Path) -> None:
     from blueheart.batching import remove_stale_temp_files
 
