@@ -23,7 +23,7 @@ from blueheart.options import BadgeOptions, Crop
 Status = Literal["ok", "skipped", "failed"]
 
 _MAX_CHUNK = 16
-_CHUNK_BYTES = 2_000_000
+_CHUNK_BYTES = 1_000_000
 _SCHEDULER_TIMEOUT_S = 10
 
 
@@ -311,7 +311,7 @@ def run_jobs(
 
 
 def _chunks(jobs: list[Job], size: int | None) -> Iterator[list[Job]]:
-    """Jobs in chunks of ``size``, or by weight: up to 16 files or about 2 MB of input, so
+    """Jobs in chunks of ``size``, or by weight: up to 16 files or about 1 MB of input, so
     that small files travel together and large photos spread evenly over the workers."""
     chunk: list[Job] = []
     weight = 0
