@@ -203,7 +203,7 @@ def _inside(path: Path, source: Path) -> bool:
         target = path.resolve(strict=True)
     except (OSError, RuntimeError):
         return False
-    return target.is_file() and source.resolve() in target.parents
+    return target.is_file() and _within(target.parent, source)
 
 
 def _suffix(path: Path, kind: str, options: BadgeOptions) -> str:

@@ -59,6 +59,7 @@ def _wide_samples_to_bytes(image: Image.Image) -> npt.NDArray[np.uint8]:
     return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
 
 
+@functools.lru_cache(maxsize=32)
 def profile_matches_mode(icc_profile: bytes, mode: str) -> bool:
     """Whether an embedded ICC profile describes pixels of ``mode`` (RGB-like or CMYK)."""
     try:
