@@ -9,6 +9,7 @@ Contenders missing on the machine (ImageMagick, pyvips) are reported as such and
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import platform
 import shlex
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from PIL import Image
 
+import blueheart
 from benchmarks import corpus
 from benchmarks.tools import EMBLEM, QUALITY, corner_box
 
@@ -179,7 +181,7 @@ def avatar_contenders() -> dict[str, Command]:
 def peak_memory(photo: Path, work: Path) -> None:
     """Peak RSS of one worker badging one 12 MP photo, against one decoded image."""
     probe = (
-        "import blueheart.pipeline, PIL.Image\n"
+        "import blueheart.pipeline, blueheart.render, PIL.Image\n"
         "def peak():\n"
         "    for line in open('/proc/self/status'):\n"
         "        if line.startswith('VmHWM:'):\n"
@@ -265,6 +267,9 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions and files")
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
     args = parser.parse_args(argv)
+    # pip compiles a package's modules when it installs it; an editable checkout run with
+    # PYTHONDONTWRITEBYTECODE would instead compile blueheart in every timed process.
+    compileall.compile_dir(Path(blueheart.__file__).parent, quiet=1)
     repeats = 2 if args.quick else 5
     sets = corpus.build(args.corpus, camera_count=6 if args.quick else 20,
                         social_count=12 if args.quick else 50)  # fmt: skip

@@ -41,14 +41,15 @@ if TYPE_CHECKING:
         Position,
         Style,
     )
-    from blueheart.pipeline import apply_badge, badge_bytes, badge_file
+    from blueheart.pipeline import apply_badge
+    from blueheart.render import badge_bytes, badge_file
     from blueheart.sheet import contact_sheet
     from blueheart.units import Length
 
 _LAZY = {
     "apply_badge": "blueheart.pipeline",
-    "badge_bytes": "blueheart.pipeline",
-    "badge_file": "blueheart.pipeline",
+    "badge_bytes": "blueheart.render",
+    "badge_file": "blueheart.render",
     "render_emblem": "blueheart.emblem",
     "emblem_svg": "blueheart.emblem",
     "batch": "blueheart.batching",

@@ -259,7 +259,8 @@ def executor_for(workers: int, scheduler: str | None = None) -> Iterator[Executo
         yield None
     else:
         # Forked workers inherit what is imported here instead of importing it each.
-        importlib.import_module("blueheart.pipeline")
+        for module in ("blueheart.render", "blueheart.pipeline"):
+            importlib.import_module(module)
         pool = ProcessPoolExecutor(max_workers=workers, initializer=_leave_interrupts_to_parent)
         try:
             yield pool
@@ -340,7 +341,7 @@ def run_chunk(jobs: list[Job], options: BadgeOptions, overwrite: bool) -> list[R
 
 def badge_job(job: Job, options: BadgeOptions, overwrite: bool) -> Result:
     """Badge one file; every failure becomes a ``failed`` result with a one-line reason."""
-    from blueheart.pipeline import badge_file
+    from blueheart.render import badge_file
 
     output = Path(job.output)
     # A symbolic link inside DEST must not carry an output out of it.

@@ -281,7 +281,7 @@ def badge(inputs: tuple[str, ...], output: str | None, overwrite: bool, **params
     blueheart badge team/*.jpg -o badged/ --position auto
     """
     from blueheart.formats import badged_name
-    from blueheart.pipeline import badge_file
+    from blueheart.render import badge_file
 
     options = build_options(params)
     sources = [Path(name) for name in inputs]

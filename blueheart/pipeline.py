@@ -1,16 +1,15 @@
-"""The flow of one image: open -> normalise -> crop/resize -> place -> composite -> save.
+"""What one image goes through in memory: normalise -> crop/resize -> place -> composite.
 
-``apply_badge`` runs the steps an image goes through in memory; ``badge_bytes`` and
-``badge_file`` add decoding and encoding around them, with the metadata policy.
+``apply_badge`` is the library's entry for a PIL image; ``badged_frames`` does the same to
+every frame of an opened file for ``blueheart.render``, which reads and writes the files.
 """
 
 from __future__ import annotations
 
 import functools
 import io
-import math
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,32 +27,22 @@ from blueheart.compose import (
 )
 from blueheart.crop import crop_and_resize
 from blueheart.emblem import AUTO_RING, HEART_RING, _cached_emblem, silhouette
-from blueheart.errors import OptionError, OutputExistsError, UnreadableImageError
-from blueheart.formats import OPAQUE_FORMATS, format_of_name, output_format
+from blueheart.errors import UnreadableImageError
 from blueheart.imagefile import (
-    EncodeSettings,
     Frame,
     decoding,
-    encode,
     frame_count,
-    jpeg_settings,
     open_image,
-    write_atomic,
 )
-from blueheart.metadata import read_metadata
 from blueheart.options import (
     BadgeOptions,
     Crop,
-    OutputFormat,
     Position,
     Style,
-    hex_to_rgb,
     resolve_options,
 )
 from blueheart.placement import Box, Placement, place
 from blueheart.saliency import saliency_map
-
-CMYK_FORMATS = ("JPEG", "TIFF")
 
 
 @dataclass(frozen=True)
@@ -236,99 +225,10 @@ def _alpha_silhouette(emblem: Image.Image) -> tuple[tuple[float, float], ...]:
     return tuple(points) or ((0.5, 0.5),)
 
 
-def badge_bytes(data: bytes, options: BadgeOptions | None = None, **overrides: Any) -> bytes:
-    """Badge an image file held in memory and return the output file's bytes.
-
-    ``data`` is the file's content (JPEG, PNG, WebP, AVIF, GIF, TIFF, BMP; HEIC with the
-    ``heif`` extra); the output format follows ``options.format`` (see ``BadgeOptions``).
-    Raises a ``BlueheartError`` for data that cannot be read or is too large, and
-    ``OptionError`` for invalid options.
-    """
-    return render_file(data, "input", resolve_options(options, overrides))[0]
-
-
-def badge_file(
-    source: str | Path,
-    destination: str | Path,
-    options: BadgeOptions | None = None,
-    *,
-    overwrite: bool = False,
-    **overrides: Any,
-) -> None:
-    """Badge the image file ``source`` and write ``destination`` atomically.
-
-    The source is never written. ``destination``'s folder is created if needed; an existing
-    ``destination`` is only replaced with ``overwrite=True``. Raises ``BlueheartError``
-    subclasses (unreadable or too large input, output exists, cannot write) and
-    ``OptionError``; on any error nothing is written.
-    """
-    source_path, destination_path = Path(source), Path(destination)
-    resolved = resolve_options(options, overrides)
-    if destination_path.resolve() == source_path.resolve():
-        raise OptionError(
-            "destination", f"{destination_path} is the input; inputs are never written"
-        )
-    named = format_of_name(destination_path.suffix)
-    if resolved.format is OutputFormat.KEEP and named:
-        if resolved.crop is Crop.CIRCLE and named in OPAQUE_FORMATS:
-            raise OptionError(
-                "format",
-                f"a circle crop needs transparent corners, which {destination_path.suffix} "
-                "cannot store; name the output .png, .webp or .avif",
-            )
-    else:
-        named = None
-    if not overwrite and destination_path.exists():
-        raise OutputExistsError(f"{destination_path}: exists (use --overwrite to replace it)")
-    data, _ = render_file(source_path, str(source_path), resolved, written_format=named)
-    write_atomic(destination_path, data, overwrite=overwrite)
-
-
-def render_file(
-    source: Path | bytes, name: str, options: BadgeOptions, *, written_format: str | None = None
-) -> tuple[bytes, str]:
-    """The badged file's bytes and its Pillow format, from a path or a file's bytes.
-
-    ``written_format`` overrides the format ``options`` would choose (an output's name)."""
-    with open_image(source, name=name, max_pixels=options.max_pixels) as image, decoding(name):
-        written_format = written_format or output_format(
-            image.format, options.format, needs_alpha=options.crop is Crop.CIRCLE
-        )
-        resized = _draft(image, options)
-        # Everything read from the file comes before the pixels change: badging clears the
-        # frames' own metadata so that no encoder falls back on it (see _badged_frames).
-        metadata = read_metadata(image, keep_location=options.keep_metadata)
-        reuse_tables = options.quality is None and not resized and options.crop is Crop.NONE
-        comment = image.info.get("comment") if options.keep_metadata else None
-        settings = EncodeSettings(
-            format=written_format,
-            quality=options.quality,
-            background=hex_to_rgb(options.background),
-            loop=image.info.get("loop"),
-            tiff_compression=image.info.get("compression") if image.format == "TIFF" else None,
-            png_text=_png_text(image) if options.keep_metadata else None,
-            comment=comment if isinstance(comment, bytes) else None,
-            **jpeg_settings(image, reuse_tables=reuse_tables),
-        )
-        frames, icc = _badged_frames(image, options, keep_cmyk=written_format in CMYK_FORMATS)
-        return encode(frames, settings, replace(metadata, icc_profile=icc)), written_format
-
-
-def _draft(image: Image.Image, options: BadgeOptions) -> bool:
-    """Ask a JPEG to decode at a reduced scale when the output is smaller; True if it resizes."""
-    if options.output_size is None:
-        return False
-    width, height = image.size
-    reference = min(width, height) if options.crop is not Crop.NONE else max(width, height)
-    scale = options.output_size / reference
-    if image.format in ("JPEG", "MPO") and scale < 1:
-        image.draft(image.mode, (math.ceil(width * scale), math.ceil(height * scale)))
-    return True
-
-
-def _badged_frames(
+def badged_frames(
     image: Image.Image, options: BadgeOptions, *, keep_cmyk: bool
 ) -> tuple[list[Frame], bytes | None]:
+    """Every frame of the opened ``image``, badged, and the ICC profile of their pixels."""
     frames: list[Frame] = []
     plan: BadgePlan | None = None
     icc: bytes | None = None
@@ -381,8 +281,3 @@ def _disposal(image: Image.Image) -> int | None:
         value = image.info.get("disposal")
         return int(value) if value is not None else None
     return None
-
-
-def _png_text(image: Image.Image) -> dict[str, str]:
-    text = getattr(image, "text", {}) or {}
-    return {str(key): str(value) for key, value in text.items()}

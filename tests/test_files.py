@@ -313,6 +313,32 @@ def test_only_heif_files_load_the_heif_plugin(tmp_path: Path) -> None:
     assert result.stdout.strip() == "False"
 
 
+def test_a_fresh_process_badges_its_first_file_while_importing(tmp_path: Path) -> None:
+    # The first file decodes while a thread imports the pixel pipeline: the result must be
+    # the same as in a warm process, and a corrupt file must still fail with one error.
+    import subprocess
+    import sys
+
+    source = save(photo(640, 480), tmp_path / "a.jpg", "JPEG")
+    (tmp_path / "bad.jpg").write_bytes(source.read_bytes()[:3000])
+    probe = (
+        "import sys, blueheart\n"
+        "try:\n"
+        "    blueheart.badge_file(sys.argv[1], sys.argv[2])\n"
+        "except blueheart.UnreadableImageError as error:\n"
+        "    print(type(error).__name__)\n"
+    )
+    for name, output in (("bad.jpg", "bad-out.jpg"), ("a.jpg", "cold.png")):
+        result = subprocess.run([sys.executable, "-c", probe, str(tmp_path / name),
+                                 str(tmp_path / output)], capture_output=True, text=True,
+                                check=True)  # fmt: skip
+        assert result.stdout.strip() == ("UnreadableImageError" if name == "bad.jpg" else "")
+    assert not (tmp_path / "bad-out.jpg").exists()
+    badge_file(source, tmp_path / "warm.png")
+    with Image.open(tmp_path / "cold.png") as cold, Image.open(tmp_path / "warm.png") as warm:
+        assert np.array_equal(np.asarray(cold), np.asarray(warm))
+
+
 def test_heic_without_the_extra_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     import blueheart.imagefile as imagefile
 
