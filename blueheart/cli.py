@@ -28,11 +28,6 @@ from blueheart.options import (
 )
 from blueheart.units import Length
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 F = TypeVar("F", bound=Callable[..., Any])
 # Click 8.2+ raises this for a bare `blueheart`; its message is the help, not an error.
 _NoArgsIsHelp: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
@@ -103,6 +98,11 @@ def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) 
     """Read a campaign preset: keys are the command's long options; flags still win."""
     if value is None:
         return None
+    # Imported here: only a run with --config pays for the TOML parser.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
     try:
         with Path(value).open("rb") as handle:
             preset = tomllib.load(handle)
