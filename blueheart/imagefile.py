@@ -39,6 +39,8 @@ MAX_ANIMATION_PIXELS = 100_000_000
 kilobytes of WebP or GIF can claim a huge canvas, and every frame is re-encoded."""
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1")
 _SNIFF_BYTES = 32
+_JPEG_SEGMENT_LIMITS = {"exif": 65533, "xmp": 65533 - 29, "comment": 65533}
+"""Bytes Pillow's JPEG writer fits in one segment for each block (XMP has a 29-byte header)."""
 _JPEG_BLOCK = 1 << 24
 """Bytes handed to the JPEG decoder per call. With Pillow's 64 KB the decoder takes the GIL
 back some 30 times a photo, each time waiting behind any busy thread; in one call a photo
@@ -254,6 +256,12 @@ def encode(frames: list[Frame], settings: EncodeSettings, metadata: Metadata) ->
         params["xmp"] = metadata.xmp
     if settings.comment and fmt in ("JPEG", "GIF"):
         params["comment"] = settings.comment
+    if fmt == "JPEG":
+        # One JPEG segment holds 64 KB: a PNG's or TIFF's larger XMP (Photoshop's history) or
+        # EXIF cannot be stored, and losing it is better than failing the photo.
+        for key, limit in _JPEG_SEGMENT_LIMITS.items():
+            if len(params.get(key, b"")) > limit:
+                del params[key]
     if fmt == "JPEG":
         params.update(_jpeg_params(settings))
     elif fmt in ("WEBP", "AVIF"):

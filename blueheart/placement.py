@@ -5,6 +5,7 @@ No pixels here beyond an optional small saliency map for ``Position.AUTO``.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -115,15 +116,16 @@ def place(
             "image", f"expected an image of at least 1x1 pixels, got {width}x{height}"
         )
     extent = emblem_extent(canvas, placement.size, aspect)
+    outline = tuple(silhouette)  # hashable, for the cache of circle-safe centres
     if placement.position is Position.AUTO:
         if saliency is None:
             raise OptionError("position", "auto needs a saliency map of the image")
         boxes = [
-            _place_at(canvas, extent, placement, anchor, silhouette) for anchor in AUTO_CANDIDATES
+            _place_at(canvas, extent, placement, anchor, outline) for anchor in AUTO_CANDIDATES
         ]
         scores = [_mean_in_box(saliency, canvas, box) for box in boxes]
         return boxes[int(np.argmin(scores))]
-    return _place_at(canvas, extent, placement, placement.position, silhouette)
+    return _place_at(canvas, extent, placement, placement.position, outline)
 
 
 def _place_at(
@@ -131,7 +133,7 @@ def _place_at(
     extent: tuple[int, int],
     placement: Placement,
     anchor: Position,
-    silhouette: Sequence[tuple[float, float]],
+    silhouette: tuple[tuple[float, float], ...],
 ) -> Box:
     width, height = canvas
     box_w, box_h = extent
@@ -174,15 +176,19 @@ def _edge_start(direction: int, box_side: int, canvas_side: int, margin: float) 
     return (canvas_side - box_side) / 2
 
 
+@functools.lru_cache(maxsize=256)
 def _circle_safe_centre(
     canvas: tuple[int, int],
     extent: tuple[int, int],
     margin: float,
     direction: tuple[int, int],
     offset: tuple[float, float],
-    silhouette: Sequence[tuple[float, float]],
+    silhouette: tuple[tuple[float, float], ...],
 ) -> tuple[float, float]:
-    """Box centre pushed from the canvas centre toward the anchor as far as the circle allows."""
+    """Box centre pushed from the canvas centre toward the anchor as far as the circle allows.
+
+    Cached: two bisections cost ~1.5 ms, and a batch of avatars asks the same for every photo
+    (eight times with ``--position auto``)."""
     width, height = canvas
     box_w, box_h = extent
     radius = min(width, height) / 2 - margin - CIRCLE_SAFETY_PX

@@ -136,7 +136,8 @@ def _decode(image: Image.Image) -> None:
     """Decode ``image``; the first time, import the pixel pipeline meanwhile.
 
     The pipeline brings numpy, ImageCms and the emblem (about 0.1 s to import). Pillow decodes
-    without holding the GIL, so on a second core the import costs a one-off run nothing.
+    without holding the GIL, so on a second core the import hides behind the decode, which
+    matters to a one-off run such as ``blueheart badge me.jpg``.
     """
     if _PIPELINE in sys.modules:
         image.load()

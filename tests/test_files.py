@@ -20,7 +20,7 @@ from helpers import (
     photo,
     to_srgb,
 )
-from PIL import ExifTags, Image, ImageSequence
+from PIL import ExifTags, Image, ImageSequence, PngImagePlugin
 
 from blueheart import (
     BlueheartError,
@@ -153,6 +153,25 @@ def test_unparseable_xmp_is_dropped_rather_than_leaked(tmp_path: Path) -> None:
     source = save(photo(64, 64), tmp_path / "x.jpg", "JPEG", xmp=broken)
     result = reopen(badge_bytes(source.read_bytes()))
     assert b"Paris" not in result.info.get("xmp", b"")
+
+
+def test_metadata_too_large_for_a_jpeg_segment_is_left_out_not_fatal(tmp_path: Path) -> None:
+    # Photoshop keeps its history in a PNG's XMP, hundreds of KB; a JPEG segment holds 64 KB.
+    history = b"".join(b"<rdf:li>xmp.did:%032d</rdf:li>" % i for i in range(3000))
+    xmp = XMP_WITH_LOCATION.replace(b"</dc:creator>", b"</dc:creator><x:h>" + history + b"</x:h>")
+    exif = camera_exif()
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.MakerNote] = bytes(70_000)
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", xmp.decode())
+    source = save(photo(200, 150), tmp_path / "big.png", "PNG", pnginfo=info,
+                  exif=exif.tobytes())  # fmt: skip
+    assert len(xmp) > 65536 and len(exif.tobytes()) > 65536
+    as_jpeg = reopen(badge_bytes(source.read_bytes(), format="jpeg"))
+    assert blue_fraction(as_jpeg) > 0
+    assert "xmp" not in as_jpeg.info and not as_jpeg.getexif()
+    as_png = reopen(badge_bytes(source.read_bytes()))  # PNG has room for both
+    assert b"A volunteer" in as_png.info["XML:com.adobe.xmp"].encode()
+    assert as_png.getexif()[ExifTags.Base.Model] == "Model 15"
 
 
 def test_the_heart_is_un_blue_through_the_photos_profile(tmp_path: Path) -> None:
