@@ -8,6 +8,7 @@ location fields in XMP. ``keep_metadata`` keeps the location too.
 from __future__ import annotations
 
 import re
+import struct
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
@@ -67,20 +68,39 @@ def read_metadata(image: Image.Image, *, keep_location: bool) -> Metadata:
 
 
 def _policy_exif(image: Image.Image, *, keep_location: bool) -> bytes | None:
-    found = image.getexif()
-    if not len(found):
-        return None
-    # A copy, so that the image's own EXIF (and its orientation) is left for exif_transpose.
-    exif = Image.Exif()
-    exif.load(found.tobytes())
-    exif.pop(ExifTags.Base.Orientation, None)
-    for tag in _SOURCE_LAYOUT_TAGS:
-        exif.pop(tag, None)
-    if not keep_location:
-        exif.pop(ExifTags.IFD.GPSInfo, None)
-        for tag in _EMBEDDED_BLOCKS:
+    try:
+        found = image.getexif()
+        if not len(found):
+            return None
+        # A copy, so that the image's own EXIF (and its orientation) is left for exif_transpose.
+        exif = Image.Exif()
+        exif.load(found.tobytes())
+        exif.pop(ExifTags.Base.Orientation, None)
+        for tag in _SOURCE_LAYOUT_TAGS:
             exif.pop(tag, None)
-    return exif.tobytes() if len(exif) else None
+        if not keep_location:
+            exif.pop(ExifTags.IFD.GPSInfo, None)
+            for tag in _EMBEDDED_BLOCKS:
+                exif.pop(tag, None)
+        return exif.tobytes() if len(exif) else None
+    except EXIF_ERRORS:
+        return None
+
+
+EXIF_ERRORS = (
+    SyntaxError,
+    struct.error,
+    TypeError,
+    AttributeError,
+    ValueError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    EOFError,
+)
+"""What Pillow raises on a damaged EXIF block (a RATIONAL stored as text, a count that does
+not fit the type, a bad offset), reading it or writing it back. Cameras write such blocks and
+viewers show the photo anyway: the block is left out, the photo is badged."""
 
 
 def _raw_xmp(image: Image.Image) -> bytes | None:

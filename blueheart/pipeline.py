@@ -34,6 +34,7 @@ from blueheart.imagefile import (
     frame_count,
     open_image,
 )
+from blueheart.metadata import EXIF_ERRORS
 from blueheart.options import (
     BadgeOptions,
     Crop,
@@ -81,11 +82,7 @@ def normalise(
     """``image`` upright (EXIF orientation applied) in a working mode, and the ICC profile
     that describes its pixels (None for sRGB). CMYK becomes sRGB unless ``keep_cmyk``.
     ``in_place`` rotates ``image`` itself instead of a copy (and may return it)."""
-    if in_place:
-        ImageOps.exif_transpose(image, in_place=True)
-        upright = image
-    else:
-        upright = ImageOps.exif_transpose(image)
+    upright = _upright(image, in_place=in_place)
     icc = image.info.get("icc_profile") or None
     working = to_working_mode(upright)
     if working.mode == "CMYK" and not keep_cmyk:
@@ -94,6 +91,20 @@ def normalise(
         # A gray profile no longer describes promoted pixels; sRGB is the safe reading.
         icc = None
     return working, icc
+
+
+def _upright(image: Image.Image, *, in_place: bool) -> Image.Image:
+    """``image`` (or a copy) with its EXIF orientation applied to the pixels."""
+    upright = image if in_place else image.copy()
+    try:
+        ImageOps.exif_transpose(upright, in_place=True)
+    except EXIF_ERRORS:
+        # Pillow turns the pixels first, then rewrites the EXIF without the orientation tag,
+        # which a damaged tag can make fail: the pixels are upright, the stale EXIF goes.
+        # (A block too damaged to read gives no orientation, and the pixels stay as stored.)
+        for key in ("exif", "Raw profile type exif"):
+            upright.info.pop(key, None)
+    return upright
 
 
 def _cmyk_to_srgb(image: Image.Image, icc: bytes | None) -> Image.Image:

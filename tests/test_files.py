@@ -28,6 +28,7 @@ from blueheart import (
     OutputExistsError,
     UnreadableImageError,
     UnsupportedFormatError,
+    apply_badge,
     badge_bytes,
     badge_file,
 )
@@ -172,6 +173,33 @@ def test_metadata_too_large_for_a_jpeg_segment_is_left_out_not_fatal(tmp_path: P
     as_png = reopen(badge_bytes(source.read_bytes()))  # PNG has room for both
     assert b"A volunteer" in as_png.info["XML:com.adobe.xmp"].encode()
     assert as_png.getexif()[ExifTags.Base.Model] == "Model 15"
+
+
+def damaged_exif(orientation: int) -> bytes:
+    """EXIF as some firmware writes it: XResolution, a RATIONAL, stored as text. Pillow reads
+    it but cannot write it back."""
+    entries = [(0x0112, 3, 1, struct.pack("<HH", orientation, 0)), (0x011A, 2, 4, b"72\0\0")]
+    ifd = struct.pack("<H", len(entries))
+    for tag, kind, count, value in entries:
+        ifd += struct.pack("<HHI", tag, kind, count) + value
+    return b"Exif\0\0" + b"II*\0" + struct.pack("<I", 8) + ifd + struct.pack("<I", 0)
+
+
+def test_a_damaged_exif_tag_costs_the_exif_not_the_photo(tmp_path: Path) -> None:
+    upright = photo(300, 200)
+    stored = upright.transpose(STORE_FOR_ORIENTATION[6])
+    source = save(stored, tmp_path / "odd.jpg", "JPEG", exif=damaged_exif(6), quality=95)
+    with pytest.raises((TypeError, ValueError)):
+        Image.open(source).getexif().tobytes()  # what Pillow does with it
+    result = reopen(badge_bytes(source.read_bytes()))
+    assert result.size == (300, 200) and not result.getexif()
+    seen = np.asarray(result.convert("RGB"), dtype=int)
+    expected = np.asarray(apply_badge(upright), dtype=int)
+    upside_down = np.asarray(apply_badge(upright.transpose(Image.Transpose.ROTATE_180)), dtype=int)
+    # Two JPEG generations of a noisy photo differ by a few levels; a wrong turn by dozens.
+    assert np.abs(seen - expected).mean() < 8 < 20 < np.abs(seen - upside_down).mean()
+    in_memory = apply_badge(Image.open(source))
+    assert in_memory.size == (300, 200) and "exif" not in in_memory.info
 
 
 def test_the_heart_is_un_blue_through_the_photos_profile(tmp_path: Path) -> None:

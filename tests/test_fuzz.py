@@ -7,6 +7,7 @@ same 2,400 mutations on every CI run.
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import time
@@ -74,3 +75,30 @@ def test_every_seed_badges(tmp_path: Path) -> None:
         source = tmp_path / name
         source.write_bytes(data)
         assert badge_or_refuse(source, tmp_path) == "ok", name
+
+
+def test_damaged_exif_never_costs_the_photo() -> None:
+    # Cameras write odd EXIF and viewers show the photo anyway: a mutated EXIF block may be
+    # dropped, but the photo must still badge, upright.
+    from helpers import photo
+    from PIL import ExifTags, Image
+
+    from blueheart import badge_bytes
+
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6
+    exif[ExifTags.Base.Model] = "Model 15"
+    exif[ExifTags.Base.XResolution] = 72.0
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.MakerNote] = bytes(range(256))
+    raw = exif.tobytes()
+    buffer = io.BytesIO()
+    photo(64, 48).save(buffer, "JPEG", exif=raw)
+    data = buffer.getvalue()
+    start = data.index(raw[:16]) + 6
+    rng = random.Random(SEED)
+    for _ in range(COUNT // 4):
+        damaged = bytearray(data)
+        for _ in range(rng.randint(1, 4)):
+            damaged[rng.randrange(start, start + len(raw) - 6)] = rng.randrange(256)
+        result = Image.open(io.BytesIO(badge_bytes(bytes(damaged))))
+        assert result.size in ((48, 64), (64, 48))  # orientation itself may be damaged
