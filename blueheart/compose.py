@@ -64,9 +64,10 @@ def profile_matches_mode(icc_profile: bytes, mode: str) -> bool:
     """Whether an embedded ICC profile describes pixels of ``mode`` (RGB-like or CMYK)."""
     try:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+        # A damaged header can hold bytes that are not ASCII: a UnicodeDecodeError here.
+        space = profile.profile.xcolor_space.strip()
     except (OSError, ValueError, TypeError):
         return False
-    space = profile.profile.xcolor_space.strip()
     return space == ("CMYK" if mode == "CMYK" else "RGB")
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from fuzzing import mutate, seeds
+from PIL import ExifTags, Image
 
 from blueheart import BlueheartError, badge_file
 
@@ -81,7 +82,6 @@ def test_damaged_exif_never_costs_the_photo() -> None:
     # Cameras write odd EXIF and viewers show the photo anyway: a mutated EXIF block may be
     # dropped, but the photo must still badge, upright.
     from helpers import photo
-    from PIL import ExifTags, Image
 
     from blueheart import badge_bytes
 
@@ -102,3 +102,19 @@ def test_damaged_exif_never_costs_the_photo() -> None:
             damaged[rng.randrange(start, start + len(raw) - 6)] = rng.randrange(256)
         result = Image.open(io.BytesIO(badge_bytes(bytes(damaged))))
         assert result.size in ((48, 64), (64, 48))  # orientation itself may be damaged
+
+
+def test_damaged_icc_profiles_never_cost_the_photo() -> None:
+    # An ICC profile lcms cannot read means sRGB pixels, never a failed photo.
+    from helpers import P3_PROFILE, photo
+
+    from blueheart import badge_bytes
+
+    rng = random.Random(SEED)
+    for index in range(COUNT // 8):
+        profile = bytearray(P3_PROFILE)
+        for _ in range(rng.randint(1, 6)):
+            profile[rng.randrange(len(profile))] = rng.randrange(256)
+        buffer = io.BytesIO()
+        photo(32, 24).save(buffer, ("JPEG", "PNG")[index % 2], icc_profile=bytes(profile))
+        assert Image.open(io.BytesIO(badge_bytes(buffer.getvalue()))).size == (32, 24)
