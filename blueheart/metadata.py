@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 from PIL import ExifTags, Image
 
+# Names that hold a place anywhere in them (DJI's GpsLatitude and AbsoluteAltitude, Adobe's
+# shotLocation, IPTC's LocationCreated), then whole names too short to look for inside others.
 _LOCATION = (
-    r"GPS\w*|Location\w*|City|State|Country\w*|Sublocation|ProvinceState|"
-    r"Latitude|Longitude|Altitude|LatLong|GPano\w*"
+    r"\w*(?:GPS|Location|Latitude|Longitude|Altitude|LatLong)\w*|"
+    r"City|State|Country\w*|ProvinceState|WorldRegion|GPano\w*"
 )
 _ORIENTATION = r"Orientation"
 _XPACKET = re.compile(r"<\?xpacket[^>]*\?>")

@@ -141,6 +141,21 @@ def test_location_is_removed_by_default_and_the_rest_kept(tmp_path: Path) -> Non
     assert b"Paris" not in raw and b"GPSLatitude" not in raw
 
 
+def test_vendor_location_fields_are_removed_too(tmp_path: Path) -> None:
+    # Drones and video tools name places their own way; the names still say what they hold.
+    xmp = XMP_WITH_LOCATION.replace(
+        b'exif:GPSLatitude="48,51.5N"',
+        b'xmlns:drone-dji="http://www.dji.com/drone-dji/1.0/" '
+        b'xmlns:xmpDM="http://ns.adobe.com/xmp/1.0/DynamicMedia/" '
+        b'drone-dji:GpsLatitude="48.858" drone-dji:AbsoluteAltitude="+35.20"',
+    ).replace(b"<dc:creator>", b"<xmpDM:shotLocation>Quai Branly</xmpDM:shotLocation><dc:creator>")
+    source = save(photo(64, 48), tmp_path / "drone.jpg", "JPEG", xmp=xmp)
+    result = reopen(badge_bytes(source.read_bytes())).info["xmp"]
+    for place in (b"48.858", b"35.20", b"Quai Branly", b"Paris"):
+        assert place not in result
+    assert b"A volunteer" in result
+
+
 def test_keep_metadata_keeps_the_location(tmp_path: Path) -> None:
     target = tmp_path / "out.jpg"
     badge_file(gps_jpeg(tmp_path), target, keep_metadata=True)

@@ -118,3 +118,22 @@ def test_damaged_icc_profiles_never_cost_the_photo() -> None:
         buffer = io.BytesIO()
         photo(32, 24).save(buffer, ("JPEG", "PNG")[index % 2], icc_profile=bytes(profile))
         assert Image.open(io.BytesIO(badge_bytes(buffer.getvalue()))).size == (32, 24)
+
+
+def test_mutated_xmp_never_leaks_the_location() -> None:
+    # A mutated packet is cleaned, or dropped whole when it cannot be cleaned with certainty.
+    from helpers import photo
+    from test_files import XMP_WITH_LOCATION
+
+    from blueheart import badge_bytes
+
+    rng = random.Random(SEED)
+    for index in range(COUNT // 4):
+        packet = bytearray(XMP_WITH_LOCATION)
+        for _ in range(rng.randint(1, 6)):
+            packet[rng.randrange(len(packet))] = rng.choice(b"<>/\"'= :az\x00\xff")
+        buffer = io.BytesIO()
+        photo(16, 12).save(buffer, ("JPEG", "WEBP")[index % 2], xmp=bytes(packet))
+        output = badge_bytes(buffer.getvalue())
+        for place in (b"Paris", b"48,51", b"2,21", b"Rue X"):
+            assert place not in output, bytes(packet)
