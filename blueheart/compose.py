@@ -39,7 +39,8 @@ def to_working_mode(image: Image.Image) -> Image.Image:
     their full range; float samples are taken as 0..1 when none exceeds 1, else as 0..255.
     """
     mode = image.mode
-    if mode in WORKING_MODES:
+    colour_key = mode == "RGB" and "transparency" in image.info  # a PNG's tRNS colour
+    if mode in WORKING_MODES and not colour_key:
         return image
     if mode.startswith("I") or mode == "F":
         return Image.fromarray(_wide_samples_to_bytes(image), "L").convert("RGB")

@@ -301,6 +301,20 @@ def test_transparency_is_kept_in_png(tmp_path: Path) -> None:
     assert result.mode == "RGBA" and np.asarray(result)[3, 3, 3] == 40
 
 
+@pytest.mark.parametrize("mode", ["RGB", "L", "P"])
+def test_a_png_transparent_colour_stays_transparent(tmp_path: Path, mode: str) -> None:
+    # Logos and icons mark one colour transparent (tRNS) instead of carrying an alpha channel.
+    pixels = np.full((120, 160, 3), 255, np.uint8)
+    pixels[30:90, 20:80] = (200, 40, 40)
+    image = Image.fromarray(pixels).convert(mode)
+    key = image.getpixel((0, 0))
+    source = save(image, tmp_path / "key.png", "PNG", transparency=key)
+    result = reopen(badge_bytes(source.read_bytes()))
+    alpha = np.asarray(result.convert("RGBA"))[..., 3]
+    assert result.mode == "RGBA" and alpha[2, 2] == 0 and alpha[60, 50] == 255
+    assert blue_fraction(result) > 0.01
+
+
 @pytest.mark.parametrize("mode", ["L", "LA", "1", "P", "RGBA", "I;16"])
 def test_png_modes(tmp_path: Path, mode: str) -> None:
     base = photo(160, 120)
