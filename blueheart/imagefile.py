@@ -39,6 +39,7 @@ MAX_ANIMATION_PIXELS = 100_000_000
 kilobytes of WebP or GIF can claim a huge canvas, and every frame is re-encoded."""
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1")
 _SNIFF_BYTES = 32
+_FAX_COMPRESSIONS = ("group3", "group4", "tiff_ccitt")
 _JPEG_SEGMENT_LIMITS = {"exif": 65533, "xmp": 65533 - 29, "comment": 65533}
 """Bytes Pillow's JPEG writer fits in one segment for each block (XMP has a 29-byte header)."""
 _JPEG_BLOCK = 1 << 24
@@ -269,7 +270,9 @@ def encode(frames: list[Frame], settings: EncodeSettings, metadata: Metadata) ->
     elif fmt == "PNG":
         params["pnginfo"] = _png_info(settings.png_text, metadata.xmp)
     elif fmt == "TIFF" and settings.tiff_compression:
-        params["compression"] = settings.tiff_compression
+        # Fax schemes store one bit a pixel, and the badged scan is in colour now.
+        fax = settings.tiff_compression in _FAX_COMPRESSIONS
+        params["compression"] = "tiff_lzw" if fax else settings.tiff_compression
     if len(frames) > 1:
         params.update(_animation_params(frames, settings))
     buffer = io.BytesIO()

@@ -327,6 +327,16 @@ def test_png_modes(tmp_path: Path, mode: str) -> None:
     assert result.mode in ("RGB", "RGBA") and blue_fraction(result) > 0.01
 
 
+@pytest.mark.parametrize("compression", ["group4", "tiff_lzw", "jpeg", "tiff_adobe_deflate"])
+def test_tiff_keeps_a_compression_that_fits_colour(tmp_path: Path, compression: str) -> None:
+    # A scanned page is often a bilevel Group 4 TIFF; its badge is in colour, stored lossless.
+    image = photo(160, 120).convert("1" if compression == "group4" else "RGB")
+    source = save(image, tmp_path / "scan.tif", "TIFF", compression=compression)
+    result = reopen(badge_bytes(source.read_bytes()))
+    expected = "tiff_lzw" if compression == "group4" else compression
+    assert result.info["compression"] == expected and blue_fraction(result) > 0.01
+
+
 def test_cmyk_jpeg_with_and_without_profile(tmp_path: Path) -> None:
     source = save(photo(200, 200).convert("CMYK"), tmp_path / "cmyk.jpg", "JPEG")
     result = reopen(badge_bytes(source.read_bytes()))
