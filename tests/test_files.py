@@ -141,6 +141,24 @@ def test_location_is_removed_by_default_and_the_rest_kept(tmp_path: Path) -> Non
     assert b"Paris" not in raw and b"GPSLatitude" not in raw
 
 
+def test_the_exif_thumbnail_of_the_original_is_not_carried(tmp_path: Path) -> None:
+    # Cameras embed a thumbnail of the photo as shot: uncropped and without the heart.
+    small = io.BytesIO()
+    photo(16, 12).save(small, "JPEG", comment=b"thumbnail-of-the-original")
+    thumbnail = small.getvalue()
+    ifd0 = struct.pack("<H", 1) + struct.pack("<HHI4s", 0x0110, 2, 4, b"Cam\0")
+    ifd1_at = 8 + len(ifd0) + 4
+    ifd1 = struct.pack("<H", 2) + struct.pack("<HHII", 0x0201, 4, 1, ifd1_at + 30)
+    ifd1 += struct.pack("<HHII", 0x0202, 4, 1, len(thumbnail)) + struct.pack("<I", 0)
+    exif = b"Exif\0\0II*\0" + struct.pack("<I", 8) + ifd0 + struct.pack("<I", ifd1_at) + ifd1
+    source = save(photo(200, 150), tmp_path / "cam.jpg", "JPEG", exif=exif + thumbnail)
+    assert b"thumbnail-of-the-original" in source.read_bytes()
+    for keep in (False, True):
+        output = badge_bytes(source.read_bytes(), keep_metadata=keep, crop="square")
+        assert b"thumbnail-of-the-original" not in output
+        assert reopen(output).getexif()[0x0110] == "Cam"
+
+
 def test_vendor_location_fields_are_removed_too(tmp_path: Path) -> None:
     # Drones and video tools name places their own way; the names still say what they hold.
     xmp = XMP_WITH_LOCATION.replace(
