@@ -33,6 +33,20 @@ _MAX_XMP_BYTES = 4 << 20
 """Larger XMP is dropped unread: real packets are tens of kilobytes."""
 # IPTC and Photoshop blocks hold city, country and sublocation fields.
 _EMBEDDED_BLOCKS = (33723, 34377)
+EXIF_ERRORS = (
+    SyntaxError,
+    struct.error,
+    TypeError,
+    AttributeError,
+    ValueError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    EOFError,
+)
+"""What Pillow raises on a damaged EXIF block (a RATIONAL stored as text, a count that does
+not fit the type, a bad offset), reading it or writing it back. Cameras write such blocks and
+viewers show the photo anyway: the block is left out, the photo is badged."""
 
 
 def _patterns(local_names: str) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
@@ -87,22 +101,6 @@ def _policy_exif(image: Image.Image, *, keep_location: bool) -> bytes | None:
         return exif.tobytes() if len(exif) else None
     except EXIF_ERRORS:
         return None
-
-
-EXIF_ERRORS = (
-    SyntaxError,
-    struct.error,
-    TypeError,
-    AttributeError,
-    ValueError,
-    KeyError,
-    IndexError,
-    OverflowError,
-    EOFError,
-)
-"""What Pillow raises on a damaged EXIF block (a RATIONAL stored as text, a count that does
-not fit the type, a bad offset), reading it or writing it back. Cameras write such blocks and
-viewers show the photo anyway: the block is left out, the photo is badged."""
 
 
 def _raw_xmp(image: Image.Image) -> bytes | None:
