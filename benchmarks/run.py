@@ -12,6 +12,7 @@ import argparse
 import compileall
 import os
 import platform
+import resource
 import shlex
 import shutil
 import statistics
@@ -87,17 +88,25 @@ def magick_batch(source: Path, target: Path, jobs: int) -> list[str]:
     return ["sh", "-c", f"xargs -P{jobs} -d '\\n' -I{{}} sh -c {{}} < {shlex.quote(str(script))}"]
 
 
-def timed(command: list[str]) -> float:
+def timed(command: list[str]) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (user + system, the process and what it waited for)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
 
 
 def scenario(
     title: str, contenders: dict[str, Command], source: Path, repeats: int, work: Path
-) -> list[tuple[str, float | None]]:
-    """Median seconds per contender, alternating contenders within each repetition."""
-    times: dict[str, list[float]] = {name: [] for name in contenders}
+) -> None:
+    """Median seconds per contender, alternating contenders within each repetition.
+
+    CPU time is printed beside wall time: on a shared machine it drifts less, and for one
+    worker it is the work itself."""
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in contenders}
     for repeat in range(repeats):
         order = list(contenders)
         order = order[repeat % len(order) :] + order[: repeat % len(order)]
@@ -109,16 +118,21 @@ def scenario(
             if command is not None:
                 times[name].append(timed(command))
     print(f"\n### {title}\n")
-    rows = [(name, statistics.median(v) if v else None) for name, v in times.items()]
-    floor = dict(rows).get("floor")
-    print("| contender | median s | ratio to floor |\n| --- | ---: | ---: |")
-    for name, seconds in rows:
-        if seconds is None:
-            print(f"| {name} | not installed | |")
-        else:
-            ratio = f"{seconds / floor:.2f}x" if floor else ""
-            print(f"| {name} | {seconds:.3f} | {ratio} |")
-    return rows
+    medians = {
+        name: tuple(statistics.median(run[i] for run in runs) for i in (0, 1))
+        for name, runs in times.items()
+        if runs
+    }
+    floor_wall, floor_cpu = medians["floor"]  # every scenario has the floor
+    print("| contender | median s | ratio to floor | median CPU s | CPU ratio |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name in contenders:
+        if name not in medians:
+            print(f"| {name} | not installed | | | |")
+            continue
+        wall, cpu = medians[name]
+        print(f"| {name} | {wall:.3f} | {wall / floor_wall:.2f}x | {cpu:.3f} | "
+              f"{cpu / floor_cpu:.2f}x |")  # fmt: skip
 
 
 def batch_contenders(jobs: int) -> dict[str, Command]:
@@ -253,9 +267,9 @@ def compositing(photo: Path, repeats: int) -> None:
 
 
 def startup(repeats: int) -> None:
-    runs = [timed([*BLUEHEART, "--version"]) for _ in range(repeats)]
+    runs = [timed([*BLUEHEART, "--version"])[0] for _ in range(repeats)]
     script = shutil.which("blueheart")
-    script_runs = [timed([script, "--version"]) for _ in range(repeats)] if script else []
+    script_runs = [timed([script, "--version"])[0] for _ in range(repeats)] if script else []
     print("\n### Start-up\n")
     print(f"- `python -m blueheart --version`: median {statistics.median(runs) * 1000:.0f} ms")
     if script_runs:
