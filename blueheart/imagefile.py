@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from PIL import Image, JpegImagePlugin, PngImagePlugin, UnidentifiedImageError
+from PIL import Image, ImageFile, JpegImagePlugin, PngImagePlugin, UnidentifiedImageError
 
 from blueheart.errors import (
     BlueheartError,
@@ -39,6 +39,7 @@ MAX_ANIMATION_PIXELS = 100_000_000
 kilobytes of WebP or GIF can claim a huge canvas, and every frame is re-encoded."""
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1")
 _SNIFF_BYTES = 32
+_WEBP_CHUNKS_READ = 8
 _FAX_COMPRESSIONS = ("group3", "group4", "tiff_ccitt")
 _JPEG_SEGMENT_LIMITS = {"exif": 65533, "xmp": 65533 - 29, "comment": 65533}
 """Bytes Pillow's JPEG writer fits in one segment for each block (XMP has a 29-byte header)."""
@@ -228,6 +229,8 @@ class EncodeSettings:
     tiff_compression: str | None = None
     png_text: dict[str, str] | None = None
     comment: bytes | None = None
+    lossless: bool = False
+    """WebP only: encode without loss (kept from a lossless WebP when the quality is kept)."""
 
 
 def jpeg_settings(image: Image.Image, *, reuse_tables: bool) -> dict[str, Any]:
@@ -242,6 +245,28 @@ def jpeg_settings(image: Image.Image, *, reuse_tables: bool) -> dict[str, Any]:
         settings["jpeg_tables"] = image.quantization
         settings["jpeg_subsampling"] = JpegImagePlugin.get_sampling(image)
     return settings
+
+
+def is_lossless_webp(image: Image.Image) -> bool:
+    """Whether ``image`` is an opened WebP whose (first) picture is stored without loss."""
+    if not isinstance(image, ImageFile.ImageFile) or image.format != "WEBP" or image.fp is None:
+        return False
+    stream = image.fp
+    stream.seek(12)
+    # RIFF chunks: a still's VP8 (lossy) or VP8L (lossless) chunk comes after the VP8X, ICCP
+    # and ANIM headers; an animation's first ANMF frame holds one after a 16-byte header.
+    for _ in range(_WEBP_CHUNKS_READ):
+        header = stream.read(8)
+        if len(header) < 8:
+            return False
+        fourcc, size = header[:4], int.from_bytes(header[4:], "little")
+        if fourcc in (b"VP8 ", b"VP8L"):
+            return fourcc == b"VP8L"
+        if fourcc == b"ANMF":
+            stream.seek(16, os.SEEK_CUR)
+        else:
+            stream.seek(size + size % 2, os.SEEK_CUR)
+    return False
 
 
 def encode(frames: list[Frame], settings: EncodeSettings, metadata: Metadata) -> bytes:
@@ -265,6 +290,8 @@ def encode(frames: list[Frame], settings: EncodeSettings, metadata: Metadata) ->
                 del params[key]
     if fmt == "JPEG":
         params.update(_jpeg_params(settings))
+    elif fmt == "WEBP" and settings.lossless:
+        params["lossless"] = True
     elif fmt in ("WEBP", "AVIF"):
         params["quality"] = settings.quality or DEFAULT_QUALITY
     elif fmt == "PNG":

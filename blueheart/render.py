@@ -23,6 +23,7 @@ from blueheart.imagefile import (
     EncodeSettings,
     decoding,
     encode,
+    is_lossless_webp,
     jpeg_settings,
     open_image,
     write_atomic,
@@ -106,6 +107,7 @@ def render_file(
             tiff_compression=image.info.get("compression") if image.format == "TIFF" else None,
             png_text=_png_text(image) if options.keep_metadata else None,
             comment=comment if isinstance(comment, bytes) else None,
+            lossless=options.quality is None and is_lossless_webp(image),
             **jpeg_settings(image, reuse_tables=reuse_tables),
         )
         _decode(image)

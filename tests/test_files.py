@@ -355,6 +355,23 @@ def test_tiff_keeps_a_compression_that_fits_colour(tmp_path: Path, compression: 
     assert result.info["compression"] == expected and blue_fraction(result) > 0.01
 
 
+def test_a_lossless_webp_stays_lossless(tmp_path: Path) -> None:
+    # Screenshots and logos are saved lossless; a badge should not blur their edges.
+    image = photo(200, 150)
+    source = save(image, tmp_path / "shot.webp", "WEBP", lossless=True)
+    result = reopen(badge_bytes(source.read_bytes()))
+    left, top, right, bottom = default_box(image.size)
+    outside = np.ones((150, 200), bool)
+    outside[top:bottom, left:right] = False
+    assert np.array_equal(np.asarray(result)[outside], np.asarray(image)[outside])
+    assert blue_fraction(result) > 0.01
+    # An asked quality, or a lossy source, gives a lossy WebP as before.
+    for data, params in ((source.read_bytes(), {"quality": 80}),
+                         (save(image, tmp_path / "p.webp", "WEBP").read_bytes(), {})):  # fmt: skip
+        lossy = np.asarray(reopen(badge_bytes(data, **params)), dtype=int)
+        assert np.abs(lossy - np.asarray(image, dtype=int))[outside].max() > 0
+
+
 def test_cmyk_jpeg_with_and_without_profile(tmp_path: Path) -> None:
     source = save(photo(200, 200).convert("CMYK"), tmp_path / "cmyk.jpg", "JPEG")
     result = reopen(badge_bytes(source.read_bytes()))
