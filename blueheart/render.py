@@ -95,7 +95,7 @@ def render_file(
         )
         resized = _draft(image, options)
         # Everything read from the file comes before the pixels change: badging clears the
-        # frames' own metadata so that no encoder falls back on it (see _badged_frames).
+        # frames' own metadata so that no encoder falls back on it (see pipeline.badged_frames).
         metadata = read_metadata(image, keep_location=options.keep_metadata)
         reuse_tables = options.quality is None and not resized and options.crop is Crop.NONE
         comment = image.info.get("comment") if options.keep_metadata else None
