@@ -43,6 +43,10 @@ _WEBP_CHUNKS_READ = 8
 _FAX_COMPRESSIONS = ("group3", "group4", "tiff_ccitt")
 _JPEG_SEGMENT_LIMITS = {"exif": 65533, "xmp": 65533 - 29, "comment": 65533}
 """Bytes Pillow's JPEG writer fits in one segment for each block (XMP has a 29-byte header)."""
+_JPEG_PIXELS_PER_BYTE = 1024
+"""At most this many pixels a byte of JPEG: Huffman coding spends at least a bit on each 8x8
+block's DC (a flat grey 8000x6000 JPEG, optimised, holds 256 a byte). More is a header lying
+about its size, and decoding a progressive one would still cost seconds and a gigabyte."""
 _JPEG_BLOCK = 1 << 24
 """Bytes handed to the JPEG decoder per call. With Pillow's 64 KB the decoder takes the GIL
 back some 30 times a photo, each time waiting behind any busy thread; in one call a photo
@@ -126,6 +130,7 @@ def open_image(source: Path | bytes, *, name: str, max_pixels: int) -> Iterator[
         raise UnreadableImageError(f"{name}: cannot open ({error.strerror or error})") from error
     with stream:
         head = stream.read(_SNIFF_BYTES)
+        file_size = stream.seek(0, os.SEEK_END)
         stream.seek(0)
         # pillow-heif takes ~35 ms to import: only a file that says it is HEIF pays for it.
         heif = _looks_heif(head) and _register_heif()
@@ -138,6 +143,7 @@ def open_image(source: Path | bytes, *, name: str, max_pixels: int) -> Iterator[
         with image:
             with decoding(name):
                 _check_size(image, name, max_pixels)
+                _check_density(image, name, file_size)
             if isinstance(image, JpegImagePlugin.JpegImageFile):  # MPO too
                 image.decodermaxblock = _JPEG_BLOCK
             yield image
@@ -195,6 +201,17 @@ def _check_size(image: Image.Image, name: str, max_pixels: int) -> None:
         raise ImageTooLargeError(
             f"{name}: {frames:,} frames of {width}x{height} are {frames * pixels:,} pixels, "
             f"over the limit of {animation_limit:,} for an animation"
+        )
+
+
+def _check_density(image: Image.Image, name: str, file_size: int) -> None:
+    pixels = image.width * image.height
+    if isinstance(image, JpegImagePlugin.JpegImageFile) and pixels > (
+        file_size * _JPEG_PIXELS_PER_BYTE
+    ):
+        raise ImageTooLargeError(
+            f"{name}: claims {image.width}x{image.height} pixels in {file_size:,} bytes, "
+            "more than a JPEG can hold (a damaged or hostile header)"
         )
 
 

@@ -122,6 +122,25 @@ def test_bombs_are_refused_from_the_header(name: str) -> None:
     assert time.monotonic() - started < 5
 
 
+def test_a_tiny_jpeg_claiming_a_huge_canvas_is_refused_but_flat_photos_pass() -> None:
+    # Under the pixel limit, but 1 KB cannot hold 225 megapixels; decoding a progressive one
+    # would still take seconds and a gigabyte (found by the fuzzer).
+    buffer = io.BytesIO()
+    photo(64, 48).save(buffer, "JPEG", progressive=True)
+    data = bytearray(buffer.getvalue())
+    frame = data.find(b"\xff\xc2")  # SOF2: length, precision, height, width
+    struct.pack_into(">HH", data, frame + 5, 15_000, 15_000)
+    started = time.monotonic()
+    with pytest.raises(ImageTooLargeError, match="more than a JPEG can hold"):
+        badge_bytes(bytes(data))
+    assert time.monotonic() - started < 5
+    # The flattest real JPEG: one grey, optimised Huffman tables, 256 pixels a byte.
+    flat = io.BytesIO()
+    Image.new("L", (4000, 3000), 128).save(flat, "JPEG", optimize=True)
+    assert 4000 * 3000 / len(flat.getvalue()) > 200
+    assert Image.open(io.BytesIO(badge_bytes(flat.getvalue()))).size == (4000, 3000)
+
+
 def test_refusing_bombs_keeps_memory_under_200_mb(tmp_path: Path) -> None:
     for name, make in BOMBS.items():
         (tmp_path / f"{name}.bin").write_bytes(make())
