@@ -33,6 +33,8 @@ _MAX_XMP_BYTES = 4 << 20
 """Larger XMP is dropped unread: real packets are tens of kilobytes."""
 # IPTC and Photoshop blocks hold city, country and sublocation fields.
 _EMBEDDED_BLOCKS = (33723, 34377)
+_RDF_CONTAINERS = frozenset({"xmpmeta", "RDF", "Description", "Bag", "Seq", "Alt"})
+"""XMP elements that hold properties, never text of their own."""
 EXIF_ERRORS = (
     SyntaxError,
     struct.error,
@@ -135,7 +137,8 @@ def _parse(xmp: str) -> ET.Element | None:
 
 
 def _mentions(xmp: str, names: re.Pattern[str]) -> bool:
-    """True if a parse of ``xmp`` still finds a matching element or attribute, or fails."""
+    """True if a parse of ``xmp`` still finds a matching element or attribute, or fails, or
+    finds text where XMP has none (between properties, where a damaged tag's name can land)."""
     root = _parse(xmp)
     if root is None:
         return True
@@ -144,7 +147,13 @@ def _mentions(xmp: str, names: re.Pattern[str]) -> bool:
             return True
         if any(names.match(_local(key)) for key in node.attrib):
             return True
+        if _local(node.tag) in _RDF_CONTAINERS and _holds_text(node):
+            return True
     return False
+
+
+def _holds_text(node: ET.Element) -> bool:
+    return bool((node.text or "").strip()) or any((child.tail or "").strip() for child in node)
 
 
 def _local(name: str) -> str:

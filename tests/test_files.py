@@ -235,6 +235,15 @@ def test_a_damaged_exif_tag_costs_the_exif_not_the_photo(tmp_path: Path) -> None
     assert in_memory.size == (300, 200) and "exif" not in in_memory.info
 
 
+def test_xmp_with_text_between_its_properties_is_dropped(tmp_path: Path) -> None:
+    # A damaged tag can turn into text that still reads as a place (found by the fuzzer).
+    damaged = XMP_WITH_LOCATION.replace(b' exif:GPSLongitude="2,21.0E">',
+                                        b'>xif:GPSLongitude="2,21.0E">')  # fmt: skip
+    source = save(photo(64, 48), tmp_path / "x.webp", "WEBP", xmp=damaged)
+    output = badge_bytes(source.read_bytes())
+    assert b"2,21" not in output and b"48,51" not in output
+
+
 def test_the_heart_is_un_blue_through_the_photos_profile(tmp_path: Path) -> None:
     source = save(photo(400, 300), tmp_path / "p3.png", "PNG", icc_profile=P3_PROFILE)
     result = reopen(badge_bytes(source.read_bytes(), ring=0.0))
