@@ -305,7 +305,6 @@ def encode(frames: list[Frame], settings: EncodeSettings, metadata: Metadata) ->
         for key, limit in _JPEG_SEGMENT_LIMITS.items():
             if len(params.get(key, b"")) > limit:
                 del params[key]
-    if fmt == "JPEG":
         params.update(_jpeg_params(settings))
     elif fmt == "WEBP" and settings.lossless:
         params["lossless"] = True
