@@ -670,3 +670,25 @@ def test_a_failed_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Monke
         badge_file(source, tmp_path / "out" / "o.png")
     monkeypatch.setattr(os, "link", real_link)
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_threads_get_the_same_bytes_as_one_caller() -> None:
+    # A web server calls badge_bytes from many threads; caches and locks must not mix results.
+    from concurrent.futures import ThreadPoolExecutor
+
+    inputs = []
+    for index in range(12):
+        buffer = io.BytesIO()
+        profile = {"icc_profile": P3_PROFILE} if index % 4 == 0 else {}
+        photo(200 + 7 * index, 150 + 5 * index, seed=index).save(
+            buffer, ("JPEG", "PNG", "WEBP")[index % 3], **profile
+        )
+        inputs.append(buffer.getvalue())
+    choices = [{}, {"crop": "circle", "output_size": 96, "format": "png"}, {"position": "auto"}]
+
+    def run(index: int) -> bytes:
+        return badge_bytes(inputs[index % 12], **choices[index % 3])
+
+    alone = [run(index) for index in range(36)]
+    with ThreadPoolExecutor(6) as pool:
+        assert list(pool.map(run, range(36))) == alone
