@@ -95,16 +95,20 @@ def normalise(
 
 def _upright(image: Image.Image, *, in_place: bool) -> Image.Image:
     """``image`` (or a copy) with its EXIF orientation applied to the pixels."""
-    upright = image if in_place else image.copy()
+    if not in_place:
+        try:
+            return ImageOps.exif_transpose(image)  # one pass: turned into a new image
+        except EXIF_ERRORS:
+            return _upright(image.copy(), in_place=True)  # only a damaged block pays a copy
     try:
-        ImageOps.exif_transpose(upright, in_place=True)
+        ImageOps.exif_transpose(image, in_place=True)
     except EXIF_ERRORS:
         # Pillow turns the pixels first, then rewrites the EXIF without the orientation tag,
         # which a damaged tag can make fail: the pixels are upright, the stale EXIF goes.
         # (A block too damaged to read gives no orientation, and the pixels stay as stored.)
         for key in ("exif", "Raw profile type exif"):
-            upright.info.pop(key, None)
-    return upright
+            image.info.pop(key, None)
+    return image
 
 
 def _cmyk_to_srgb(image: Image.Image, icc: bytes | None) -> Image.Image:
