@@ -170,7 +170,10 @@ BADGE_OPTIONS: list[Callable[[Any], Any]] = [
                  show_default=True,
                  help="JPEG/WebP/AVIF quality; keep: a JPEG's own quantisation where possible."),
     click.option("--keep-metadata", is_flag=True,
-                 help="Keep all metadata, GPS location included (default: drop location)."),
+                 help="Keep all metadata, GPS location included (default: the ICC profile and "
+                 "descriptive fields only: author, copyright, title, date, camera, exposure)."),
+    click.option("--strip-metadata", is_flag=True,
+                 help="Keep nothing but the ICC profile."),
     click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS,
                  show_default=True, help="Refuse larger images from the header."),
     click.option("--overwrite", is_flag=True, help="Replace existing outputs."),
@@ -198,6 +201,7 @@ def build_options(params: dict[str, Any]) -> BadgeOptions:
             background=params["background"],
             quality=params["quality"],
             keep_metadata=params["keep_metadata"],
+            strip_metadata=params["strip_metadata"],
             max_pixels=params["max_pixels"],
         )
     except OptionError as error:

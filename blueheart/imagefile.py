@@ -244,8 +244,6 @@ class EncodeSettings:
     jpeg_subsampling: int | None = None
     progressive: bool = False
     tiff_compression: str | None = None
-    png_text: dict[str, str] | None = None
-    comment: bytes | None = None
     lossless: bool = False
     """WebP only: encode without loss (kept from a lossless WebP when the quality is kept)."""
 
@@ -297,8 +295,8 @@ def encode(frames: list[Frame], settings: EncodeSettings, metadata: Metadata) ->
         params["exif"] = metadata.exif
     if metadata.xmp and fmt in ("JPEG", "WEBP", "AVIF"):
         params["xmp"] = metadata.xmp
-    if settings.comment and fmt in ("JPEG", "GIF"):
-        params["comment"] = settings.comment
+    if metadata.comment and fmt in ("JPEG", "GIF"):
+        params["comment"] = metadata.comment
     if fmt == "JPEG":
         # One JPEG segment holds 64 KB: a PNG's or TIFF's larger XMP (Photoshop's history) or
         # EXIF cannot be stored, and losing it is better than failing the photo.
@@ -311,7 +309,7 @@ def encode(frames: list[Frame], settings: EncodeSettings, metadata: Metadata) ->
     elif fmt in ("WEBP", "AVIF"):
         params["quality"] = settings.quality or DEFAULT_QUALITY
     elif fmt == "PNG":
-        params["pnginfo"] = _png_info(settings.png_text, metadata.xmp)
+        params["pnginfo"] = _png_info(metadata.text, metadata.xmp)
     elif fmt == "TIFF" and settings.tiff_compression:
         # Fax schemes store one bit a pixel, and the badged scan is in colour now.
         fax = settings.tiff_compression in _FAX_COMPRESSIONS

@@ -118,9 +118,12 @@ class BadgeOptions:
     ``color`` as ``#RRGGBB``; ``emblem`` a custom RGBA image file instead of the heart.
     Output: ``crop``, ``focus``, ``output_size`` (longer side in px), ``format``,
     ``background`` (what transparency becomes in a JPEG), ``quality`` (1-100, or None to keep a
-    JPEG's own quantisation), ``keep_metadata`` (GPS included), ``max_pixels``.
+    JPEG's own quantisation), ``keep_metadata`` (all metadata, GPS included) or
+    ``strip_metadata`` (the ICC profile only; default: ICC and descriptive fields, see
+    ``blueheart.metadata``), ``max_pixels``.
 
-    Strings are accepted for the enum fields (``position="auto"``). An invalid value raises
+    Strings are accepted for the enum fields (``position="auto"``); the flags take ``True`` or
+    ``False`` only (``"false"`` is an error, not a truthy string). An invalid value raises
     ``OptionError`` (a ``ValueError``) naming the field, what it accepts and what it got.
     """
 
@@ -143,6 +146,7 @@ class BadgeOptions:
     background: str = WHITE
     quality: int | None = None
     keep_metadata: bool = False
+    strip_metadata: bool = False
     max_pixels: int = DEFAULT_MAX_PIXELS
 
     def __post_init__(self) -> None:
@@ -177,9 +181,16 @@ class BadgeOptions:
             _check_fraction_range("offset", part, -1.0, 1.0)
         put("offset", offset)
 
-        if self.circle_safe not in (None, True, False):
+        if self.circle_safe is not None and not isinstance(self.circle_safe, bool):
             raise OptionError(
                 "circle_safe", f"expected True, False or None, got {self.circle_safe!r}"
+            )
+        for flag in ("keep_metadata", "strip_metadata"):
+            if not isinstance(getattr(self, flag), bool):
+                raise OptionError(flag, f"expected True or False, got {getattr(self, flag)!r}")
+        if self.keep_metadata and self.strip_metadata:
+            raise OptionError(
+                "strip_metadata", "keep_metadata and strip_metadata exclude each other"
             )
         if not _is_number(self.opacity) or not 0.0 <= self.opacity <= 1.0:
             raise OptionError("opacity", f"expected a number from 0 to 1, got {self.opacity!r}")

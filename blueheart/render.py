@@ -17,7 +17,7 @@ from typing import Any
 
 from PIL import Image
 
-from blueheart.errors import OptionError, OutputExistsError
+from blueheart.errors import OptionError, OutputExistsError, UnreadableImageError
 from blueheart.formats import OPAQUE_FORMATS, format_of_name, output_format
 from blueheart.imagefile import (
     EncodeSettings,
@@ -28,7 +28,7 @@ from blueheart.imagefile import (
     open_image,
     write_atomic,
 )
-from blueheart.metadata import read_metadata
+from blueheart.metadata import PNG_SIGNATURE, png_without_oversized_text, policy_for, read_metadata
 from blueheart.options import BadgeOptions, Crop, OutputFormat, hex_to_rgb, resolve_options
 
 CMYK_FORMATS = ("JPEG", "TIFF")
@@ -89,32 +89,58 @@ def render_file(
     """The badged file's bytes and its Pillow format, from a path or a file's bytes.
 
     ``written_format`` overrides the format ``options`` would choose (an output's name)."""
+    try:
+        return _render_file(source, name, options, written_format)
+    except UnreadableImageError:
+        # Pillow refuses a whole PNG for a text chunk that expands past 1 MB (a bomb guard);
+        # the pixels are fine, so they are badged and that text dropped.
+        without_text = png_without_oversized_text(_png_bytes(source))
+        if without_text is None:
+            raise
+        return _render_file(without_text, name, options, written_format)
+
+
+def _render_file(
+    source: Path | bytes, name: str, options: BadgeOptions, written_format: str | None
+) -> tuple[bytes, str]:
     with open_image(source, name=name, max_pixels=options.max_pixels) as image, decoding(name):
         written_format = written_format or output_format(
             image.format, options.format, needs_alpha=options.crop is Crop.CIRCLE
         )
         resized = _draft(image, options)
-        # Everything read from the file comes before the pixels change: badging clears the
-        # frames' own metadata so that no encoder falls back on it (see pipeline.badged_frames).
-        metadata = read_metadata(image, keep_location=options.keep_metadata)
         reuse_tables = options.quality is None and not resized and options.crop is Crop.NONE
-        comment = image.info.get("comment") if options.keep_metadata else None
         settings = EncodeSettings(
             format=written_format,
             quality=options.quality,
             background=hex_to_rgb(options.background),
             loop=image.info.get("loop"),
             tiff_compression=image.info.get("compression") if image.format == "TIFF" else None,
-            png_text=_png_text(image) if options.keep_metadata else None,
-            comment=comment if isinstance(comment, bytes) else None,
             lossless=options.quality is None and is_lossless_webp(image),
             **jpeg_settings(image, reuse_tables=reuse_tables),
         )
         _decode(image)
+        # Everything read from the file comes before the pixels change: badging clears the
+        # frames' own metadata so that no encoder falls back on it (see pipeline.badged_frames).
+        metadata = read_metadata(image, policy_for(options), output_format=written_format)
         from blueheart.pipeline import badged_frames
 
         frames, icc = badged_frames(image, options, keep_cmyk=written_format in CMYK_FORMATS)
         return encode(frames, settings, replace(metadata, icc_profile=icc)), written_format
+
+
+def _png_bytes(source: Path | bytes) -> bytes:
+    """The bytes of ``source`` if it is a regular PNG file, else none."""
+    if isinstance(source, bytes):
+        return source
+    try:
+        if not source.is_file():  # never block on a FIFO or a device
+            return b""
+        with source.open("rb") as stream:
+            if stream.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
+                return b""
+            return PNG_SIGNATURE + stream.read()
+    except OSError:
+        return b""
 
 
 def _draft(image: Image.Image, options: BadgeOptions) -> bool:
@@ -127,11 +153,6 @@ def _draft(image: Image.Image, options: BadgeOptions) -> bool:
     if image.format in ("JPEG", "MPO") and scale < 1:
         image.draft(image.mode, (math.ceil(width * scale), math.ceil(height * scale)))
     return True
-
-
-def _png_text(image: Image.Image) -> dict[str, str]:
-    text = getattr(image, "text", {}) or {}
-    return {str(key): str(value) for key, value in text.items()}
 
 
 def _decode(image: Image.Image) -> None:

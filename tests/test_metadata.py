@@ -1,0 +1,373 @@
+"""Privacy by allow-list: real camera files badged, and every tag of the output read back with
+an independent reader (exiftool); invented tags and properties never pass; TIFF tags; the
+metadata options."""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import re
+import shutil
+import string
+import struct
+import subprocess
+import xml.etree.ElementTree as ET
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from helpers import P3_PROFILE, UN_BLUE_RGB, default_box, heart_pixels, photo
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import ExifTags, Image, PngImagePlugin, TiffImagePlugin, TiffTags
+
+from blueheart import BadgeOptions, OptionError, apply_badge, badge_bytes, badge_file
+from blueheart.cli import cli
+
+DATA = Path(__file__).parent / "data"
+CAMERA_FILES = (
+    "Nikon-D3100.jpg",
+    "Casio-EX-Z3.jpg",
+    "Sony-Ericsson-C905c.jpg",
+    "Sony-Ericsson-U10i.jpg",
+    "Panasonic-Lumix-DMC-LX7.jpg",
+)
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+CELL_ID = b"460-0-4236-50280"
+"""The cell tower the Sony Ericsson U10i wrote into its XMP."""
+
+EXIFTOOL = shutil.which("exiftool")
+needs_exiftool = pytest.mark.skipif(
+    EXIFTOOL is None,
+    reason="exiftool is not installed (Debian/Ubuntu: apt-get install libimage-exiftool-perl)",
+)
+
+# The contract's descriptive fields, as exiftool names them.
+DESCRIPTIVE_TAGS = {
+    "IFD0": {"ImageDescription", "Make", "Model", "ModifyDate", "Artist", "Copyright"},
+    "ExifIFD": {
+        "DateTimeOriginal", "CreateDate", "OffsetTime", "OffsetTimeOriginal",
+        "OffsetTimeDigitized", "SubSecTime", "SubSecTimeOriginal", "SubSecTimeDigitized",
+        "ExposureTime", "FNumber", "ExposureProgram", "ISO", "SensitivityType",
+        "StandardOutputSensitivity", "RecommendedExposureIndex", "ISOSpeed",
+        "ShutterSpeedValue", "ApertureValue", "BrightnessValue", "ExposureCompensation",
+        "MaxApertureValue", "SubjectDistance", "MeteringMode", "LightSource", "Flash",
+        "FocalLength", "ExposureIndex", "ExposureMode", "WhiteBalance", "DigitalZoomRatio",
+        "FocalLengthIn35mmFormat", "SceneCaptureType", "LensInfo", "LensMake", "LensModel",
+    },
+}  # fmt: skip
+FILE_GROUPS = {"SourceFile", "ExifTool", "System", "File", "JFIF", "PNG", "RIFF", "Composite"}
+"""exiftool's groups for the file itself and values it computes, not metadata it read."""
+NEVER = re.compile(r"Preview|Thumbnail|MakerNote|GPS|Location|Serial|Cell|Orientation", re.I)
+SURVIVORS = (
+    "IFD0:Make", "IFD0:Model", "IFD0:Artist", "IFD0:Copyright", "ExifIFD:DateTimeOriginal",
+    "ExifIFD:ExposureTime", "ExifIFD:FNumber", "ExifIFD:ISO",
+)  # fmt: skip
+
+
+def every_tag(path: Path) -> dict[str, object]:
+    """Every tag exiftool finds in ``path``, by ``group:name``: duplicates (-a), unknown and
+    unknown binary tags (-U) and binary values (-b) included."""
+    assert EXIFTOOL is not None
+    listing = subprocess.run(
+        [EXIFTOOL, "-j", "-a", "-U", "-G1", "-b", str(path)],
+        capture_output=True,
+        check=True,
+        text=True,
+    )
+    tags: dict[str, object] = json.loads(listing.stdout)[0]
+    return tags
+
+
+@functools.cache
+def source_tags(name: str) -> dict[str, object]:
+    return every_tag(DATA / name)
+
+
+def badge_cli(source: Path, target: Path, *args: str) -> Path:
+    result = CliRunner().invoke(cli, ["badge", str(source), "-o", str(target), *args])
+    assert result.exit_code == 0, result.output
+    return target
+
+
+OUTPUTS = {
+    "avatar.png": ("--crop", "circle", "--output-size", "256"),
+    "photo.jpg": ("--output-size", "256"),
+    "photo.webp": ("--crop", "square", "--output-size", "256"),
+}
+
+
+@needs_exiftool
+@pytest.mark.parametrize("output", OUTPUTS)
+@pytest.mark.parametrize("name", CAMERA_FILES)
+def test_camera_files_keep_only_the_descriptive_fields(
+    tmp_path: Path, name: str, output: str
+) -> None:
+    before = source_tags(name)
+    # What makes each file a test: a vendor MakerNote, and a preview or thumbnail of the
+    # whole photo (the U10i also its cell id in XMP, the LX7 a Location field).
+    assert any(key.endswith(":PreviewImage") for key in before) and "IFD1:ThumbnailImage" in before
+    assert {key.split(":")[0] for key in before} & {"Nikon", "Casio", "Sony", "Panasonic"}
+
+    target = badge_cli(DATA / name, tmp_path / output, *OUTPUTS[output])
+    after = every_tag(target)
+    for key in after:
+        group, tag = key.split(":")[0], key.split(":")[-1]
+        assert not NEVER.search(key), key
+        if group in FILE_GROUPS or group.startswith("ICC"):
+            continue
+        assert tag in DESCRIPTIVE_TAGS.get(group, ()), f"{key} is not a descriptive field"
+    assert after["IFD0:Make"] == before["IFD0:Make"]
+    for key in SURVIVORS:
+        assert after.get(key) == before.get(key), key
+    data = target.read_bytes()
+    assert CELL_ID not in data
+    # No second picture inside: a JPEG starts once, at the top of a JPEG, and nowhere in others.
+    assert data.count(b"\xff\xd8\xff") == (1 if output.endswith(".jpg") else 0)
+
+
+@needs_exiftool
+def test_the_survivors_are_really_there(tmp_path: Path) -> None:
+    # Guards the test above against passing on an empty output.
+    after = every_tag(
+        badge_cli(DATA / "Panasonic-Lumix-DMC-LX7.jpg", tmp_path / "a.png", "--crop", "circle")
+    )
+    assert after["IFD0:Make"] == "Panasonic" and after["IFD0:Artist"] == "Drew Noakes"
+    assert after["ExifIFD:DateTimeOriginal"] == "2014:11:19 23:06:56"
+    assert {"ExifIFD:ExposureTime", "ExifIFD:FNumber", "ExifIFD:ISO"} <= set(after)
+    assert "Panasonic:Location" in source_tags("Panasonic-Lumix-DMC-LX7.jpg")
+    assert CELL_ID in (DATA / "Sony-Ericsson-U10i.jpg").read_bytes()
+
+
+@needs_exiftool
+def test_keep_metadata_keeps_the_vendor_blocks_but_not_the_orientation(tmp_path: Path) -> None:
+    target = badge_cli(DATA / "Nikon-D3100.jpg", tmp_path / "kept.jpg", "--keep-metadata")
+    after = every_tag(target)
+    assert "GPS:GPSVersionID" in after and "Nikon:SerialNumber" in after
+    assert not any(key.endswith(":Orientation") for key in after)
+
+
+@needs_exiftool
+def test_strip_metadata_keeps_only_the_icc_profile(tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Artist] = "A volunteer"
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "2024:05:01 10:00:00"
+    source = tmp_path / "p3.jpg"
+    photo(120, 90).save(source, exif=exif, icc_profile=P3_PROFILE, xmp=xmp_packet(
+        '<dc:title><rdf:Alt><rdf:li xml:lang="x-default">Title</rdf:li></rdf:Alt></dc:title>'
+    ))  # fmt: skip
+    target = badge_cli(source, tmp_path / "out.jpg", "--strip-metadata")
+    groups = {key.split(":")[0] for key in every_tag(target)}
+    assert not groups - FILE_GROUPS - {g for g in groups if g.startswith("ICC")}
+    with Image.open(target) as result:
+        assert result.info["icc_profile"] == P3_PROFILE
+
+
+# -- the allow-list is an allow-list: what it does not name never passes -------------------
+
+
+def xmp_packet(properties: str, attributes: str = "", namespaces: str = "") -> bytes:
+    return (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/">'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:tiff="http://ns.adobe.com/tiff/1.0/" xmlns:exif="http://ns.adobe.com/exif/1.0/" '
+        f"{namespaces} {attributes}>{properties}</rdf:Description></rdf:RDF></x:xmpmeta>"
+        '<?xpacket end="w"?>'
+    ).encode()
+
+
+UNKNOWN_TAGS = st.integers(0x0100, 0xFFFF).filter(
+    lambda tag: tag not in ExifTags.TAGS and tag not in TiffTags.TAGS_V2
+)
+NAMES = st.text(string.ascii_letters, min_size=1, max_size=12)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    main_tags=st.lists(UNKNOWN_TAGS, max_size=3, unique=True),
+    exif_tags=st.lists(UNKNOWN_TAGS, max_size=3, unique=True),
+    prefix=st.from_regex(r"[a-z]{1,8}", fullmatch=True).filter(
+        lambda p: p not in ("x", "rdf", "dc", "tiff", "exif", "xml", "xmlns")
+    ),
+    local=NAMES,
+    as_attribute=st.booleans(),
+    fmt=st.sampled_from(["JPEG", "PNG", "WEBP"]),
+)
+def test_invented_tags_and_properties_never_pass(
+    main_tags: list[int],
+    exif_tags: list[int],
+    prefix: str,
+    local: str,
+    as_attribute: bool,
+    fmt: str,
+) -> None:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Model] = "Kept model"
+    for tag in main_tags:
+        exif[tag] = f"secret-main-{tag}"
+    for tag in exif_tags:
+        exif.get_ifd(ExifTags.IFD.Exif)[tag] = f"secret-exif-{tag}"
+    namespace = f'xmlns:{prefix}="http://vendor.example/{prefix}/"'
+    secret = f"<{prefix}:{local}>secret-xmp</{prefix}:{local}>"
+    xmp = xmp_packet(
+        # An allowed name inside an unknown structure is not a property of the photo.
+        "<dc:creator><rdf:Seq><rdf:li>Kept author</rdf:li></rdf:Seq></dc:creator>"
+        f'<{prefix}:Struct rdf:parseType="Resource"><dc:title>secret-nested</dc:title>'
+        f"</{prefix}:Struct>" + ("" if as_attribute else secret),
+        attributes=f'{prefix}:{local}="secret-xmp"' if as_attribute else "",
+        namespaces=namespace,
+    )
+    source = io.BytesIO()
+    if fmt == "PNG":
+        text = PngImagePlugin.PngInfo()
+        text.add_itxt("XML:com.adobe.xmp", xmp.decode())
+        text.add_text(local, "secret-text")
+        photo(32, 24).save(source, fmt, exif=exif, pnginfo=text)
+    else:
+        photo(32, 24).save(source, fmt, exif=exif, xmp=xmp)
+    output = badge_bytes(source.getvalue())
+    assert b"secret" not in output
+    assert b"Kept model" in output and b"Kept author" in output
+
+
+def test_xmp_keeps_the_shapes_of_allowed_properties_and_escapes_their_text() -> None:
+    xmp = xmp_packet(
+        '<dc:title><rdf:Alt><rdf:li xml:lang="x-default">Blue &amp; &lt;heart&gt;</rdf:li>'
+        '<rdf:li xml:lang="fr">C\u0153ur bleu</rdf:li></rdf:Alt></dc:title>'
+        "<dc:coverage>Quai Branly, Paris</dc:coverage><tiff:Orientation>6</tiff:Orientation>"
+        "<exif:ExposureTime>1/60</exif:ExposureTime>",
+        attributes='tiff:Make="Cam &amp; Co" exif:GPSLatitude="48,51.5N"',
+    )
+    source = io.BytesIO()
+    photo(32, 24).save(source, "JPEG", xmp=xmp)
+    with Image.open(io.BytesIO(badge_bytes(source.getvalue()))) as result:
+        kept = result.info["xmp"]
+    packet = ET.fromstring(kept.split(b"?>", 1)[1].rsplit(b"<?", 1)[0])
+    titles = packet.findall(".//{http://purl.org/dc/elements/1.1/}title/*/*")
+    assert [(t.attrib[XML_LANG], t.text) for t in titles] == [
+        ("x-default", "Blue & <heart>"),
+        ("fr", "C\u0153ur bleu"),
+    ]
+    assert b"Cam &amp; Co" in kept
+    assert b"<exif:ExposureTime>1/60</exif:ExposureTime>" in kept
+    for dropped in (b"Quai Branly", b"Orientation", b"48,51"):
+        assert dropped not in kept
+
+
+def test_png_text_keeps_only_the_descriptive_keywords(tmp_path: Path) -> None:
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Title", "Blue heart day")
+    text.add_text("Author", "A volunteer")
+    text.add_text("Comment", "shot at Rue X, Paris")
+    text.add_itxt("Location", "Paris")
+    source = tmp_path / "t.png"
+    photo(64, 48).save(source, pnginfo=text)
+    with Image.open(io.BytesIO(badge_bytes(source.read_bytes()))) as result:
+        assert result.text == {"Title": "Blue heart day", "Author": "A volunteer"}
+    with Image.open(io.BytesIO(badge_bytes(source.read_bytes(), keep_metadata=True))) as kept:
+        assert kept.text["Location"] == "Paris" and kept.text["Comment"].endswith("Paris")
+
+
+# -- PNG text too large for Pillow ----------------------------------------------------------
+
+
+def with_chunk(png: bytes, kind: bytes, body: bytes, *, after_pixels: bool) -> bytes:
+    chunk = struct.pack(">I", len(body)) + kind + body
+    chunk += struct.pack(">I", zlib.crc32(kind + body))
+    at = png.index(b"IEND" if after_pixels else b"IDAT") - 4
+    return png[:at] + chunk + png[at:]
+
+
+@pytest.mark.parametrize("after_pixels", [False, True])
+@pytest.mark.parametrize("kind", [b"zTXt", b"iTXt"])
+def test_text_that_expands_past_a_megabyte_is_dropped_not_the_photo(
+    tmp_path: Path, kind: bytes, after_pixels: bool
+) -> None:
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Title", "Kept title")
+    plain = io.BytesIO()
+    photo(64, 48).save(plain, "PNG", pnginfo=text)
+    flags = b"\0" if kind == b"zTXt" else b"\1\0en\0\0"
+    body = b"Comment\0" + flags + zlib.compress(b"A" * (2 << 20))
+    source = tmp_path / "big-text.png"
+    source.write_bytes(with_chunk(plain.getvalue(), kind, body, after_pixels=after_pixels))
+    target = tmp_path / "out.png"
+    badge_file(source, target)
+    with Image.open(target) as result:
+        assert result.size == (64, 48) and result.text == {"Title": "Kept title"}
+        expected = apply_badge(photo(64, 48))
+        assert np.array_equal(np.asarray(result.convert("RGB")), np.asarray(expected))
+
+
+# -- TIFF: only the allow-listed tags, never the source's layout ---------------------------
+
+
+def test_a_jpeg_compressed_tiff_keeps_its_colours(tmp_path: Path) -> None:
+    image = photo(400, 300)
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "Scanner"
+    exif[ExifTags.Base.Artist] = "A volunteer"
+    source = tmp_path / "scan.tif"
+    image.save(source, "TIFF", compression="jpeg", quality=30, exif=exif)
+    with Image.open(source) as opened:
+        before = np.asarray(opened.convert("RGB"), dtype=int)
+    result = Image.open(io.BytesIO(badge_bytes(source.read_bytes())))
+    assert result.info["compression"] == "jpeg"
+    after = np.asarray(result.convert("RGB"), dtype=int)
+    left, top, right, bottom = default_box(image.size)
+    outside = np.ones(before.shape[:2], dtype=bool)
+    outside[top:bottom, left:right] = False
+    assert np.abs(after - before)[outside].mean() < 3  # a stray JPEGTables tag: 70
+    heart = heart_pixels(result, (left, top, right, bottom)).astype(int)
+    assert np.abs(heart - UN_BLUE_RGB).max() <= 12
+    assert result.getexif()[ExifTags.Base.Artist] == "A volunteer"
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_tiff_tags_libtiff_cannot_write_back_do_not_fail_the_photo(keep: bool) -> None:
+    # An Exif directory offset past the end of the file: readers shrug, libtiff refused it.
+    tags = TiffImagePlugin.ImageFileDirectory_v2()
+    tags[ExifTags.Base.Make] = "Scanner"
+    tags[ExifTags.IFD.Exif] = 10**6
+    tags.tagtype[ExifTags.IFD.Exif] = TiffTags.LONG
+    source = io.BytesIO()
+    photo(120, 90).save(source, "TIFF", compression="tiff_lzw", tiffinfo=tags)
+    result = Image.open(io.BytesIO(badge_bytes(source.getvalue(), keep_metadata=keep)))
+    assert result.size == (120, 90) and result.getexif()[ExifTags.Base.Make] == "Scanner"
+    assert ExifTags.IFD.Exif not in result.getexif()
+
+
+# -- the options ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("keep_metadata", "false"),
+        ("keep_metadata", 1),
+        ("strip_metadata", "yes"),
+        ("strip_metadata", None),
+        ("circle_safe", 1),
+        ("circle_safe", "off"),
+    ],
+)
+def test_flags_take_booleans_only(field: str, value: object) -> None:
+    with pytest.raises(OptionError, match=f"^{field}: expected True") as caught:
+        BadgeOptions(**{field: value})  # type: ignore[arg-type]
+    assert caught.value.field == field
+
+
+def test_keep_and_strip_exclude_each_other(tmp_path: Path) -> None:
+    with pytest.raises(OptionError, match=r"^strip_metadata: "):
+        BadgeOptions(keep_metadata=True, strip_metadata=True)
+    source = tmp_path / "in.jpg"
+    photo(32, 24).save(source)
+    result = CliRunner().invoke(cli, ["badge", str(source), "--keep-metadata", "--strip-metadata"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--strip-metadata'" in result.stderr
+    assert "Traceback" not in result.output
