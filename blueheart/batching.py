@@ -330,7 +330,8 @@ def _folder_left_out(path: Path) -> str | None:
         return "hidden"
     if path.is_symlink():
         return "link to a folder (not followed)"
-    if (path / LOCK_NAME).exists():
+    with contextlib.suppress(OSError):  # a folder that cannot be read fails in the walk
+        (path / LOCK_NAME).lstat()
         return f"a previous batch's output folder (holds {LOCK_NAME})"
     return None
 
