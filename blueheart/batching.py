@@ -121,10 +121,9 @@ class Report:
 
 
 def is_report(path: Path) -> bool:
-    """Whether ``path`` is a regular file holding a report in this format (a previous run's)."""
+    """Whether ``path`` names a regular file holding a report in this format (a previous
+    run's)."""
     try:
-        if not stat.S_ISREG(path.lstat().st_mode):
-            return False
         with open_regular(path, str(path)) as handle:
             if handle.read(1) != b"{":
                 return False
