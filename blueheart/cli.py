@@ -381,7 +381,7 @@ def batch_command(
         for job in plan.jobs:
             click.echo(f"{job.source} -> {job.output}")
         for decided in plan.decided:
-            click.echo(f"{decided.source}: {decided.status} ({decided.reason or decided.error})")
+            click.echo(f"{decided.source}: {decided.status}: {decided.reason or decided.error}")
         click.echo(f"{len(plan.jobs)} to badge, {len(plan.decided)} decided without reading")
         return
     _hold_destination(destination_path)

@@ -330,7 +330,7 @@ def test_a_previous_batchs_output_folder_is_not_badged_twice(source: Path) -> No
     second = run("batch", source, source.parent / "circ", "--crop", "circle", "--dry-run")
     assert second.exit_code == 0
     assert (
-        f"{source / 'badged'}: skipped (a previous batch's output folder (holds {LOCK_NAME}))"
+        f"{source / 'badged'}: skipped: a previous batch's output folder (holds {LOCK_NAME})"
         in second.stdout.splitlines()
     )
     report = batch(source, source.parent / "circ", BadgeOptions(crop="circle"))
@@ -348,9 +348,9 @@ def test_dry_run_says_why_each_file_is_skipped(source: Path, tmp_path: Path) -> 
     result = run("batch", source, tmp_path / "out", "--dry-run")
     assert result.stdout.splitlines() == [
         f"{source / 'new.jpg'} -> {tmp_path / 'out' / 'new.jpg'}",
-        f"{source / 'a.jpg'}: skipped (exists)",
-        f"{source / 'b.png'}: skipped (exists)",
-        f"{source / 'notes.txt'}: skipped (not an image)",
+        f"{source / 'a.jpg'}: skipped: exists",
+        f"{source / 'b.png'}: skipped: exists",
+        f"{source / 'notes.txt'}: skipped: not an image",
         "1 to badge, 3 decided without reading",
     ]
 
