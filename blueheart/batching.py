@@ -6,18 +6,24 @@ Jobs carry paths, never decoded pixels, so a process pool and a Dask cluster run
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import importlib
 import json
 import os
 import signal
+import socket
+import stat
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from blueheart._version import __version__
 from blueheart.errors import BlueheartError, OptionError
 from blueheart.formats import SUFFIX_FORMATS, TEMP_SUFFIX, output_format, output_suffix
+from blueheart.imagefile import file_identity, file_kind, open_regular
 from blueheart.options import BadgeOptions, Crop
 
 Status = Literal["ok", "skipped", "failed"]
@@ -25,6 +31,11 @@ Status = Literal["ok", "skipped", "failed"]
 _MAX_CHUNK = 16
 _CHUNK_BYTES = 1_000_000
 _SCHEDULER_TIMEOUT_S = 10
+LOCK_NAME = ".blueheart-batch"
+"""The file a run holds locked in its destination; it stays there as the mark of a batch's
+output folder, so that a later batch whose source holds that folder leaves it out."""
+Identity = tuple[int, int]
+"""(device, inode): the same file whatever the path (hard links, links, bind mounts)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +47,8 @@ class Result:
     output: str | None
     status: Status
     error: str | None = None
+    reason: str | None = None
+    """Why a ``skipped`` file was left alone: "exists", "not an image", "hidden", ..."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +63,12 @@ class Job:
 
 @dataclass(frozen=True)
 class Plan:
-    """The jobs to run and the results already decided while planning (skips, clashes)."""
+    """The jobs to run, the results already decided while planning (skips, clashes), and
+    the identity of every input."""
 
     jobs: tuple[Job, ...]
     decided: tuple[Result, ...]
+    inputs: frozenset[Identity] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -84,15 +99,38 @@ class Report:
         return ", ".join(f"{count} {status}" for status, count in self.counts.items())
 
     def to_json(self) -> str:
-        """The report in the documented JSON format."""
+        """The report in the documented JSON format.
+
+        A name that is not UTF-8 (Python holds its bytes as lone surrogates) is written as
+        ``\\udcXX`` escapes, which ``json.loads`` and ``os.fsencode`` turn back into the name."""
         document = {
             "results": [
-                {"source": r.source, "output": r.output, "status": r.status, "error": r.error}
+                {
+                    "source": r.source,
+                    "output": r.output,
+                    "status": r.status,
+                    "error": r.error,
+                    "reason": r.reason,
+                }
                 for r in self.results
             ],
             "counts": self.counts,
         }
-        return json.dumps(document, indent=2, ensure_ascii=False)
+        text = json.dumps(document, indent=2, ensure_ascii=False)
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def is_report(path: Path) -> bool:
+    """Whether ``path`` names a regular file holding a report in this format (a previous
+    run's)."""
+    try:
+        with open_regular(path, str(path)) as handle:
+            if handle.read(1) != b"{":
+                return False
+            document = json.loads(b"{" + handle.read())
+    except (OSError, ValueError, BlueheartError):
+        return False
+    return isinstance(document, dict) and {"results", "counts"} <= document.keys()
 
 
 ProgressCallback = Callable[[Result], None]
@@ -109,39 +147,68 @@ def batch(
 ) -> Report:
     """Badge every image under ``source`` into ``destination``, mirroring relative paths.
 
-    Non-images are skipped, unreadable images failed (the batch goes on), existing outputs
-    skipped unless ``overwrite``; temporary files a killed run left in ``destination`` are
-    removed first. ``executor`` runs the jobs (None: in this process);
-    ``progress`` is called with each ``Result`` as it arrives. Raises ``OptionError`` for a
-    missing ``source`` or a ``destination`` that is ``source`` or contains it.
+    Non-images, hidden names and files that are not regular are skipped, unreadable images
+    and folders failed (the batch goes on), existing outputs skipped unless ``overwrite``.
+    The run holds ``destination``'s lock (see ``destination_lock``) and first removes the
+    temporary files a killed run left there. ``executor`` runs the jobs (None: in this
+    process); ``progress`` is called with each ``Result`` as it arrives. Raises
+    ``OptionError`` for a missing ``source``, a ``destination`` that is ``source`` or
+    contains it, or one another run holds.
     """
     resolved = options if options is not None else BadgeOptions()
     plan = plan_batch(source, destination, resolved, overwrite=overwrite)
-    remove_stale_temp_files(Path(destination))
     results = list(plan.decided)
     for result in results:
         if progress:
             progress(result)
-    for result in run_jobs(plan.jobs, resolved, executor=executor, overwrite=overwrite):
-        results.append(result)
-        if progress:
-            progress(result)
+    with destination_lock(Path(destination)):
+        remove_stale_temp_files(Path(destination))
+        for result in run_jobs(plan.jobs, resolved, executor=executor, overwrite=overwrite):
+            results.append(result)
+            if progress:
+                progress(result)
     return Report(tuple(results))
 
 
 def check_folders(source: Path, destination: Path) -> None:
     """Raise ``OptionError`` unless ``source`` is a folder and ``destination`` is not it, nor
-    holds it."""
+    holds it; compared by device and inode, so a bind mount or a link is seen through."""
     if not source.is_dir():
         what = "is not a folder" if source.exists() else "does not exist"
         raise OptionError("source", f"{source} {what}")
-    real_source, real_destination = source.resolve(), destination.resolve()
-    if real_source == real_destination:
-        raise OptionError("destination", "DEST_DIR may not be SRC_DIR: inputs are never written")
-    if real_destination in real_source.parents:
-        raise OptionError("destination", "DEST_DIR may not contain SRC_DIR")
     if destination.exists() and not destination.is_dir():
         raise OptionError("destination", f"{destination} exists and is not a folder")
+    destination_identity = file_identity(destination)
+    if destination_identity is None:
+        return
+    try:
+        lineage = _lineage(source)
+    except OSError as error:
+        raise OptionError("source", f"{source}: cannot read ({error.strerror or error})") from None
+    if destination_identity == lineage[0]:
+        raise OptionError("destination", "DEST_DIR may not be SRC_DIR: inputs are never written")
+    if destination_identity in lineage:
+        raise OptionError("destination", "DEST_DIR may not contain SRC_DIR")
+
+
+def _lineage(folder: Path) -> list[Identity]:
+    """The identities of ``folder`` and of every folder above it, up to the root, found by
+    ``..`` as the kernel sees it (through mounts), not by the path's text."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+    descriptor = os.open(folder, flags)
+    lineage: list[Identity] = []
+    try:
+        while True:
+            found = os.fstat(descriptor)
+            identity = (found.st_dev, found.st_ino)
+            if lineage and identity == lineage[-1]:
+                return lineage
+            lineage.append(identity)
+            parent = os.open("..", flags, dir_fd=descriptor)
+            os.close(descriptor)
+            descriptor = parent
+    finally:
+        os.close(descriptor)
 
 
 def plan_batch(
@@ -150,60 +217,151 @@ def plan_batch(
     """Walk ``source`` and decide each file's output, without reading any image."""
     source_path, destination_path = Path(source), Path(destination)
     check_folders(source_path, destination_path)
+    found = list(discover(source_path, destination_path))
+    inputs = frozenset(item.identity for item in found if item.identity)
     jobs: list[Job] = []
     decided: list[Result] = []
     claimed: set[str] = set()
-    shown_destination = str(destination_path)
-    for path, relative in discover(source_path, destination_path):
-        shown = str(source_path / relative)
-        kind = SUFFIX_FORMATS.get(path.suffix.lower())
-        if kind is None or path.name.startswith("._") or not _inside(path, source_path):
-            decided.append(Result(shown, None, "skipped"))
+    for item in found:
+        shown = str(source_path / item.relative)
+        if item.identity is None:
+            decided.append(item.result(shown))
             continue
-        output = destination_path / relative.parent / (path.stem + _suffix(path, kind, options))
-        shown_output = str(output)
-        if shown_output in claimed:
-            reason = f"{output}: another input has this output name"
-            decided.append(Result(shown, shown_output, "failed", reason))
-        elif output.exists() and not overwrite:
-            decided.append(Result(shown, shown_output, "skipped"))
+        kind = SUFFIX_FORMATS[item.path.suffix.lower()]
+        output = (
+            destination_path
+            / item.relative.parent
+            / (item.path.stem + _suffix(item.path, kind, options))
+        )
+        decision = _decide_output(output, claimed, inputs, overwrite=overwrite)
+        if decision is None:
+            jobs.append(Job(shown, str(output), str(destination_path)))
         else:
-            jobs.append(Job(shown, shown_output, shown_destination))
-        claimed.add(shown_output)
-    return Plan(tuple(jobs), tuple(decided))
+            decided.append(Result(shown, str(output), *decision))
+        claimed.add(str(output))
+    return Plan(tuple(jobs), tuple(decided), inputs)
+
+
+def _decide_output(
+    output: Path, claimed: set[str], inputs: frozenset[Identity], *, overwrite: bool
+) -> tuple[Status, str | None, str | None] | None:
+    """(status, error, reason) for an output decided without badging, or None: to badge."""
+    if str(output) in claimed:
+        return "failed", f"{output}: another input has this output name", None
+    try:
+        output.lstat()
+    except FileNotFoundError:
+        return None
+    except OSError as error:  # a name over the file system's limit, a file where a folder goes
+        return "failed", f"{output}: cannot write ({error.strerror or error})", None
+    if not overwrite:
+        return "skipped", None, "exists"
+    if file_identity(output) in inputs:
+        return "failed", f"{output}: is an input (the same file); inputs are never written", None
+    return None
 
 
 def find_images(folder: str | Path) -> list[Path]:
-    """The image files below ``folder`` (by extension), sorted, links to folders not followed."""
-    root = Path(folder)
-    return [
-        path
-        for path, _ in discover(root)
-        if path.suffix.lower() in SUFFIX_FORMATS and not path.name.startswith("._")
-    ]
+    """The image files below ``folder`` (by extension), sorted, leaving out what a batch
+    would leave out: hidden names, files that are not regular, links out of ``folder``,
+    folder links and previous batches' output folders."""
+    return [item.path for item in discover(Path(folder)) if item.identity]
 
 
-def discover(source: Path, destination: Path | None = None) -> Iterator[tuple[Path, Path]]:
-    """(path, path relative to ``source``) of every file below ``source``, sorted, leaving
-    out ``destination``'s subtree; symbolic links to folders are not followed."""
-    skip = destination.resolve() if destination is not None else None
-    for folder, subfolders, files in os.walk(source, followlinks=False):
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A file the walk found: an input (its ``identity`` set), or a file or folder left out
+    with the reason why (``skipped``, or ``failed`` when it could not be read)."""
+
+    path: Path
+    relative: Path
+    identity: Identity | None = None
+    skipped: str | None = None
+    failed: str | None = None
+
+    def result(self, shown: str) -> Result:
+        """The result of a file or folder left out, shown as ``shown``."""
+        if self.failed:
+            return Result(shown, None, "failed", self.failed)
+        return Result(shown, None, "skipped", reason=self.skipped)
+
+
+def discover(source: Path, destination: Path | None = None) -> Iterator[Found]:
+    """Every file below ``source`` and every folder left out, sorted by folder then name.
+
+    Inputs are regular files named like images; the rest say why they are left out: hidden
+    names (starting with "."), not an image, links out of ``source``, files that are not
+    regular (FIFOs, sockets, devices), folder links (not followed), folders holding a
+    previous batch's ``LOCK_NAME``, folders that cannot be read. ``destination``'s subtree
+    is left out silently.
+    """
+    left_out = file_identity(destination) if destination is not None else None
+    unreadable: list[OSError] = []
+    for folder, subfolders, files in os.walk(source, onerror=unreadable.append):
+        yield from _unreadable_folders(unreadable, source)
         here = Path(folder)
-        subfolders[:] = sorted(name for name in subfolders if (here / name).resolve() != skip)
-        for name in sorted(files):
+        kept = []
+        for name in sorted(subfolders):
             path = here / name
-            yield path, path.relative_to(source)
+            if left_out is not None and file_identity(path) == left_out:
+                continue
+            reason = _folder_left_out(path)
+            if reason:
+                yield Found(path, path.relative_to(source), skipped=reason)
+            else:
+                kept.append(name)
+        subfolders[:] = kept
+        for name in sorted(files):
+            yield _examine(here / name, source)
+    yield from _unreadable_folders(unreadable, source)
 
 
-def _inside(path: Path, source: Path) -> bool:
-    """A symbolic link counts only if it resolves to a file inside ``source``."""
+def _unreadable_folders(errors: list[OSError], source: Path) -> Iterator[Found]:
+    while errors:
+        error = errors.pop(0)
+        path = Path(error.filename)
+        reason = f"{path}: cannot read the folder ({error.strerror or error})"
+        yield Found(path, path.relative_to(source), failed=reason)
+
+
+def _folder_left_out(path: Path) -> str | None:
+    if path.name.startswith("."):
+        return "hidden"
+    if path.is_symlink():
+        return "link to a folder (not followed)"
+    with contextlib.suppress(OSError):  # a folder that cannot be read fails in the walk
+        (path / LOCK_NAME).lstat()
+        return f"a previous batch's output folder (holds {LOCK_NAME})"
+    return None
+
+
+def _examine(path: Path, source: Path) -> Found:
+    """An input, or the reason ``path`` is left out; only a regular file is an input."""
+    relative = path.relative_to(source)
+    reason = _file_left_out(path, source)
+    if reason:
+        return Found(path, relative, skipped=reason)
+    try:
+        found = path.stat()
+    except OSError as error:  # removed meanwhile, or not allowed
+        return Found(path, relative, failed=f"{path}: cannot read ({error.strerror or error})")
+    if not stat.S_ISREG(found.st_mode):
+        return Found(path, relative, skipped=f"not a regular file ({file_kind(found.st_mode)})")
+    return Found(path, relative, identity=(found.st_dev, found.st_ino))
+
+
+def _file_left_out(path: Path, source: Path) -> str | None:
+    if path.name.startswith("."):
+        return "hidden"
+    if path.suffix.lower() not in SUFFIX_FORMATS:
+        return "not an image"
     if not path.is_symlink():
-        return True
+        return None
     try:
         target = path.resolve(strict=True)
     except (OSError, RuntimeError):
-        return False
-    return target.is_file() and _within(target.parent, source)
+        return "broken link"
+    return None if _within(target.parent, source) else "link out of the source folder"
 
 
 def _suffix(path: Path, kind: str, options: BadgeOptions) -> str:
@@ -211,8 +369,61 @@ def _suffix(path: Path, kind: str, options: BadgeOptions) -> str:
     return output_suffix(path.suffix, written)
 
 
+@contextlib.contextmanager
+def destination_lock(destination: Path) -> Iterator[None]:
+    """Hold ``destination`` for one run, creating it if needed.
+
+    An exclusive lock (``flock``) on its ``LOCK_NAME`` file, which names the run (pid, host,
+    start time); the lock goes with the process, so a killed run never leaves it held. The
+    file stays after the run as the mark of a batch's output folder. Raises ``OptionError``
+    (field "destination") naming the other run when one holds the lock, or when the file
+    cannot be made.
+    """
+    lock = destination / LOCK_NAME
+    try:
+        destination.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(
+            lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o666
+        )
+    except OSError as error:
+        raise OptionError(
+            "destination", f"cannot lock {lock} ({error.strerror or error})"
+        ) from None
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OptionError("destination", f"{lock} is not a regular file")
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OptionError(
+                "destination", f"{destination} is in use by another run ({_holder(descriptor)})"
+            ) from None
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, _run_description().encode("utf-8"), 0)
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def _run_description() -> str:
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    run = {"program": f"blueheart {__version__}", "pid": os.getpid(), "host": socket.gethostname()}
+    return json.dumps({**run, "started": started}) + "\n"
+
+
+def _holder(descriptor: int) -> str:
+    """The run holding a lock, in words, from what it wrote into the lock file."""
+    try:
+        run = json.loads(os.pread(descriptor, 4096, 0))
+        return f"pid {run['pid']} on {run['host']}, started {run['started']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "a run that has not said which yet"
+
+
 def remove_stale_temp_files(destination: Path) -> int:
-    """Delete the hidden temporary files a killed run left in ``destination``; how many."""
+    """Delete the hidden temporary files a killed run left in ``destination``; how many.
+
+    Call it only under ``destination_lock``: a live run's temporary files look the same."""
     removed = 0
     if not destination.is_dir():
         return removed

@@ -6,6 +6,7 @@ Pixels never pass through here; heavy modules load inside the commands that need
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import time
@@ -233,6 +234,11 @@ class BlueheartGroup(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
+        # A file name that is not UTF-8 reaches the terminal as its own bytes, as ls shows
+        # it, instead of stopping the run with UnicodeEncodeError.
+        for stream in (sys.stdout, sys.stderr):
+            if isinstance(stream, io.TextIOWrapper):
+                stream.reconfigure(errors="surrogateescape")
         try:
             outcome = super().main(*args, **kwargs)
         except _NoArgsIsHelp as error:
@@ -373,13 +379,16 @@ def batch_command(
         plan = plan_batch(source_path, destination_path, options, overwrite=overwrite)
     except OptionError as error:
         raise click.UsageError(str(error).split(": ", 1)[1]) from None
+    if report:
+        _check_report(Path(report), plan.inputs, overwrite=overwrite)
     if dry_run:
         for job in plan.jobs:
             click.echo(f"{job.source} -> {job.output}")
         for decided in plan.decided:
-            click.echo(f"{decided.source}: {decided.status}")
+            click.echo(f"{decided.source}: {decided.status}: {decided.reason or decided.error}")
         click.echo(f"{len(plan.jobs)} to badge, {len(plan.decided)} decided without reading")
         return
+    _hold_destination(destination_path)
     remove_stale_temp_files(destination_path)
     results: list[Result] = list(plan.decided)
     interrupted = False
@@ -432,6 +441,40 @@ def _progress(total: int) -> Callable[[Any], None]:
         bar.update(1, result)
 
     return show
+
+
+def _hold_destination(destination: Path) -> None:
+    """Lock DEST until the command ends: one run at a time in a folder."""
+    from blueheart.batching import destination_lock
+
+    try:
+        click.get_current_context().with_resource(destination_lock(destination))
+    except OptionError as error:
+        raise click.UsageError(str(error).split(": ", 1)[1]) from None
+
+
+def _check_report(path: Path, inputs: frozenset[tuple[int, int]], *, overwrite: bool) -> None:
+    """Refuse, before anything is badged, a report that could not or may not be written.
+
+    The report goes into an existing folder; it replaces a previous report (a re-run), or
+    with --overwrite any regular file, but never an input of the batch nor anything else.
+    """
+    from blueheart.batching import is_report
+    from blueheart.imagefile import check_output, file_identity
+
+    def refuse(reason: str) -> NoReturn:
+        _fail(click.BadParameter(reason, param_hint="'--report'"))
+
+    if not path.parent.is_dir():
+        refuse(f"{path.parent} {'is not a folder' if path.parent.exists() else 'does not exist'}")
+    if file_identity(path) in inputs:
+        refuse(f"{path} is an input of the batch; inputs are never written")
+    try:
+        existing = check_output(path, overwrite=True)
+    except BlueheartError as error:
+        refuse(str(error))
+    if existing and not overwrite and not is_report(path):
+        refuse(f"{path} exists and is not a blueheart report (--overwrite replaces it)")
 
 
 def _write_report(path: Path, text: str) -> None:

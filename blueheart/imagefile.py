@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
+import stat
 import struct
 import tempfile
 import threading
@@ -121,7 +123,7 @@ def open_image(source: Path | bytes, *, name: str, max_pixels: int) -> Iterator[
     """
     stream: IO[bytes]
     try:
-        stream = io.BytesIO(source) if isinstance(source, bytes) else source.open("rb")
+        stream = io.BytesIO(source) if isinstance(source, bytes) else open_regular(source, name)
     except FileNotFoundError:
         raise UnreadableImageError(f"{name}: no such file") from None
     except IsADirectoryError:
@@ -391,24 +393,101 @@ def save_image_atomic(image: Image.Image, path: Path, *, overwrite: bool) -> Non
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+_NAME_MAX = 255
+"""Bytes in one file name on the usual file systems, when the folder cannot tell."""
+_TEMP_RANDOM = 8
+"""Characters ``tempfile.mkstemp`` puts between the prefix and the suffix."""
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISLNK, "a symbolic link"),
+)
+
+
+def file_kind(mode: int) -> str:
+    """What a file of ``mode`` (``st_mode``) is, in words: "a FIFO", "a folder", ..."""
+    return next((kind for test, kind in _FILE_KINDS if test(mode)), "a regular file")
+
+
+def open_regular(path: Path, name: str) -> IO[bytes]:
+    """Open ``path`` for reading if it is a regular file, without ever waiting.
+
+    A FIFO, socket or device named like a photo would block the reader or read forever:
+    its type is checked before opening, and the file is opened non-blocking and checked
+    again (it may have been swapped meanwhile). Raises ``UnreadableImageError`` for a file
+    that is not regular, ``OSError`` as ``open`` does otherwise.
+    """
+    _require_regular(path.stat().st_mode, path, name)
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        _require_regular(os.fstat(descriptor).st_mode, path, name)
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return os.fdopen(descriptor, "rb")
+
+
+def _require_regular(mode: int, path: Path, name: str) -> None:
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    if not stat.S_ISREG(mode):
+        raise UnreadableImageError(f"{name}: not a regular file ({file_kind(mode)})")
+
+
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file ``path`` names, links followed; None if there is none.
+
+    Two paths name the same file exactly when these match, whatever the paths say: hard
+    links, symbolic links, bind mounts, a folder shared twice into a container.
+    """
+    try:
+        found = path.stat()
+    except (OSError, ValueError):
+        return None
+    return found.st_dev, found.st_ino
+
+
+def check_output(path: Path, *, overwrite: bool) -> os.stat_result | None:
+    """The ``lstat`` of an existing ``path`` that may be replaced, or None if it is free.
+
+    Only regular files are ever replaced (never a device, FIFO, folder or link), and only
+    with ``overwrite``. Raises ``OutputExistsError`` or ``OutputWriteError``.
+    """
+    try:
+        existing = path.lstat()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise _write_error(path, error) from error
+    if not stat.S_ISREG(existing.st_mode):
+        raise OutputWriteError(
+            f"{path}: is {file_kind(existing.st_mode)}; only regular files are replaced"
+        )
+    if not overwrite:
+        raise OutputExistsError(f"{path}: exists (use --overwrite to replace it)")
+    return existing
 
 
 def write_atomic(path: Path, data: bytes, *, overwrite: bool) -> None:
     """Write ``data`` to ``path`` through a hidden temporary file in the same folder.
 
-    Readers never see half a file, and a crash leaves at most a ``.*.blueheart-tmp`` file.
-    Without ``overwrite`` an existing ``path`` is never replaced, even one created meanwhile
-    (``OutputExistsError``). Other failures raise ``OutputWriteError``; nothing is left behind.
+    Readers never see half a file, and a crash leaves at most a ``.*.blueheart-tmp`` file
+    (its name shortened to fit the file system's limit). Only a regular file is ever
+    replaced, and only with ``overwrite``; without it an existing ``path`` is never replaced,
+    even one created meanwhile (``OutputExistsError``). Other failures raise
+    ``OutputWriteError``; nothing is left behind.
     """
-    if not overwrite and path.exists():
-        raise OutputExistsError(f"{path}: exists (use --overwrite to replace it)")
+    check_output(path, overwrite=overwrite)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor, temp_name = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent
+            prefix=_temp_prefix(path), suffix=TEMP_SUFFIX, dir=path.parent
         )
     except OSError as error:
-        raise OutputWriteError(f"{path}: cannot write ({error.strerror or error})") from error
+        raise _write_error(path, error) from error
     temp = Path(temp_name)
     try:
         with os.fdopen(descriptor, "wb") as handle:
@@ -420,14 +499,33 @@ def write_atomic(path: Path, data: bytes, *, overwrite: bool) -> None:
         raise
     except OSError as error:
         temp.unlink(missing_ok=True)
-        raise OutputWriteError(f"{path}: cannot write ({error.strerror or error})") from error
+        raise _write_error(path, error) from error
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
 
 
+def _temp_prefix(path: Path) -> str:
+    """``.<name>.``, the name cut so that the temporary name fits the folder's limit."""
+    try:
+        name_max = os.pathconf(path.parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        name_max = _NAME_MAX
+    budget = name_max - len(f"..{TEMP_SUFFIX}") - _TEMP_RANDOM
+    name = path.name
+    while len(os.fsencode(name)) > budget:
+        name = name[:-1]
+    return f".{name}."
+
+
+def _write_error(path: Path, error: OSError) -> OutputWriteError:
+    return OutputWriteError(f"{path}: cannot write ({error.strerror or error})")
+
+
 def _publish(temp: Path, path: Path, *, overwrite: bool) -> None:
     if overwrite:
+        # Checked again just before: a device or FIFO put there meanwhile stays.
+        check_output(path, overwrite=True)
         temp.replace(path)
         return
     try:
@@ -436,7 +534,7 @@ def _publish(temp: Path, path: Path, *, overwrite: bool) -> None:
     except FileExistsError:
         raise OutputExistsError(f"{path}: exists (use --overwrite to replace it)") from None
     except OSError:
-        if path.exists():
+        if check_output(path, overwrite=True) is not None:
             raise OutputExistsError(f"{path}: exists (use --overwrite to replace it)") from None
         temp.replace(path)
         return

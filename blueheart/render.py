@@ -17,12 +17,14 @@ from typing import Any
 
 from PIL import Image
 
-from blueheart.errors import OptionError, OutputExistsError, UnreadableImageError
+from blueheart.errors import OptionError, UnreadableImageError
 from blueheart.formats import OPAQUE_FORMATS, format_of_name, output_format
 from blueheart.imagefile import (
     EncodeSettings,
+    check_output,
     decoding,
     encode,
+    file_identity,
     is_lossless_webp,
     jpeg_settings,
     open_image,
@@ -57,16 +59,20 @@ def badge_file(
     """Badge the image file ``source`` and write ``destination`` atomically.
 
     The source is never written. ``destination``'s folder is created if needed; an existing
-    ``destination`` is only replaced with ``overwrite=True``. Raises ``BlueheartError``
+    ``destination`` is only replaced with ``overwrite=True``, and only if it is a regular file
+    and not the source itself (compared by device and inode, so a hard link or a bind mount
+    of the source is refused too). Raises ``BlueheartError``
     subclasses (unreadable or too large input, output exists, cannot write) and
     ``OptionError``; on any error nothing is written.
     """
     source_path, destination_path = Path(source), Path(destination)
     resolved = resolve_options(options, overrides)
-    if destination_path.resolve() == source_path.resolve():
+    output_identity = file_identity(destination_path)
+    if output_identity is not None and output_identity == file_identity(source_path):
         raise OptionError(
             "destination", f"{destination_path} is the input; inputs are never written"
         )
+    check_output(destination_path, overwrite=overwrite)
     named = format_of_name(destination_path.suffix)
     if resolved.format is OutputFormat.KEEP and named:
         if resolved.crop is Crop.CIRCLE and named in OPAQUE_FORMATS:
@@ -77,8 +83,6 @@ def badge_file(
             )
     else:
         named = None
-    if not overwrite and destination_path.exists():
-        raise OutputExistsError(f"{destination_path}: exists (use --overwrite to replace it)")
     data, _ = render_file(source_path, str(source_path), resolved, written_format=named)
     write_atomic(destination_path, data, overwrite=overwrite)
 

@@ -16,6 +16,7 @@ from helpers import photo
 from PIL import Image
 
 from blueheart import BadgeOptions, OptionError, Result, batch
+from blueheart.batching import LOCK_NAME
 from blueheart.formats import TEMP_SUFFIX
 
 
@@ -66,18 +67,22 @@ def test_a_realistic_tree(tmp_path: Path) -> None:
     assert failed.error and "\n" not in failed.error and "broken.jpg" in failed.error
 
 
-def test_report_json_has_exactly_the_contract_fields(tmp_path: Path) -> None:
+def test_report_json_has_the_contract_fields_and_a_reason_for_skips(tmp_path: Path) -> None:
     report = batch(organiser_tree(tmp_path), tmp_path / "out")
     document = json.loads(report.to_json())
     assert set(document) == {"results", "counts"}
-    assert all(set(r) == {"source", "output", "status", "error"} for r in document["results"])
+    fields = {"source", "output", "status", "error", "reason"}
+    assert all(set(r) == fields for r in document["results"])
+    reasons = {Path(r["source"]).name: r["reason"] for r in document["results"]}
+    assert reasons["notes.txt"] == "not an image" and reasons["._portrait.jpg"] == "hidden"
+    assert reasons["portrait 1.jpg"] is None and reasons["broken.jpg"] is None
 
 
 def test_resume_skips_what_exists_and_rewrites_nothing(tmp_path: Path) -> None:
     source = organiser_tree(tmp_path)
     destination = tmp_path / "out"
     batch(source, destination)
-    outputs = [p for p in destination.rglob("*") if p.is_file()]
+    outputs = [p for p in destination.rglob("*") if p.is_file() and p.name != LOCK_NAME]
     times = {p: p.stat().st_mtime_ns for p in outputs}
     time.sleep(0.01)
     second = batch(source, destination)
@@ -121,7 +126,16 @@ def test_symbolic_links_do_not_lead_out_of_the_source(tmp_path: Path) -> None:
     (source / "loop").symlink_to(source, target_is_directory=True)
     (source / "inside.jpg").symlink_to(source / "real.jpg")
     report = batch(source, tmp_path / "out")
-    assert statuses(report) == {"real.jpg": "ok", "link.jpg": "skipped", "inside.jpg": "ok"}
+    assert statuses(report) == {
+        "real.jpg": "ok",
+        "link.jpg": "skipped",
+        "inside.jpg": "ok",
+        "folder": "skipped",
+        "loop": "skipped",
+    }
+    reasons = {Path(r.source).name: r.reason for r in report.results}
+    assert reasons["link.jpg"] == "link out of the source folder"
+    assert reasons["folder"] == reasons["loop"] == "link to a folder (not followed)"
     assert not (tmp_path / "out" / "link.jpg").exists()
 
 
@@ -183,7 +197,7 @@ def test_a_read_only_destination_fails_each_file_with_a_reason(
     for result in report.results:
         if result.status == "failed" and "broken" not in result.source:
             assert result.error == f"{result.output}: cannot write (Permission denied)"
-    assert list(destination.rglob("*")) == [] or all(p.is_dir() for p in destination.rglob("*"))
+    assert all(p.is_dir() or p.name == LOCK_NAME for p in destination.rglob("*"))
 
 
 def test_a_destination_on_a_read_only_path_fails_with_a_reason(tmp_path: Path) -> None:
@@ -262,7 +276,8 @@ def test_sigkill_leaves_no_partial_output_and_a_rerun_completes(
     document = json.loads((tmp_path / "r.json").read_text())
     assert document["counts"]["ok"] + document["counts"]["skipped"] == 30
     assert document["counts"]["skipped"] == len(visible)
-    assert sorted(p.name for p in destination.iterdir()) == sorted(p.name for p in source.iterdir())
+    written = sorted(p.name for p in destination.iterdir() if p.name != LOCK_NAME)
+    assert written == sorted(p.name for p in source.iterdir())
 
 
 def test_sigint_stops_cleanly_with_exit_130_and_a_report(tmp_path: Path) -> None:
@@ -276,7 +291,7 @@ def test_sigint_stops_cleanly_with_exit_130_and_a_report(tmp_path: Path) -> None
     assert process.returncode == 130, errors
     assert b"(interrupted)" in output
     document = json.loads(report.read_text())
-    written = sorted(p.name for p in destination.iterdir())
+    written = sorted(p.name for p in destination.iterdir() if p.name != LOCK_NAME)
     assert all(not name.startswith(".") for name in written)
     assert document["counts"]["ok"] == len(written) < 40
     assert all(fully_decodes(destination / name) for name in written)

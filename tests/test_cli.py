@@ -295,8 +295,10 @@ def test_batch_report_and_summary(tmp_path: Path) -> None:
         "output": str(destination / "sub" / "a.jpg"),
         "status": "ok",
         "error": None,
+        "reason": None,
     }
     assert by_source[str(source / "c.txt")]["status"] == "skipped"
+    assert by_source[str(source / "c.txt")]["reason"] == "not an image"
     assert by_source[str(source / "b.jpg")]["error"].endswith("not an image blueheart can read")
 
 

@@ -1,0 +1,506 @@
+"""What a file system can throw at blueheart: the same file under two names, FIFOs and
+devices, long and non-UTF-8 names, unreadable folders, two runs into one folder.
+
+Inputs are checked byte for byte after each attempt to write them; commands that could hang
+run in a subprocess with a timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from helpers import photo
+from PIL import Image
+
+from blueheart import BadgeOptions, OptionError, UnreadableImageError, badge_file, batch
+from blueheart.batching import LOCK_NAME, destination_lock, find_images
+from blueheart.cli import cli
+from blueheart.errors import OutputWriteError
+from blueheart.formats import TEMP_SUFFIX
+from blueheart.imagefile import write_atomic
+
+TIMEOUT_S = 60
+IS_ROOT = os.geteuid() == 0
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def run_process(*args: str | Path, **env: str) -> subprocess.CompletedProcess[bytes]:
+    """The CLI in its own process, killed if it hangs; ``env`` added to the environment."""
+    command = [sys.executable, "-m", "blueheart", *(os.fsdecode(a) for a in args)]
+    return subprocess.run(
+        command, capture_output=True, timeout=TIMEOUT_S, env={**os.environ, **env}
+    )
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def one_line(text: str) -> bool:
+    return text.count("\n") == 1 and "Traceback" not in text
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    folder = tmp_path / "src"
+    folder.mkdir()
+    photo(120, 90, seed=1).save(folder / "a.jpg")
+    photo(90, 120, seed=2).save(folder / "b.png")
+    return folder
+
+
+@contextlib.contextmanager
+def bind_mounted(folder: Path, mount_point: Path) -> Iterator[None]:
+    """``mount --bind folder mount_point`` for the block; skips the test without the right."""
+    mount_point.mkdir(exist_ok=True)
+    if not IS_ROOT:
+        pytest.skip("bind mounts need root")
+    mounted = subprocess.run(["mount", "--bind", str(folder), str(mount_point)], check=False)
+    if mounted.returncode != 0:
+        pytest.skip("mount --bind is not allowed here")
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=True)
+
+
+# -- the same file under another name (item 3) ------------------------------------------------
+
+
+def test_a_hard_link_to_the_input_is_never_an_output_even_with_overwrite(source: Path) -> None:
+    original = digest(source / "a.jpg")
+    twin = source.parent / "twin.jpg"
+    os.link(source / "a.jpg", twin)
+    with pytest.raises(OptionError, match="is the input; inputs are never written"):
+        badge_file(source / "a.jpg", twin, overwrite=True)
+    assert twin.samefile(source / "a.jpg") and digest(source / "a.jpg") == original
+
+
+def test_badge_refuses_a_hard_link_to_its_input(source: Path) -> None:
+    twin = source.parent / "twin.jpg"
+    os.link(source / "a.jpg", twin)
+    result = run("badge", source / "a.jpg", "-o", twin, "--overwrite")
+    assert result.exit_code == 2 and one_line(result.stderr)
+    assert "is the input; inputs are never written" in result.stderr
+    assert twin.samefile(source / "a.jpg")
+
+
+def test_batch_outputs_hard_linked_to_inputs_are_refused(source: Path, tmp_path: Path) -> None:
+    # `cp -al src out`: every output name is an input under another path.
+    destination = tmp_path / "out"
+    destination.mkdir()
+    for path in source.iterdir():
+        os.link(path, destination / path.name)
+    originals = {path.name: digest(path) for path in source.iterdir()}
+    report = batch(source, destination, overwrite=True)
+    assert report.counts == {"ok": 0, "skipped": 0, "failed": 2}
+    assert all("is an input (the same file)" in (r.error or "") for r in report.results)
+    assert {path.name: digest(path) for path in source.iterdir()} == originals
+
+
+def test_a_bind_mount_of_the_source_is_not_a_destination(source: Path, tmp_path: Path) -> None:
+    originals = {path.name: digest(path) for path in source.iterdir()}
+    with bind_mounted(source, tmp_path / "out"):
+        result = run("batch", source, tmp_path / "out", "--overwrite")
+        sub = run("batch", source / ".." / "src", tmp_path / "out" / "..", "--overwrite")
+    assert result.exit_code == 2 and one_line(result.stderr)
+    assert result.stderr == "Error: DEST_DIR may not be SRC_DIR: inputs are never written\n"
+    assert sub.exit_code == 2 and "may not contain SRC_DIR" in sub.stderr
+    assert {path.name: digest(path) for path in source.iterdir()} == originals
+
+
+def test_a_bind_mount_of_the_destination_inside_the_source_is_not_walked(
+    source: Path, tmp_path: Path
+) -> None:
+    destination = tmp_path / "out"
+    batch(source, destination)
+    with bind_mounted(destination, source / "mirror"):
+        report = batch(source, destination)
+    assert sorted(Path(r.source).name for r in report.results) == ["a.jpg", "b.png"]
+
+
+def test_badge_through_a_bind_mount_never_writes_the_input(source: Path, tmp_path: Path) -> None:
+    original = digest(source / "a.jpg")
+    with bind_mounted(source, tmp_path / "view"):
+        result = run("badge", source / "a.jpg", "-o", tmp_path / "view" / "a.jpg", "--overwrite")
+    assert result.exit_code == 2 and "inputs are never written" in result.stderr
+    assert digest(source / "a.jpg") == original
+
+
+# -- the report never replaces what it should not (item 4) -----------------------------------
+
+
+def test_the_report_never_replaces_an_input(source: Path, tmp_path: Path) -> None:
+    original = digest(source / "a.jpg")
+    result = run("batch", source, tmp_path / "out", "--report", source / "a.jpg", "--overwrite")
+    assert result.exit_code == 2 and one_line(result.stderr)
+    assert "is an input of the batch; inputs are never written" in result.stderr
+    assert digest(source / "a.jpg") == original and not (tmp_path / "out").exists()
+
+
+def test_the_report_replaces_another_file_only_with_overwrite(source: Path, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.json"
+    notes.write_text('{"mine": true}')
+    refused = run("batch", source, tmp_path / "out", "--report", notes)
+    assert refused.exit_code == 2 and one_line(refused.stderr)
+    assert f"{notes} exists and is not a blueheart report (--overwrite replaces it)" in (
+        refused.stderr
+    )
+    assert notes.read_text() == '{"mine": true}' and not (tmp_path / "out").exists()
+    replaced = run("batch", source, tmp_path / "out", "--report", notes, "--overwrite")
+    assert replaced.exit_code == 0 and json.loads(notes.read_text())["counts"]["ok"] == 2
+
+
+def test_a_rerun_replaces_its_own_report(source: Path, tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    assert run("batch", source, tmp_path / "out", "--report", report).exit_code == 0
+    again = run("batch", source, tmp_path / "out", "--report", report)
+    assert again.exit_code == 0
+    assert json.loads(report.read_text())["counts"] == {"ok": 0, "skipped": 2, "failed": 0}
+
+
+def test_the_report_folder_must_exist(source: Path, tmp_path: Path) -> None:
+    report = tmp_path / "missing" / "dir" / "r.json"
+    result = run("batch", source, tmp_path / "out", "--report", report)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: Invalid value for '--report': {report.parent} does not exist\n"
+    )
+    assert not (tmp_path / "missing").exists() and not (tmp_path / "out").exists()
+
+
+def test_the_report_never_replaces_a_fifo(source: Path, tmp_path: Path) -> None:
+    fifo = tmp_path / "report.json"
+    os.mkfifo(fifo)
+    result = run_process("batch", source, tmp_path / "out", "--report", fifo, "--overwrite")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.decode().endswith("is a FIFO; only regular files are replaced\n")
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+# -- only regular files are replaced (item 5) ------------------------------------------------
+
+
+@pytest.fixture
+def null_device(tmp_path: Path) -> Path:
+    """A character device like /dev/null, made where a test may break it."""
+    device = tmp_path / "null.jpg"
+    try:
+        os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except (PermissionError, OSError):
+        pytest.skip("cannot make a device node here")
+    return device
+
+
+def test_overwrite_never_replaces_a_device_node(source: Path, null_device: Path) -> None:
+    result = run("badge", source / "a.jpg", "-o", null_device, "--overwrite")
+    assert result.exit_code == 1 and one_line(result.stderr)
+    assert result.stderr == (
+        f"Error: {null_device}: is a character device; only regular files are replaced\n"
+    )
+    assert stat.S_ISCHR(null_device.lstat().st_mode)
+    assert not [p for p in null_device.parent.iterdir() if p.name.endswith(TEMP_SUFFIX)]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "link"])
+def test_write_atomic_replaces_only_regular_files(tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "out.png"
+    make = {
+        "fifo": lambda: os.mkfifo(target),
+        "folder": target.mkdir,
+        "link": lambda: target.symlink_to(tmp_path / "elsewhere.png"),
+    }
+    make[kind]()
+    before = target.lstat()
+    with pytest.raises(OutputWriteError, match="only regular files are replaced"):
+        write_atomic(target, b"data", overwrite=True)
+    after = target.lstat()
+    assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]
+
+
+# -- FIFOs, sockets and devices are never read (item 7) --------------------------------------
+
+
+def test_a_fifo_named_like_a_photo_is_skipped_and_the_batch_ends(
+    source: Path, tmp_path: Path
+) -> None:
+    os.mkfifo(source / "upload.jpg")
+    report = tmp_path / "report.json"
+    for jobs in ("1", "2"):
+        destination = tmp_path / f"out{jobs}"
+        result = run_process(
+            "batch", source, destination, "-j", jobs, "--report", report, "--overwrite"
+        )
+        assert result.returncode == 0, result.stderr
+    document = json.loads(report.read_text())
+    skipped = [r for r in document["results"] if r["status"] == "skipped"]
+    assert [(Path(r["source"]).name, r["reason"]) for r in skipped] == [
+        ("upload.jpg", "not a regular file (a FIFO)")
+    ]
+    assert document["counts"] == {"ok": 2, "skipped": 1, "failed": 0}
+
+
+def test_a_device_named_like_a_photo_is_skipped(source: Path, null_device: Path) -> None:
+    null_device.replace(source / "zero.jpg")
+    report = batch(source, source.parent / "out")
+    reasons = {Path(r.source).name: r.reason for r in report.results}
+    assert reasons == {
+        "a.jpg": None,
+        "b.png": None,
+        "zero.jpg": "not a regular file (a character device)",
+    }
+
+
+def test_badge_and_sheet_never_hang_on_a_fifo(source: Path, tmp_path: Path) -> None:
+    fifo = source / "upload.jpg"
+    os.mkfifo(fifo)
+    badged = run_process("badge", fifo, "-o", tmp_path / "x.jpg")
+    assert badged.returncode == 1
+    assert badged.stderr.decode() == f"Error: {fifo}: not a regular file (a FIFO)\n"
+    sheet = run_process("sheet", source, "-o", tmp_path / "sheet.jpg")
+    assert sheet.returncode == 0 and sheet.stdout.decode().endswith(": 2 images\n")
+    with pytest.raises(UnreadableImageError, match=r"not a regular file \(a FIFO\)$"):
+        badge_file(fifo, tmp_path / "y.jpg")
+
+
+def test_a_file_swapped_for_a_fifo_after_the_check_is_opened_without_waiting(
+    tmp_path: Path,
+) -> None:
+    # The type is checked before opening and again on the open file, opened non-blocking.
+    fifo = tmp_path / "swapped.jpg"
+    os.mkfifo(fifo)
+    probe = (
+        "import os, stat\n"
+        "from pathlib import Path\n"
+        "from blueheart import imagefile\n"
+        "real = imagefile._require_regular\n"
+        "calls = []\n"
+        "def first_says_regular(mode, path, name):\n"
+        "    calls.append(mode)\n"
+        "    if len(calls) > 1:\n"
+        "        real(mode, path, name)\n"
+        "imagefile._require_regular = first_says_regular\n"
+        "try:\n"
+        f"    imagefile.open_regular(Path({str(fifo)!r}), 'swapped.jpg')\n"
+        "except imagefile.UnreadableImageError as error:\n"
+        "    print(error)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=TIMEOUT_S
+    )
+    assert done.stdout == "swapped.jpg: not a regular file (a FIFO)\n", done.stderr
+
+
+# -- hidden names, and folders a previous batch wrote (issue 12) -----------------------------
+
+
+def test_hidden_files_and_folders_are_skipped_with_a_reason(source: Path, tmp_path: Path) -> None:
+    photo(40, 40).save(source / ".hidden.jpg")
+    (source / ".thumbnails").mkdir()
+    photo(40, 40).save(source / ".thumbnails" / "a.jpg")
+    report = batch(source, tmp_path / "out")
+    reasons = {Path(r.source).name: (r.status, r.reason) for r in report.results}
+    assert reasons == {
+        "a.jpg": ("ok", None),
+        "b.png": ("ok", None),
+        ".hidden.jpg": ("skipped", "hidden"),
+        ".thumbnails": ("skipped", "hidden"),
+    }
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [LOCK_NAME, "a.jpg", "b.png"]
+    assert [p.name for p in find_images(source)] == ["a.jpg", "b.png"]
+
+
+def test_a_previous_batchs_output_folder_is_not_badged_twice(source: Path) -> None:
+    first = batch(source, source / "badged")
+    assert first.counts["ok"] == 2
+    second = run("batch", source, source.parent / "circ", "--crop", "circle", "--dry-run")
+    assert second.exit_code == 0
+    assert (
+        f"{source / 'badged'}: skipped: a previous batch's output folder (holds {LOCK_NAME})"
+        in second.stdout.splitlines()
+    )
+    report = batch(source, source.parent / "circ", BadgeOptions(crop="circle"))
+    assert sorted(Path(r.source).name for r in report.results if r.status == "ok") == [
+        "a.jpg",
+        "b.png",
+    ]
+    assert not (source.parent / "circ" / "badged").exists()
+
+
+def test_dry_run_says_why_each_file_is_skipped(source: Path, tmp_path: Path) -> None:
+    (source / "notes.txt").write_text("x")
+    batch(source, tmp_path / "out")
+    photo(30, 30).save(source / "new.jpg")
+    result = run("batch", source, tmp_path / "out", "--dry-run")
+    assert result.stdout.splitlines() == [
+        f"{source / 'new.jpg'} -> {tmp_path / 'out' / 'new.jpg'}",
+        f"{source / 'a.jpg'}: skipped: exists",
+        f"{source / 'b.png'}: skipped: exists",
+        f"{source / 'notes.txt'}: skipped: not an image",
+        "1 to badge, 3 decided without reading",
+    ]
+
+
+# -- one run at a time in a destination (item 12) --------------------------------------------
+
+
+def test_a_second_run_into_a_destination_in_use_refuses_to_start(
+    source: Path, tmp_path: Path
+) -> None:
+    destination = tmp_path / "out"
+    (destination / "sub").mkdir(parents=True)
+    live_temp = destination / "sub" / f".a.jpg.x1y2z3{TEMP_SUFFIX}"
+    live_temp.write_bytes(b"a live run's half-written photo")
+    with destination_lock(destination):
+        result = run("batch", source, destination, "--report", tmp_path / "r.json")
+        with pytest.raises(OptionError, match=f"is in use by another run \\(pid {os.getpid()} "):
+            batch(source, destination)
+    assert result.exit_code == 2 and one_line(result.stderr)
+    assert result.stderr.startswith(
+        f"Error: {destination} is in use by another run (pid {os.getpid()} on "
+    )
+    assert live_temp.exists() and not (tmp_path / "r.json").exists()
+    assert sorted(p.name for p in destination.iterdir()) == [LOCK_NAME, "sub"]
+    assert batch(source, destination).counts["ok"] == 2 and not live_temp.exists()
+
+
+def test_a_killed_run_leaves_no_lock_behind(source: Path, tmp_path: Path) -> None:
+    destination = tmp_path / "out"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; "
+         "from blueheart.batching import destination_lock\n"
+         f"with destination_lock(Path({str(destination)!r})):\n"
+         "    print('held', flush=True); time.sleep(600)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout and holder.stdout.readline() == "held\n"
+        lock = json.loads((destination / LOCK_NAME).read_text())
+        assert lock["pid"] == holder.pid and lock["host"] == os.uname().nodename
+        refused = run("batch", source, destination)
+        assert refused.exit_code == 2 and f"pid {holder.pid}" in refused.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+    assert run("batch", source, destination).exit_code == 0
+
+
+# -- every name the file system accepts (item 17) --------------------------------------------
+
+
+def test_names_up_to_the_file_system_limit(source: Path, tmp_path: Path) -> None:
+    longest = "é" * 125 + "x.jpg"  # 255 bytes in UTF-8
+    assert len(os.fsencode(longest)) == 255
+    photo(50, 40).save(source / longest)
+    badge_file(source / longest, tmp_path / "single" / longest)
+    assert Image.open(tmp_path / "single" / longest).size == (50, 40)
+    report = batch(source, tmp_path / "out")
+    assert report.counts == {"ok": 3, "skipped": 0, "failed": 0}
+    assert Image.open(tmp_path / "out" / longest).size == (50, 40)
+
+
+def test_an_output_name_over_the_limit_fails_that_file_only(source: Path, tmp_path: Path) -> None:
+    name = "x" * 251 + ".jpg"  # as .webp the output name is 256 bytes
+    photo(50, 40).save(source / name)
+    report = tmp_path / "r.json"
+    result = run("batch", source, tmp_path / "out", "--format", "webp", "--report", report)
+    assert result.exit_code == 1, result.stderr
+    failed = [r for r in json.loads(report.read_text())["results"] if r["status"] == "failed"]
+    assert [r["error"] for r in failed] == [
+        f"{tmp_path / 'out' / ('x' * 251 + '.webp')}: cannot write (File name too long)"
+    ]
+    badged = run("badge", source / name)
+    assert badged.exit_code == 1 and one_line(badged.stderr)
+    assert badged.stderr.endswith("cannot write (File name too long)\n")
+
+
+def test_a_latin_1_name_is_reported_and_printed(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    raw = os.fsencode(source) + b"/caf\xe9.jpg"
+    photo(40, 40).save(os.fsdecode(raw))
+    Path(os.fsdecode(os.fsencode(source) + b"/cass\xe9.jpg")).write_bytes(b"not a photo")
+    report = tmp_path / "report.json"
+    utf8 = {"LC_ALL": "C.UTF-8", "PYTHONUTF8": "0", "PYTHONIOENCODING": ""}
+    planned = run_process("batch", source, tmp_path / "out", "--dry-run", **utf8)
+    assert planned.returncode == 0, planned.stderr
+    assert b"/caf\xe9.jpg -> " in planned.stdout
+    done = run_process("batch", source, tmp_path / "out", "--report", report, **utf8)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith(b"failed: ") and b"/cass\xe9.jpg: " in done.stderr
+    assert b"Traceback" not in done.stderr
+    text = report.read_text(encoding="utf-8")
+    assert "\\udce9" in text
+    sources = [os.fsencode(r["source"]) for r in json.loads(text)["results"]]
+    assert raw in sources
+    assert Image.open(os.fsdecode(os.fsencode(tmp_path / "out") + b"/caf\xe9.jpg")).size == (40, 40)
+
+
+# -- folders that cannot be read (item 18) ---------------------------------------------------
+
+
+def test_an_unreadable_folder_is_a_failure_with_its_reason(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    locked = source / "locked"
+    locked.mkdir()
+    photo(30, 30).save(locked / "c.jpg")
+    real_scandir = os.scandir
+
+    def scandir(path: object = ".") -> object:
+        if os.fspath(path) == str(locked):  # type: ignore[call-overload]
+            raise PermissionError(errno.EACCES, "Permission denied", str(locked))
+        return real_scandir(path)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    report = tmp_path / "r.json"
+    result = run("batch", source, tmp_path / "out", "--report", report)
+    assert result.exit_code == 1
+    assert result.stderr == f"failed: {locked}: cannot read the folder (Permission denied)\n"
+    assert result.stdout.splitlines()[-1] == "2 ok, 0 skipped, 1 failed"
+    failed = json.loads(report.read_text())["results"][2]
+    assert (failed["source"], failed["status"]) == (str(locked), "failed")
+
+
+def test_an_unreadable_folder_as_another_user(tmp_path: Path) -> None:
+    if not IS_ROOT or not Path("/usr/bin/setpriv").exists():
+        pytest.skip("needs root and setpriv to run as nobody")
+    import tempfile
+
+    shared = Path(tempfile.mkdtemp(prefix="blueheart-perm-"))
+    try:
+        shared.chmod(0o755)
+        source, destination = shared / "src", shared / "out"
+        (source / "locked").mkdir(parents=True)
+        photo(30, 30).save(source / "a.jpg")
+        photo(30, 30).save(source / "locked" / "c.jpg")
+        (source / "locked").chmod(0o000)
+        destination.mkdir(mode=0o777)
+        destination.chmod(0o777)
+        as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+        command = [*as_nobody, sys.executable, "-m", "blueheart", "batch", source, destination]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S)
+        assert done.returncode == 1, done.stderr
+        assert done.stderr == (
+            f"failed: {source / 'locked'}: cannot read the folder (Permission denied)\n"
+        )
+        assert done.stdout.splitlines()[-1] == "1 ok, 0 skipped, 1 failed"
+    finally:
+        (shared / "src" / "locked").chmod(0o755)
+        subprocess.run(["rm", "-rf", str(shared)], check=True)
