@@ -204,9 +204,11 @@ def build_options(params: dict[str, Any]) -> BadgeOptions:
         raise _usage_error(error) from None
 
 
-def _usage_error(error: OptionError) -> click.BadParameter:
-    hint = {"format": "--format"}.get(error.field, "--" + error.field.replace("_", "-"))
+def _usage_error(error: OptionError) -> click.UsageError:
     message = str(error).removeprefix(f"{error.field}: ")
+    if error.field == "destination":  # the message starts with the output's name
+        return click.UsageError(message)
+    hint = {"format": "--format"}.get(error.field, "--" + error.field.replace("_", "-"))
     return click.BadParameter(message, param_hint=f"'{hint}'")
 
 
@@ -280,34 +282,35 @@ def badge(inputs: tuple[str, ...], output: str | None, overwrite: bool, **params
     blueheart badge me.heic -o me-avatar.png --crop circle --output-size 1080
     blueheart badge team/*.jpg -o badged/ --position auto
     """
-    from blueheart.formats import badged_name
     from blueheart.render import badge_file
+    from blueheart.targets import badge_targets
 
     options = build_options(params)
-    sources = [Path(name) for name in inputs]
-    folder = Path(output) if output and (len(sources) > 1 or Path(output).is_dir()) else None
+    try:
+        targets = badge_targets(inputs, output, options)
+    except OptionError as error:
+        _fail(error, usage=True)
     failed = 0
-    for source in sources:
-        if output and folder is None:
-            target = Path(output)
-        else:
-            name = badged_name(source, options.format, needs_alpha=options.crop is Crop.CIRCLE)
-            target = (folder or source.parent) / name
-        if target.resolve() in {s.resolve() for s in sources}:
-            _fail(click.UsageError(f"{target}: is an input; inputs are never written"))
+    for source, target in zip(inputs, targets, strict=True):
         try:
             badge_file(source, target, options, overwrite=overwrite)
-        except OptionError as error:
-            _fail(error, usage=True)
         except BlueheartError as error:
             if _debug():
                 raise
             failed += 1
-            click.echo(f"Error: {' '.join(str(error).split())}", err=True)
+            click.echo(f"Error: {_one_line(error, source)}", err=True)
             continue
+        except OptionError as error:
+            _fail(error, usage=True)
         click.echo(str(target))
     if failed:
         sys.exit(1)
+
+
+def _one_line(error: BlueheartError, source: str) -> str:
+    """The error on one line, naming the input (an emblem that cannot fit names only its option)."""
+    text = " ".join(str(error).split())
+    return f"{source}: {text}" if isinstance(error, OptionError) else text
 
 
 @cli.command("batch")

@@ -128,12 +128,87 @@ def test_unknown_options_are_usage_errors(portrait: Path) -> None:
     assert result.stderr.startswith("Error: No such option") and result.stderr.count("\n") == 1
 
 
-def test_an_emblem_that_cannot_fit_is_a_usage_error(tmp_path: Path) -> None:
+def test_an_emblem_that_cannot_fit_fails_that_input_and_the_others_go_on(tmp_path: Path) -> None:
+    tiny, *photos = (tmp_path / name for name in ("a.png", "b.jpg", "c.jpg"))
+    photo(1, 1).save(tiny)
+    for path in photos:
+        photo(100, 80).save(path)
+    result = run("badge", tiny, *photos, "-o", f"{tmp_path / 'out'}/")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {tiny}: size: an emblem of 1x1 px")
+    assert result.stderr.count("\n") == 1
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "b-blueheart.jpg",
+        "c-blueheart.jpg",
+    ]
+
+
+def test_one_input_an_emblem_cannot_fit_fails_with_exit_1(tmp_path: Path) -> None:
     small = tmp_path / "s.png"
     photo(40, 40).save(small)
     result = run("badge", small, "--size", "1.0")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {small}: size: an emblem of 40x40 px")
+    assert not (tmp_path / "s-blueheart.png").exists()
+
+
+@pytest.mark.parametrize("how", ["trailing slash", "existing folder"])
+def test_an_output_folder_takes_one_input(portrait: Path, tmp_path: Path, how: str) -> None:
+    folder = tmp_path / "newdir"
+    if how == "existing folder":
+        folder.mkdir()
+    result = run("badge", portrait, "-o", f"{folder}/" if how == "trailing slash" else folder)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == f"{folder / 'me-blueheart.jpg'}\n"
+    assert Image.open(folder / "me-blueheart.jpg").size == (400, 300)
+
+
+def test_several_inputs_into_one_file_name_is_a_usage_error(tmp_path: Path) -> None:
+    inputs = [tmp_path / "a.jpg", tmp_path / "b.jpg"]
+    for path in inputs:
+        photo(60, 40).save(path)
+    result = run("badge", *inputs, "-o", tmp_path / "same.jpg")
     assert result.exit_code == 2
-    assert result.stderr.startswith("Error: Invalid value for '--size': an emblem of 40x40 px")
+    assert result.stderr == (
+        f"Error: {tmp_path / 'same.jpg'}: names one file, but there are 2 inputs; "
+        "give a folder (end it with /)\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg", "b.jpg"]
+
+
+def test_two_inputs_with_one_name_into_one_folder_stop_before_writing(tmp_path: Path) -> None:
+    inputs = [tmp_path / "a" / "me.jpg", tmp_path / "b" / "me.jpg"]
+    for path in inputs:
+        path.parent.mkdir()
+        photo(60, 40).save(path)
+    result = run("badge", *inputs, "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {inputs[0]} and {inputs[1]} would both be written to "
+        f"{tmp_path / 'out' / 'me-blueheart.jpg'}; badge them into different folders\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "message"),
+    [
+        ("out.xyz", [], "unknown extension .xyz; name it .jpg, .png, .webp, .avif, .gif, .tif or .bmp"),
+        ("out", [], "no extension to say which format to write; name it .jpg, .png, .webp, .avif, .gif, .tif or .bmp"),
+        ("x.heic", [], "blueheart reads .heic files but does not write them; name it .jpg, .png, .webp, .avif, .gif, .tif or .bmp"),
+        ("c.jpg", ["--crop", "circle"],
+         "a circle crop needs transparent corners, which JPEG cannot store; name it .png, .webp, .avif or .tif"),
+        ("x.jpg", ["--format", "png"], "names JPEG, but the format asked for is png; name it .png or leave out --format"),
+    ],
+)  # fmt: skip
+def test_an_output_name_that_does_not_fit_the_format_is_a_usage_error(
+    portrait: Path, tmp_path: Path, name: str, args: list[str], message: str
+) -> None:
+    target = tmp_path / name
+    result = run("badge", portrait, "-o", target, *args)
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {target}: {message}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["me.jpg"]
 
 
 @pytest.mark.parametrize(
