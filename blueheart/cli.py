@@ -539,46 +539,67 @@ def emblem(output: str, size: int, overwrite: bool, **params: Any) -> None:
     click.echo(str(target))
 
 
-@cli.command()
+@cli.command(short_help="Contact sheets of a folder's images under a circular mask.")
 @click.argument("directory", metavar="DIR", type=click.Path(exists=True, file_okay=False))
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False),
     required=True,
-    help="The sheet image (JPEG or PNG).",
+    help="Names the pages: sheet.jpg gives sheet-001.jpg, sheet-002.jpg...",
+)
+@click.option(
+    "--per-page",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    metavar="N",
+    help="Tiles per page.",
 )
 @click.option(
     "--cell",
     type=click.IntRange(min=16, max=2048),
     default=200,
     show_default=True,
-    help="Side of each thumbnail in px.",
+    metavar="PX",
+    help="Side of each tile in px.",
 )
-@click.option("--columns", type=click.IntRange(min=1), default=None, help="Thumbnails per row.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing sheet.")  # fmt: skip
-def sheet(directory: str, output: str, cell: int, columns: int | None, overwrite: bool) -> None:
-    """Draw a contact sheet of DIR's images under a platform's circular mask.
+@click.option(
+    "--columns",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Tiles per row (default: a near-square grid).",
+)
+@click.option("--overwrite", is_flag=True, help="Replace existing pages.")  # fmt: skip
+def sheet(
+    directory: str, output: str, per_page: int, cell: int, columns: int | None, overwrite: bool
+) -> None:
+    """Draw DIR's images as contact sheets, each under the circular mask platforms apply to
+    avatars and captioned with its path. Files that cannot be read are crossed out on the
+    page and listed on stderr (exit 1).
 
     \b
     blueheart batch photos/ out/ --crop square
-    blueheart sheet out/ -o check.jpg
+    blueheart sheet out/ -o check.jpg        # check-001.jpg, check-002.jpg...
     """
+    from blueheart.sheet import write_contact_sheets
 
-    from blueheart.batching import find_images
-    from blueheart.imagefile import save_image_atomic
-    from blueheart.sheet import contact_sheet
-
-    target = Path(output)
-    images = [path for path in find_images(directory) if path.resolve() != target.resolve()]
-    if not images:
-        _fail(click.UsageError(f"{directory}: no images to show"))
     try:
-        save_image_atomic(contact_sheet(images, cell=cell, columns=columns), target,
-                          overwrite=overwrite)  # fmt: skip
+        report = write_contact_sheets(directory, output, per_page=per_page, cell=cell,
+                                      columns=columns, overwrite=overwrite)  # fmt: skip
+    except OptionError as error:
+        _fail(error, usage=True)
     except BlueheartError as error:
         _fail(error)
-    click.echo(f"{target}: {len(images)} images")
+    if not report.pages:
+        _fail(click.UsageError(f"{directory}: no images to show"))
+    for _, reason in report.unreadable:
+        click.echo(f"unreadable: {reason}", err=True)
+    for page in report.pages:
+        click.echo(str(page))
+    click.echo(report.summary())
+    sys.exit(report.exit_code)
 
 
 def main() -> None:

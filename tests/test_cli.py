@@ -16,6 +16,7 @@ from PIL import Image
 
 from blueheart import __version__
 from blueheart.cli import _bar_info, _bar_layout, _progress, cli
+from blueheart.sheet import SHEET_BACKGROUND, UNREADABLE_MARK
 
 
 def run(*args: str | Path) -> Result:
@@ -335,7 +336,61 @@ def test_sheet_command(tmp_path: Path) -> None:
     target = tmp_path / "sheet.jpg"
     result = run("sheet", folder, "-o", target, "--cell", "50", "--columns", "3")
     assert result.exit_code == 0, result.stderr
-    assert Image.open(target).size == (8 + 3 * 58, 8 + 2 * 58)
+    assert result.stdout == f"{tmp_path / 'sheet-001.jpg'}\n5 images on 1 page\n"
+    assert Image.open(tmp_path / "sheet-001.jpg").size == (8 + 3 * 58, 8 + 2 * (58 + 14))
+
+
+def test_sheet_pages_hold_at_most_per_page_tiles(tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    for index in range(10):
+        photo(60, 60, seed=index).save(folder / f"{index:02d}.png")
+    result = run("sheet", folder, "-o", folder / "sheet.png", "--per-page", "4", "--cell", "40")
+    assert result.exit_code == 0, result.stderr
+    pages = [folder / f"sheet-00{n}.png" for n in (1, 2, 3)]
+    assert result.stdout == "".join(f"{page}\n" for page in pages) + "10 images on 3 pages\n"
+    tile_rows = 48 + 14  # cell and gap, caption
+    assert [Image.open(page).size for page in pages] == [
+        (8 + 2 * 48, 8 + 2 * tile_rows),
+        (8 + 2 * 48, 8 + 2 * tile_rows),
+        (8 + 2 * 48, 8 + 1 * tile_rows),
+    ]
+    again = run("sheet", folder, "-o", folder / "sheet.png", "--per-page", "4", "--overwrite")
+    assert again.stdout.endswith("10 images on 3 pages\n"), "its own pages are not inputs"
+
+
+def test_sheet_tiles_are_captioned_and_unreadable_files_listed(tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    (folder / "team").mkdir(parents=True)
+    photo(80, 80).save(folder / "team" / "anna.jpg")
+    (folder / "broken.jpg").write_bytes(b"not a photo")
+    target = tmp_path / "sheet.png"
+    result = run("sheet", folder, "-o", target, "--cell", "100", "--columns", "2")
+    assert result.exit_code == 1
+    assert (
+        result.stderr == f"unreadable: {folder / 'broken.jpg'}: not an image blueheart can read\n"
+    )
+    assert result.stdout.endswith("1 image on 1 page, 1 unreadable\n")
+    page = np.asarray(Image.open(tmp_path / "sheet-001.png")).astype(int)
+    background = np.array(SHEET_BACKGROUND)
+    for left in (8, 116):  # broken.jpg, then team/anna.jpg, in path order
+        caption = page[8 + 100 : 8 + 100 + 14, left : left + 100]
+        assert np.abs(caption - background).sum(axis=2).max() > 100, "a caption is drawn"
+    assert np.abs(page[8 + 50, 8 + 50] - UNREADABLE_MARK).max() < 40, "crossed out"
+
+
+def test_sheet_pages_are_never_replaced_without_overwrite(tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    photo(60, 60).save(folder / "a.png")
+    (tmp_path / "sheet-001.jpg").write_bytes(b"mine")
+    result = run("sheet", folder, "-o", tmp_path / "sheet.jpg")
+    assert result.exit_code == 1
+    assert (
+        result.stderr
+        == f"Error: {tmp_path / 'sheet-001.jpg'}: exists (use --overwrite to replace it)\n"
+    )
+    assert (tmp_path / "sheet-001.jpg").read_bytes() == b"mine"
 
 
 def test_batch_usage_errors(tmp_path: Path) -> None:
