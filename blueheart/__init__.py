@@ -109,4 +109,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
+    """The module's names, the lazily loaded ones included (for help() and completion)."""
     return sorted({*globals(), *__all__})
