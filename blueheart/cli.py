@@ -20,6 +20,7 @@ from blueheart._version import __version__
 from blueheart.errors import BlueheartError, OptionError
 from blueheart.options import (
     DEFAULT_MAX_PIXELS,
+    UN_BLUE,
     BadgeOptions,
     Crop,
     Focus,
@@ -30,7 +31,7 @@ from blueheart.options import (
 from blueheart.units import Length
 
 F = TypeVar("F", bound=Callable[..., Any])
-# Click 8.2+ raises this for a bare `blueheart`; its message is the help, not an error.
+# Click 8.2+ raises this for a bare `blueheart`: the help is what was asked for (exit 0).
 _NoArgsIsHelp: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
 EXIT_INTERRUPTED = 130
 
@@ -126,16 +127,18 @@ def _apply(decorators: list[Callable[[F], F]], function: F) -> F:
     return function
 
 
-STYLE_OPTIONS: list[Callable[[Any], Any]] = [
-    click.option("--style", type=_choice(Style), default="heart", show_default=True,
-                 help="heart: the heart with a white ring; pin: the heart on a white disc."),
-    click.option("--ring", type=AutoOrNumber("auto", float, 0, 0.25), default="auto",
-                 show_default=True,
-                 help="Ring width as a fraction of the emblem, 0 for none; auto widens it "
-                 "where the blue would have low contrast."),
-    click.option("--color", "color", default="#009EDB", show_default=True, metavar="HEX",
-                 help="The heart's colour (default UN blue)."),
-]  # fmt: skip
+def _style_options(ring_auto: str) -> list[Callable[[Any], Any]]:
+    """--style, --ring and --color; ``ring_auto`` says what ``--ring auto`` does."""
+    return [
+        click.option("--style", type=_choice(Style), default="heart", show_default=True,
+                     help="heart: the heart with a white ring; pin: the heart on a white disc."),
+        click.option("--ring", type=AutoOrNumber("auto", float, 0, 0.25), default="auto",
+                     show_default=True,
+                     help=f"Ring width, a fraction of the emblem, 0 for none; auto: {ring_auto}."),
+        click.option("--color", "color", default=UN_BLUE, show_default=True, metavar="HEX",
+                     help="The heart's colour."),
+    ]  # fmt: skip
+
 
 BADGE_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--config", type=click.Path(dir_okay=False), is_eager=True,
@@ -154,7 +157,7 @@ BADGE_OPTIONS: list[Callable[[Any], Any]] = [
                  "(default: on when the output is square)."),
     click.option("--opacity", type=click.FloatRange(0, 1), default=1.0, show_default=True,
                  help="0 (invisible) to 1 (opaque)."),
-    *STYLE_OPTIONS,
+    *_style_options("widened where UN blue would have low contrast with the photo"),
     click.option("--emblem", type=click.Path(exists=True, dir_okay=False), default=None,
                  help="A custom RGBA emblem image instead of the built-in heart."),
     click.option("--crop", type=_choice(Crop), default="none", show_default=True,
@@ -164,7 +167,9 @@ BADGE_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--output-size", type=click.IntRange(min=1), default=None, metavar="N",
                  help="The output's longer side in px (square side when cropped)."),
     click.option("--format", "format_", type=_choice(OutputFormat), default="keep",
-                 show_default=True, help="Output format; keep: the input's (HEIC becomes JPEG)."),
+                 show_default=True,
+                 help="Output format; keep: what -o's extension names, else the input's "
+                 "(HEIC becomes JPEG; with a circle crop, PNG)."),
     click.option("--background", default="#FFFFFF", show_default=True, metavar="HEX",
                  help="What transparency becomes in a JPEG."),
     click.option("--quality", type=AutoOrNumber("keep", int, 1, 100), default="keep",
@@ -181,7 +186,7 @@ BADGE_OPTIONS: list[Callable[[Any], Any]] = [
 def build_options(params: dict[str, Any]) -> BadgeOptions:
     """The validated options from parsed CLI values; a bad value is a usage error."""
     try:
-        return BadgeOptions(
+        options = BadgeOptions(
             position=params["position"],
             size=params["size"],
             margin=params["margin"],
@@ -201,8 +206,13 @@ def build_options(params: dict[str, Any]) -> BadgeOptions:
             keep_metadata=params["keep_metadata"],
             max_pixels=params["max_pixels"],
         )
+        if options.emblem is not None:
+            from blueheart.pipeline import check_emblem
+
+            check_emblem(options.emblem)
     except OptionError as error:
         raise _usage_error(error) from None
+    return options
 
 
 def _usage_error(error: OptionError) -> click.UsageError:
@@ -235,8 +245,8 @@ class BlueheartGroup(click.Group):
         try:
             outcome = super().main(*args, **kwargs)
         except _NoArgsIsHelp as error:
-            error.show()
-            sys.exit(error.exit_code)
+            click.echo(error.ctx.get_help())
+            sys.exit(0)
         except click.ClickException as error:
             click.echo(f"Error: {error.format_message()}", err=True)
             sys.exit(error.exit_code)
@@ -264,13 +274,15 @@ def _badge_command(function: F) -> F:
 
 
 def _style_command(function: F) -> F:
-    return _apply(STYLE_OPTIONS, function)
+    return _apply(_style_options("the usual ring (there is no photo to contrast with)"), function)
 
 
-@cli.command()
+@cli.command(short_help="Badge one or more photos.")
 @click.argument("inputs", metavar="INPUT...", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", type=click.Path(), default=None,
-              help="Output file (one INPUT) or folder (several INPUTs).")  # fmt: skip
+              help="Output file, its extension naming the format; or a folder: a name "
+              "ending in /, an existing folder, or, for several INPUTs, a name "
+              "without an image extension.")  # fmt: skip
 @_badge_command
 def badge(inputs: tuple[str, ...], output: str | None, overwrite: bool, **params: Any) -> None:
     """Badge one or more photos.
@@ -314,7 +326,7 @@ def _one_line(error: BlueheartError, source: str) -> str:
     return f"{source}: {text}" if isinstance(error, OptionError) else text
 
 
-@cli.command("batch")
+@cli.command("batch", short_help="Badge every photo under SRC_DIR into DEST_DIR.")
 @click.argument("source", metavar="SRC_DIR", type=click.Path(file_okay=False))
 @click.argument("destination", metavar="DEST_DIR", type=click.Path(file_okay=False))
 @click.option(
@@ -481,14 +493,14 @@ def _write_report(path: Path, text: str) -> None:
         _fail(error)
 
 
-@cli.command()
+@cli.command(short_help="Write the emblem itself, as SVG, PNG, WebP, AVIF or TIFF.")
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False),
     default="heart.png",
     show_default=True,
-    help="heart.png (RGBA) or heart.svg.",
+    help="heart.svg, or heart.png (.webp, .avif, .tif: transparent rasters).",
 )
 @click.option(
     "--size",
@@ -501,33 +513,24 @@ def _write_report(path: Path, text: str) -> None:
 @click.option("--overwrite", is_flag=True, help="Replace an existing file.")
 @_style_command
 def emblem(output: str, size: int, overwrite: bool, **params: Any) -> None:
-    """Write the emblem itself, as PNG or SVG.
+    """Write the emblem itself: SVG, or a transparent PNG, WebP, AVIF or TIFF.
 
     \b
     blueheart emblem -o heart.svg
     blueheart emblem -o pin.png --size 1024 --style pin
     """
     from blueheart.emblem import HEART_RING, emblem_svg, render_emblem
-    from blueheart.formats import OPAQUE_FORMATS, format_of_name
+    from blueheart.formats import emblem_format
     from blueheart.imagefile import save_image_atomic, write_atomic
 
     target = Path(output)
-    if target.suffix.lower() != ".svg" and format_of_name(target.suffix) in (
-        *OPAQUE_FORMATS,
-        None,
-    ):
-        _fail(
-            click.BadParameter(
-                "the emblem is transparent: name it .png or .svg", param_hint="'-o' / '--output'"
-            )
-        )
     style_params = {
         "style": params["style"],
         "ring": HEART_RING if params["ring"] is None else params["ring"],
         "color": params["color"],
     }
     try:
-        if target.suffix.lower() == ".svg":
+        if emblem_format(target) == "SVG":
             svg = emblem_svg(size=size, **style_params).encode("utf-8")
             write_atomic(target, svg, overwrite=overwrite)
         else:

@@ -42,6 +42,14 @@ def test_every_command_has_help_with_an_example(command: str) -> None:
     assert f"blueheart {command}" in result.stdout
 
 
+def test_bare_blueheart_shows_the_help_with_whole_summaries() -> None:
+    result = run()
+    assert result.exit_code == 0
+    commands = result.stdout.split("Commands:\n")[1].splitlines()
+    assert [line.split()[0] for line in commands] == ["badge", "batch", "emblem", "sheet"]
+    assert not [line for line in commands if line.endswith("...")]
+
+
 def test_badge_writes_beside_the_input(portrait: Path) -> None:
     before = portrait.read_bytes()
     result = run("badge", portrait)
@@ -296,26 +304,44 @@ def test_missing_emblem_file_is_a_usage_error(portrait: Path, tmp_path: Path) ->
     assert result.stderr.count("\n") == 1
 
 
-@pytest.mark.parametrize("name", ["heart.png", "heart.svg"])
+@pytest.mark.parametrize("command", ["badge", "batch"])
+def test_an_emblem_file_that_is_not_an_image_is_a_usage_error(
+    portrait: Path, tmp_path: Path, command: str
+) -> None:
+    notes = tmp_path / "notes.jpg"
+    notes.write_text("campaign notes")
+    where = [portrait] if command == "badge" else [tmp_path, tmp_path / "out"]
+    result = run(command, *where, "--emblem", notes)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: Invalid value for '--emblem': {notes}: not an image blueheart can read\n"
+    )
+    assert not portrait.with_name("me-blueheart.jpg").exists()
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", ["heart.png", "heart.webp", "heart.tif", "heart.svg"])
 def test_emblem_command(tmp_path: Path, name: str) -> None:
     target = tmp_path / name
     result = run("emblem", "-o", target, "--size", "64")
     assert result.exit_code == 0, result.stderr
-    if name.endswith(".png"):
+    if name.endswith(".svg"):
+        assert target.read_text().startswith("<svg")
+    else:
         image = Image.open(target)
         assert image.size == (64, 64) and image.mode == "RGBA"
-    else:
-        assert target.read_text().startswith("<svg")
+        assert image.getpixel((0, 0))[3] == 0
 
 
-def test_emblem_into_an_opaque_format_is_a_usage_error(tmp_path: Path) -> None:
-    result = run("emblem", "-o", tmp_path / "h.jpg")
+@pytest.mark.parametrize("name", ["h.jpg", "h.gif", "h", "h.xyz"])
+def test_emblem_into_a_format_without_alpha_is_a_usage_error(tmp_path: Path, name: str) -> None:
+    result = run("emblem", "-o", tmp_path / name)
     assert result.exit_code == 2
     assert result.stderr == (
-        "Error: Invalid value for '-o' / '--output': the emblem is transparent: "
-        "name it .png or .svg\n"
+        f"Error: {tmp_path / name}: the emblem is transparent; "
+        "name it .png, .webp, .avif, .tif or .svg\n"
     )
-    assert not (tmp_path / "h.jpg").exists()
+    assert not list(tmp_path.iterdir())
 
 
 def test_emblem_bad_colour(tmp_path: Path) -> None:
