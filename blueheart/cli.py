@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from blueheart._version import __version__
 from blueheart.errors import BlueheartError, OptionError
@@ -110,15 +111,58 @@ def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) 
             preset = tomllib.load(handle)
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise click.BadParameter(f"cannot read {value}: {error}", ctx, param) from None
-    known = {p.name for p in ctx.command.params if isinstance(p, click.Option)} - {"config"}
-    defaults = {}
+    options = _preset_keys(ctx.command)
+    # One campaign file serves every command: keys of another command's options are ignored.
+    elsewhere = {key for command in _commands(ctx) for key in _preset_keys(command)}
+    defaults, hints = {}, {}
     for key, setting in preset.items():
-        name = key.replace("-", "_")
-        if name not in known:
+        option = options.get(key.replace("-", "_"))
+        if option is None and key.replace("-", "_") not in elsewhere:
             raise click.BadParameter(f"{value}: unknown key {key!r}", ctx, param)
-        defaults[name] = setting
+        if option is not None and option.name:
+            hint = f"'{key}' in {value}"
+            defaults[option.name] = _preset_text(ctx, option, setting, hint)
+            hints[option.name] = hint
     ctx.default_map = {**(ctx.default_map or {}), **defaults}
+    ctx.meta[PRESET_HINTS] = hints
     return value
+
+
+PRESET_HINTS = "blueheart.preset_hints"
+"""``ctx.meta`` key: option name -> "'key' in FILE", for errors about a preset's values."""
+
+
+def _preset_keys(command: click.Command) -> dict[str, click.Option]:
+    """A command's options by preset key: the long option's name, with underscores."""
+    return {
+        name[2:].replace("-", "_"): option
+        for option in command.params
+        if isinstance(option, click.Option) and option.name != "config"
+        for name in option.opts
+        if name.startswith("--")
+    }
+
+
+def _commands(ctx: click.Context) -> list[click.Command]:
+    root = ctx.find_root().command
+    return list(root.commands.values()) if isinstance(root, click.Group) else []
+
+
+def _preset_text(ctx: click.Context, option: click.Option, setting: object, hint: str) -> str:
+    """A preset's value as it would be typed on the command line, checked the same way."""
+    if isinstance(setting, bool):
+        text = "true" if setting else "false"
+    elif isinstance(setting, (int, float, str)):
+        text = str(setting)
+    else:
+        kind = type(setting).__name__
+        raise click.BadParameter(f"expected a string, a number or true/false, got a {kind}",
+                                 ctx, param_hint=hint)  # fmt: skip
+    try:
+        option.type_cast_value(ctx, text)
+    except click.BadParameter as error:
+        raise click.BadParameter(error.message, ctx, param_hint=hint) from None
+    return text
 
 
 def _apply(decorators: list[Callable[[F], F]], function: F) -> F:
@@ -219,8 +263,12 @@ def _usage_error(error: OptionError) -> click.UsageError:
     message = str(error).removeprefix(f"{error.field}: ")
     if error.field == "destination":  # the message starts with the output's name
         return click.UsageError(message)
-    hint = {"format": "--format"}.get(error.field, "--" + error.field.replace("_", "-"))
-    return click.BadParameter(message, param_hint=f"'{hint}'")
+    name = {"format": "format_"}.get(error.field, error.field)
+    context = click.get_current_context(silent=True)
+    hints = context.meta.get(PRESET_HINTS, {}) if context else {}
+    if context and context.get_parameter_source(name) is ParameterSource.DEFAULT_MAP:
+        return click.BadParameter(message, param_hint=hints.get(name))
+    return click.BadParameter(message, param_hint=f"'--{error.field.replace('_', '-')}'")
 
 
 def _debug() -> bool:

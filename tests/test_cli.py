@@ -275,16 +275,42 @@ def test_preset_file_sets_defaults_and_flags_win(portrait: Path, tmp_path: Path)
     [
         ("position = ", "cannot read"),
         ('colour = "#FF0000"', "unknown key 'colour'"),
+        ("output_size = 1080.5", "Invalid value for 'output_size' in {preset}: '1080.5' is not a valid integer range."),
+        ("output-size = 0", "Invalid value for 'output-size' in {preset}: 0 is not in the range x>=1."),
+        ("size = 2", "Invalid value for 'size' in {preset}: expected a fraction from 0 to 1, got 2"),
+        ('size = "big"', "Invalid value for 'size' in {preset}: expected a fraction like 0.25 or pixels like 200px, got 'big'"),
+        ("offset = [0.1, 0.2]", "Invalid value for 'offset' in {preset}: expected a string, a number or true/false, got a list"),
+        ('crop = "circle"\nformat = "jpeg"', "Invalid value for 'format' in {preset}: a circle crop needs transparent corners"),
     ],
-)
-def test_bad_preset_files_are_usage_errors(
+)  # fmt: skip
+def test_bad_preset_files_are_usage_errors_naming_the_file_and_key(
     portrait: Path, tmp_path: Path, text: str, message: str
 ) -> None:
     preset = tmp_path / "bad.toml"
     preset.write_text(text)
     result = run("badge", portrait, "--config", preset)
     assert result.exit_code == 2
-    assert result.stderr.count("\n") == 1 and message in result.stderr
+    assert result.stderr.count("\n") == 1 and message.format(preset=preset) in result.stderr
+
+
+def test_the_flag_is_blamed_when_it_overrides_a_preset(portrait: Path, tmp_path: Path) -> None:
+    preset = tmp_path / "campaign.toml"
+    preset.write_text("size = 0.2\n")
+    result = run("badge", portrait, "--config", preset, "--size", "2")
+    assert (
+        result.stderr
+        == "Error: Invalid value for '--size': expected a fraction from 0 to 1, got 2\n"
+    )
+
+
+def test_one_campaign_file_serves_badge_and_batch(portrait: Path, tmp_path: Path) -> None:
+    preset = tmp_path / "campaign.toml"
+    preset.write_text('jobs = 1\nformat = "png"\ncircle-safe = false\nsize = "60px"\n')
+    assert run("badge", portrait, "--config", preset).exit_code == 0
+    assert Image.open(portrait.with_name("me-blueheart.png")).format == "PNG"
+    result = run("batch", portrait.parent, tmp_path / "out", "--config", preset)
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "out" / "me.png").exists()
 
 
 def test_custom_emblem_file(portrait: Path, tmp_path: Path) -> None:
