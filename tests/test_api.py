@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 import blueheart
-from blueheart import imagefile
 from blueheart.batching import executor_for
 from blueheart.options import BadgeOptions
 
@@ -48,17 +47,6 @@ def extra_packages(extra: str) -> list[str]:
     """The distribution names an extra of pyproject.toml installs."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     return [re.split(r"[<>=;\[ ]", spec)[0] for spec in project["optional-dependencies"][extra]]
-
-
-def test_a_heic_without_the_heif_extra_names_what_to_install(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(imagefile, "_heif_registered", False)
-    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64)
-    with pytest.raises(blueheart.UnsupportedFormatError) as caught:
-        blueheart.badge_bytes(heic)
-    assert "pip install '.[heif]' in a blueheart checkout" in str(caught.value)
-    assert f"pip install {' '.join(extra_packages('heif'))})" in str(caught.value)
 
 
 def test_a_scheduler_without_the_dask_extra_names_what_to_install(

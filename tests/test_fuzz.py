@@ -44,6 +44,7 @@ def badge_or_refuse(source: Path, folder: Path) -> str:
     return outcome
 
 
+@pytest.mark.slow
 def test_mutated_files_badge_or_fail_cleanly(tmp_path: Path) -> None:
     rng = random.Random(SEED)
     originals = seeds()
