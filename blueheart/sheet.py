@@ -76,13 +76,16 @@ def write_contact_sheets(
     """
     root, target = Path(folder), Path(output)
     named_format(target, OutputFormat.KEEP, needs_alpha=False)
-    _check_layout(per_page, cell, columns)
+    _check_layout(1, cell, columns)
+    if per_page < 1:
+        raise OptionError("per_page", f"expected 1 or more, got {per_page}")
     own_pages = re.compile(rf"{re.escape(target.stem)}-\d{{3,}}{re.escape(target.suffix)}")
     images = [
         path
         for path in find_images(root)
         if not (path.parent.resolve() == target.parent.resolve() and own_pages.fullmatch(path.name))
     ]
+    _check_layout(min(per_page, max(1, len(images))), cell, columns)
     batches = [images[start : start + per_page] for start in range(0, len(images), per_page)]
     pages = page_names(target, len(batches))
     existing = [page for page in pages if page.exists()]
@@ -123,15 +126,16 @@ def contact_sheet(
     return _draw_page([Path(source) for source in sources], root, cell, columns)[0]
 
 
-def _check_layout(per_page: int, cell: int, columns: int | None) -> None:
-    for name, value in (("per_page", per_page), ("cell", cell), ("columns", columns or 1)):
+def _check_layout(tiles: int, cell: int, columns: int | None) -> None:
+    """Raise ``OptionError`` unless a page of ``tiles`` tiles can be drawn and opened."""
+    for name, value in (("cell", cell), ("columns", columns or 1)):
         if value < 1:
             raise OptionError(name, f"expected 1 or more, got {value}")
-    width, height = _page_size(per_page, cell, columns)
+    width, height = _page_size(tiles, cell, columns)
     if width * height > MAX_PAGE_PIXELS:
         raise OptionError(
             "per_page",
-            f"{per_page} tiles of {cell} px make a {width}x{height} page, above "
+            f"{tiles} tiles of {cell} px make a {width}x{height} page, above "
             f"{MAX_PAGE_PIXELS // 1_000_000} megapixels; use fewer or smaller tiles",
         )
 

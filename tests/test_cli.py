@@ -431,6 +431,18 @@ def test_sheet_tiles_are_captioned_and_unreadable_files_listed(tmp_path: Path) -
     assert np.abs(page[8 + 50, 8 + 50] - UNREADABLE_MARK).max() < 40, "crossed out"
 
 
+def test_a_sheet_page_too_large_to_open_is_a_usage_error(tmp_path: Path) -> None:
+    for index in range(20):
+        photo(16, 16).save(tmp_path / f"{index}.png")
+    result = run("sheet", tmp_path, "-o", tmp_path / "sheet.jpg", "--cell", "2048")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: Invalid value for '--per-page': 20 tiles of 2048 px make a 10288x8288 page, "
+        "above 80 megapixels; use fewer or smaller tiles\n"
+    )
+    assert not list(tmp_path.glob("sheet*"))
+
+
 def test_sheet_pages_are_never_replaced_without_overwrite(tmp_path: Path) -> None:
     folder = tmp_path / "out"
     folder.mkdir()
