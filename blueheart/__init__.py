@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     )
     from blueheart.pipeline import apply_badge
     from blueheart.render import badge_bytes, badge_file
-    from blueheart.sheet import contact_sheet
+    from blueheart.sheet import SheetReport, contact_sheet, write_contact_sheets
     from blueheart.units import Length
 
 _LAZY = {
@@ -56,6 +56,8 @@ _LAZY = {
     "Report": "blueheart.batching",
     "Result": "blueheart.batching",
     "contact_sheet": "blueheart.sheet",
+    "write_contact_sheets": "blueheart.sheet",
+    "SheetReport": "blueheart.sheet",
     "BadgeOptions": "blueheart.options",
     "Position": "blueheart.options",
     "Style": "blueheart.options",
@@ -82,6 +84,7 @@ __all__ = [
     "Position",
     "Report",
     "Result",
+    "SheetReport",
     "Style",
     "UnreadableImageError",
     "UnsupportedFormatError",
@@ -93,6 +96,7 @@ __all__ = [
     "contact_sheet",
     "emblem_svg",
     "render_emblem",
+    "write_contact_sheets",
 ]
 
 
@@ -102,3 +106,8 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     raise AttributeError(f"module 'blueheart' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The module's names, the lazily loaded ones included (for help() and completion)."""
+    return sorted({*globals(), *__all__})

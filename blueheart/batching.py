@@ -449,7 +449,9 @@ def executor_for(workers: int, scheduler: str | None = None) -> Iterator[Executo
             distributed: Any = importlib.import_module("distributed")
         except ImportError:
             raise OptionError(
-                "scheduler", "needs the dask extra: pip install 'blueheart[dask]'"
+                "scheduler",
+                "needs the dask extra "
+                "(pip install '.[dask]' in a blueheart checkout, or pip install distributed)",
             ) from None
         try:
             cluster = (

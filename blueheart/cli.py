@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TextIO, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from blueheart._version import __version__
 from blueheart.errors import BlueheartError, OptionError
 from blueheart.options import (
     DEFAULT_MAX_PIXELS,
+    UN_BLUE,
     BadgeOptions,
     Crop,
     Focus,
@@ -30,7 +33,7 @@ from blueheart.options import (
 from blueheart.units import Length
 
 F = TypeVar("F", bound=Callable[..., Any])
-# Click 8.2+ raises this for a bare `blueheart`; its message is the help, not an error.
+# Click 8.2+ raises this for a bare `blueheart`: the help is what was asked for (exit 0).
 _NoArgsIsHelp: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
 EXIT_INTERRUPTED = 130
 
@@ -109,15 +112,58 @@ def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) 
             preset = tomllib.load(handle)
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise click.BadParameter(f"cannot read {value}: {error}", ctx, param) from None
-    known = {p.name for p in ctx.command.params if isinstance(p, click.Option)} - {"config"}
-    defaults = {}
+    options = _preset_keys(ctx.command)
+    # One campaign file serves every command: keys of another command's options are ignored.
+    elsewhere = {key for command in _commands(ctx) for key in _preset_keys(command)}
+    defaults, hints = {}, {}
     for key, setting in preset.items():
-        name = key.replace("-", "_")
-        if name not in known:
+        option = options.get(key.replace("-", "_"))
+        if option is None and key.replace("-", "_") not in elsewhere:
             raise click.BadParameter(f"{value}: unknown key {key!r}", ctx, param)
-        defaults[name] = setting
+        if option is not None and option.name:
+            hint = f"'{key}' in {value}"
+            defaults[option.name] = _preset_text(ctx, option, setting, hint)
+            hints[option.name] = hint
     ctx.default_map = {**(ctx.default_map or {}), **defaults}
+    ctx.meta[PRESET_HINTS] = hints
     return value
+
+
+PRESET_HINTS = "blueheart.preset_hints"
+"""``ctx.meta`` key: option name -> "'key' in FILE", for errors about a preset's values."""
+
+
+def _preset_keys(command: click.Command) -> dict[str, click.Option]:
+    """A command's options by preset key: the long option's name, with underscores."""
+    return {
+        name[2:].replace("-", "_"): option
+        for option in command.params
+        if isinstance(option, click.Option) and option.name != "config"
+        for name in option.opts
+        if name.startswith("--")
+    }
+
+
+def _commands(ctx: click.Context) -> list[click.Command]:
+    root = ctx.find_root().command
+    return list(root.commands.values()) if isinstance(root, click.Group) else []
+
+
+def _preset_text(ctx: click.Context, option: click.Option, setting: object, hint: str) -> str:
+    """A preset's value as it would be typed on the command line, checked the same way."""
+    if isinstance(setting, bool):
+        text = "true" if setting else "false"
+    elif isinstance(setting, (int, float, str)):
+        text = str(setting)
+    else:
+        kind = type(setting).__name__
+        raise click.BadParameter(f"expected a string, a number or true/false, got a {kind}",
+                                 ctx, param_hint=hint)  # fmt: skip
+    try:
+        option.type_cast_value(ctx, text)
+    except click.BadParameter as error:
+        raise click.BadParameter(error.message, ctx, param_hint=hint) from None
+    return text
 
 
 def _apply(decorators: list[Callable[[F], F]], function: F) -> F:
@@ -126,16 +172,18 @@ def _apply(decorators: list[Callable[[F], F]], function: F) -> F:
     return function
 
 
-STYLE_OPTIONS: list[Callable[[Any], Any]] = [
-    click.option("--style", type=_choice(Style), default="heart", show_default=True,
-                 help="heart: the heart with a white ring; pin: the heart on a white disc."),
-    click.option("--ring", type=AutoOrNumber("auto", float, 0, 0.25), default="auto",
-                 show_default=True,
-                 help="Ring width as a fraction of the emblem, 0 for none; auto widens it "
-                 "where the blue would have low contrast."),
-    click.option("--color", "color", default="#009EDB", show_default=True, metavar="HEX",
-                 help="The heart's colour (default UN blue)."),
-]  # fmt: skip
+def _style_options(ring_auto: str) -> list[Callable[[Any], Any]]:
+    """--style, --ring and --color; ``ring_auto`` says what ``--ring auto`` does."""
+    return [
+        click.option("--style", type=_choice(Style), default="heart", show_default=True,
+                     help="heart: the heart with a white ring; pin: the heart on a white disc."),
+        click.option("--ring", type=AutoOrNumber("auto", float, 0, 0.25), default="auto",
+                     show_default=True,
+                     help=f"Ring width, a fraction of the emblem, 0 for none; auto: {ring_auto}."),
+        click.option("--color", "color", default=UN_BLUE, show_default=True, metavar="HEX",
+                     help="The heart's colour."),
+    ]  # fmt: skip
+
 
 BADGE_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--config", type=click.Path(dir_okay=False), is_eager=True,
@@ -154,7 +202,7 @@ BADGE_OPTIONS: list[Callable[[Any], Any]] = [
                  "(default: on when the output is square)."),
     click.option("--opacity", type=click.FloatRange(0, 1), default=1.0, show_default=True,
                  help="0 (invisible) to 1 (opaque)."),
-    *STYLE_OPTIONS,
+    *_style_options("widened where UN blue would have low contrast with the photo"),
     click.option("--emblem", type=click.Path(exists=True, dir_okay=False), default=None,
                  help="A custom RGBA emblem image instead of the built-in heart."),
     click.option("--crop", type=_choice(Crop), default="none", show_default=True,
@@ -164,7 +212,9 @@ BADGE_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--output-size", type=click.IntRange(min=1), default=None, metavar="N",
                  help="The output's longer side in px (square side when cropped)."),
     click.option("--format", "format_", type=_choice(OutputFormat), default="keep",
-                 show_default=True, help="Output format; keep: the input's (HEIC becomes JPEG)."),
+                 show_default=True,
+                 help="Output format; keep: what -o's extension names, else the input's "
+                 "(HEIC becomes JPEG; with a circle crop, PNG)."),
     click.option("--background", default="#FFFFFF", show_default=True, metavar="HEX",
                  help="What transparency becomes in a JPEG."),
     click.option("--quality", type=AutoOrNumber("keep", int, 1, 100), default="keep",
@@ -184,7 +234,7 @@ BADGE_OPTIONS: list[Callable[[Any], Any]] = [
 def build_options(params: dict[str, Any]) -> BadgeOptions:
     """The validated options from parsed CLI values; a bad value is a usage error."""
     try:
-        return BadgeOptions(
+        options = BadgeOptions(
             position=params["position"],
             size=params["size"],
             margin=params["margin"],
@@ -205,14 +255,25 @@ def build_options(params: dict[str, Any]) -> BadgeOptions:
             strip_metadata=params["strip_metadata"],
             max_pixels=params["max_pixels"],
         )
+        if options.emblem is not None:
+            from blueheart.pipeline import check_emblem
+
+            check_emblem(options.emblem)
     except OptionError as error:
         raise _usage_error(error) from None
+    return options
 
 
-def _usage_error(error: OptionError) -> click.BadParameter:
-    hint = {"format": "--format"}.get(error.field, "--" + error.field.replace("_", "-"))
+def _usage_error(error: OptionError) -> click.UsageError:
     message = str(error).removeprefix(f"{error.field}: ")
-    return click.BadParameter(message, param_hint=f"'{hint}'")
+    if error.field == "destination":  # the message starts with the output's name
+        return click.UsageError(message)
+    name = {"format": "format_"}.get(error.field, error.field)
+    context = click.get_current_context(silent=True)
+    hints = context.meta.get(PRESET_HINTS, {}) if context else {}
+    if context and context.get_parameter_source(name) is ParameterSource.DEFAULT_MAP:
+        return click.BadParameter(message, param_hint=hints.get(name))
+    return click.BadParameter(message, param_hint=f"'--{error.field.replace('_', '-')}'")
 
 
 def _debug() -> bool:
@@ -242,8 +303,8 @@ class BlueheartGroup(click.Group):
         try:
             outcome = super().main(*args, **kwargs)
         except _NoArgsIsHelp as error:
-            error.show()
-            sys.exit(error.exit_code)
+            click.echo(error.ctx.get_help())
+            sys.exit(0)
         except click.ClickException as error:
             click.echo(f"Error: {error.format_message()}", err=True)
             sys.exit(error.exit_code)
@@ -271,13 +332,15 @@ def _badge_command(function: F) -> F:
 
 
 def _style_command(function: F) -> F:
-    return _apply(STYLE_OPTIONS, function)
+    return _apply(_style_options("the usual ring (there is no photo to contrast with)"), function)
 
 
-@cli.command()
+@cli.command(short_help="Badge one or more photos.")
 @click.argument("inputs", metavar="INPUT...", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", type=click.Path(), default=None,
-              help="Output file (one INPUT) or folder (several INPUTs).")  # fmt: skip
+              help="Output file, its extension naming the format; or a folder: a name "
+              "ending in /, an existing folder, or, for several INPUTs, a name "
+              "without an image extension.")  # fmt: skip
 @_badge_command
 def badge(inputs: tuple[str, ...], output: str | None, overwrite: bool, **params: Any) -> None:
     """Badge one or more photos.
@@ -290,37 +353,38 @@ def badge(inputs: tuple[str, ...], output: str | None, overwrite: bool, **params
     blueheart badge me.heic -o me-avatar.png --crop circle --output-size 1080
     blueheart badge team/*.jpg -o badged/ --position auto
     """
-    from blueheart.formats import badged_name
     from blueheart.render import badge_file
+    from blueheart.targets import badge_targets
 
     options = build_options(params)
-    sources = [Path(name) for name in inputs]
-    folder = Path(output) if output and (len(sources) > 1 or Path(output).is_dir()) else None
+    try:
+        targets = badge_targets(inputs, output, options)
+    except OptionError as error:
+        _fail(error, usage=True)
     failed = 0
-    for source in sources:
-        if output and folder is None:
-            target = Path(output)
-        else:
-            name = badged_name(source, options.format, needs_alpha=options.crop is Crop.CIRCLE)
-            target = (folder or source.parent) / name
-        if target.resolve() in {s.resolve() for s in sources}:
-            _fail(click.UsageError(f"{target}: is an input; inputs are never written"))
+    for source, target in zip(inputs, targets, strict=True):
         try:
             badge_file(source, target, options, overwrite=overwrite)
-        except OptionError as error:
-            _fail(error, usage=True)
         except BlueheartError as error:
             if _debug():
                 raise
             failed += 1
-            click.echo(f"Error: {' '.join(str(error).split())}", err=True)
+            click.echo(f"Error: {_one_line(error, source)}", err=True)
             continue
+        except OptionError as error:
+            _fail(error, usage=True)
         click.echo(str(target))
     if failed:
         sys.exit(1)
 
 
-@cli.command("batch")
+def _one_line(error: BlueheartError, source: str) -> str:
+    """The error on one line, naming the input (an emblem that cannot fit names only its option)."""
+    text = " ".join(str(error).split())
+    return f"{source}: {text}" if isinstance(error, OptionError) else text
+
+
+@cli.command("batch", short_help="Badge every photo under SRC_DIR into DEST_DIR.")
 @click.argument("source", metavar="SRC_DIR", type=click.Path(file_okay=False))
 @click.argument("destination", metavar="DEST_DIR", type=click.Path(file_okay=False))
 @click.option(
@@ -414,21 +478,23 @@ def batch_command(
     sys.exit(outcome.exit_code)
 
 
-def _progress(total: int) -> Callable[[Any], None]:
+def _progress(total: int, *, stream: TextIO | None = None) -> Callable[[Any], None]:
     """A progress callback: Click's bar with count, rate and ETA on a terminal, else quiet.
-    Called with None at the end."""
-    if not sys.stderr.isatty() or total == 0:
+    The line fits the terminal's width at the start; called with None at the end."""
+    file = stream or sys.stderr
+    if not file.isatty() or total == 0:
         return lambda result: None
     started = time.monotonic()
     done = 0
+    label, width, fields = _bar_layout(shutil.get_terminal_size().columns, total)
 
-    def rate(_: Any) -> str:
-        elapsed = max(time.monotonic() - started, 1e-6)
-        return f"{done / elapsed:.1f} img/s"
+    def info(_: Any) -> str:
+        return _bar_info(fields, done, total, time.monotonic() - started)
 
     bar = click.progressbar(
-        length=total, label="Badging", show_pos=True, show_eta=True, file=sys.stderr,
-        item_show_func=rate,
+        length=total, label=label, width=width, file=file, show_pos=False, show_eta=False,
+        show_percent=False, item_show_func=info,
+        bar_template="%(label)s  [%(bar)s]  %(info)s" if label else "[%(bar)s]  %(info)s",
     )  # fmt: skip
     bar.__enter__()
 
@@ -477,6 +543,42 @@ def _check_report(path: Path, inputs: frozenset[tuple[int, int]], *, overwrite: 
         refuse(f"{path} exists and is not a blueheart report (--overwrite replaces it)")
 
 
+BAR_LABEL = "Badging"
+BAR_FIELDS = ("count", "rate", "eta")
+MIN_BAR_WIDTH = 10
+
+
+def _bar_layout(columns: int, total: int) -> tuple[str, int, tuple[str, ...]]:
+    """(label, bar width, info fields) for a line shorter than ``columns``: the label goes
+    first, then the rate, then the ETA, so that the bar keeps ``MIN_BAR_WIDTH``."""
+    shorter = (BAR_FIELDS, ("count", "eta"), ("count",), ())
+    choices = [(BAR_LABEL, BAR_FIELDS)] + [("", fields) for fields in shorter]
+    for label, fields in choices:
+        clutter = len(f"{label}  [" if label else "[") + len("]  ")
+        clutter += len(_bar_info(fields, total, total, 1.0))
+        width = columns - 1 - clutter
+        if width >= MIN_BAR_WIDTH:
+            break
+    return label, max(width, 1), fields
+
+
+def _bar_info(fields: tuple[str, ...], done: int, total: int, elapsed: float) -> str:
+    """The bar's info, each field at a fixed width: ``14210/20000   38.2 img/s  00:02:31``."""
+    rate = min(done / max(elapsed, 1e-6), 99_999.0)
+    seconds = min(round((total - done) / rate), 99 * 3600 + 3599) if rate else None
+    parts = {
+        "count": f"{done:>{len(str(total))}}/{total}",
+        "rate": f"{rate:5.1f} img/s" if rate < 1000 else f"{rate:5.0f} img/s",
+        "eta": "--:--:--" if seconds is None else _clock(seconds),
+    }
+    return "  ".join(parts[field] for field in fields)
+
+
+def _clock(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+
+
 def _write_report(path: Path, text: str) -> None:
     from blueheart.imagefile import write_atomic
 
@@ -486,14 +588,14 @@ def _write_report(path: Path, text: str) -> None:
         _fail(error)
 
 
-@cli.command()
+@cli.command(short_help="Write the emblem itself, as SVG, PNG, WebP, AVIF or TIFF.")
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False),
     default="heart.png",
     show_default=True,
-    help="heart.png (RGBA) or heart.svg.",
+    help="heart.svg, or heart.png (.webp, .avif, .tif: transparent rasters).",
 )
 @click.option(
     "--size",
@@ -506,33 +608,24 @@ def _write_report(path: Path, text: str) -> None:
 @click.option("--overwrite", is_flag=True, help="Replace an existing file.")
 @_style_command
 def emblem(output: str, size: int, overwrite: bool, **params: Any) -> None:
-    """Write the emblem itself, as PNG or SVG.
+    """Write the emblem itself: SVG, or a transparent PNG, WebP, AVIF or TIFF.
 
     \b
     blueheart emblem -o heart.svg
     blueheart emblem -o pin.png --size 1024 --style pin
     """
     from blueheart.emblem import HEART_RING, emblem_svg, render_emblem
-    from blueheart.formats import OPAQUE_FORMATS, format_of_name
+    from blueheart.formats import emblem_format
     from blueheart.imagefile import save_image_atomic, write_atomic
 
     target = Path(output)
-    if target.suffix.lower() != ".svg" and format_of_name(target.suffix) in (
-        *OPAQUE_FORMATS,
-        None,
-    ):
-        _fail(
-            click.BadParameter(
-                "the emblem is transparent: name it .png or .svg", param_hint="'-o' / '--output'"
-            )
-        )
     style_params = {
         "style": params["style"],
         "ring": HEART_RING if params["ring"] is None else params["ring"],
         "color": params["color"],
     }
     try:
-        if target.suffix.lower() == ".svg":
+        if emblem_format(target) == "SVG":
             svg = emblem_svg(size=size, **style_params).encode("utf-8")
             write_atomic(target, svg, overwrite=overwrite)
         else:
@@ -544,46 +637,67 @@ def emblem(output: str, size: int, overwrite: bool, **params: Any) -> None:
     click.echo(str(target))
 
 
-@cli.command()
+@cli.command(short_help="Contact sheets of a folder's images under a circular mask.")
 @click.argument("directory", metavar="DIR", type=click.Path(exists=True, file_okay=False))
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False),
     required=True,
-    help="The sheet image (JPEG or PNG).",
+    help="Names the pages: sheet.jpg gives sheet-001.jpg, sheet-002.jpg...",
+)
+@click.option(
+    "--per-page",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    metavar="N",
+    help="Tiles per page.",
 )
 @click.option(
     "--cell",
     type=click.IntRange(min=16, max=2048),
     default=200,
     show_default=True,
-    help="Side of each thumbnail in px.",
+    metavar="PX",
+    help="Side of each tile in px.",
 )
-@click.option("--columns", type=click.IntRange(min=1), default=None, help="Thumbnails per row.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing sheet.")  # fmt: skip
-def sheet(directory: str, output: str, cell: int, columns: int | None, overwrite: bool) -> None:
-    """Draw a contact sheet of DIR's images under a platform's circular mask.
+@click.option(
+    "--columns",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Tiles per row (default: a near-square grid).",
+)
+@click.option("--overwrite", is_flag=True, help="Replace existing pages.")  # fmt: skip
+def sheet(
+    directory: str, output: str, per_page: int, cell: int, columns: int | None, overwrite: bool
+) -> None:
+    """Draw DIR's images as contact sheets, each under the circular mask platforms apply to
+    avatars and captioned with its path. Files that cannot be read are crossed out on the
+    page and listed on stderr (exit 1).
 
     \b
     blueheart batch photos/ out/ --crop square
-    blueheart sheet out/ -o check.jpg
+    blueheart sheet out/ -o check.jpg        # check-001.jpg, check-002.jpg...
     """
+    from blueheart.sheet import write_contact_sheets
 
-    from blueheart.batching import find_images
-    from blueheart.imagefile import save_image_atomic
-    from blueheart.sheet import contact_sheet
-
-    target = Path(output)
-    images = [path for path in find_images(directory) if path.resolve() != target.resolve()]
-    if not images:
-        _fail(click.UsageError(f"{directory}: no images to show"))
     try:
-        save_image_atomic(contact_sheet(images, cell=cell, columns=columns), target,
-                          overwrite=overwrite)  # fmt: skip
+        report = write_contact_sheets(directory, output, per_page=per_page, cell=cell,
+                                      columns=columns, overwrite=overwrite)  # fmt: skip
+    except OptionError as error:
+        _fail(error, usage=True)
     except BlueheartError as error:
         _fail(error)
-    click.echo(f"{target}: {len(images)} images")
+    if not report.pages:
+        _fail(click.UsageError(f"{directory}: no images to show"))
+    for _, reason in report.unreadable:
+        click.echo(f"unreadable: {reason}", err=True)
+    for page in report.pages:
+        click.echo(str(page))
+    click.echo(report.summary())
+    sys.exit(report.exit_code)
 
 
 def main() -> None:

@@ -179,7 +179,8 @@ def _unidentified(head: bytes, name: str) -> BlueheartError:
         return UnreadableImageError(f"{name}: empty file")
     if _looks_heif(head):
         return UnsupportedFormatError(
-            f"{name}: HEIC/HEIF needs the heif extra: pip install 'blueheart[heif]'"
+            f"{name}: HEIC/HEIF needs the heif extra "
+            "(pip install '.[heif]' in a blueheart checkout, or pip install pillow-heif)"
         )
     return UnreadableImageError(f"{name}: not an image blueheart can read")
 

@@ -8,7 +8,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from blueheart.errors import OptionError
 from blueheart.units import Length, Unit
@@ -148,6 +148,32 @@ class BadgeOptions:
     keep_metadata: bool = False
     strip_metadata: bool = False
     max_pixels: int = DEFAULT_MAX_PIXELS
+
+    if TYPE_CHECKING:
+        # What __init__ accepts, for type checkers: the names and numbers that __post_init__
+        # turns into the typed values above. One parameter per field, in the fields' order.
+        def __init__(
+            self,
+            position: Position | str = ...,
+            size: Length | float = ...,
+            margin: Length | float = ...,
+            offset: tuple[Length | float, Length | float] = ...,
+            circle_safe: bool | None = ...,
+            opacity: float = ...,
+            style: Style | str = ...,
+            ring: float | None = ...,
+            color: str = ...,
+            emblem: Path | str | None = ...,
+            crop: Crop | str = ...,
+            focus: Focus | str = ...,
+            output_size: int | None = ...,
+            format: OutputFormat | str = ...,
+            background: str = ...,
+            quality: int | None = ...,
+            keep_metadata: bool = ...,
+            strip_metadata: bool = ...,
+            max_pixels: int = ...,
+        ) -> None: ...
 
     def __post_init__(self) -> None:
         def put(name: str, value: object) -> None:

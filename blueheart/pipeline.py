@@ -27,7 +27,7 @@ from blueheart.compose import (
 )
 from blueheart.crop import crop_and_resize
 from blueheart.emblem import AUTO_RING, HEART_RING, _cached_emblem, silhouette
-from blueheart.errors import UnreadableImageError
+from blueheart.errors import BlueheartError, OptionError
 from blueheart.imagefile import (
     Frame,
     decoding,
@@ -63,7 +63,8 @@ def apply_badge(
     back in colour; an embedded ICC profile is honoured so the heart shows its sRGB colour);
     ``options`` a ``BadgeOptions`` (defaults if None), with ``overrides`` as keyword fields,
     e.g. ``apply_badge(im, position="auto", size=0.25)``. The input is not modified. Raises
-    ``OptionError`` (a ``ValueError``) for invalid options or an emblem that cannot fit.
+    ``OptionError`` (a ``ValueError``) for invalid options, an ``emblem`` file that cannot be
+    read, or an emblem that cannot fit.
     """
     resolved = resolve_options(options, overrides)
     keep_cmyk = resolved.crop is not Crop.CIRCLE
@@ -192,7 +193,7 @@ def _file_key(path: Path) -> tuple[int, int]:
     try:
         status = path.stat()
     except OSError as error:
-        raise UnreadableImageError(f"{path}: cannot read the emblem ({error.strerror})") from None
+        raise OptionError("emblem", f"{path}: cannot read it ({error.strerror})") from None
     return status.st_mtime_ns, status.st_size
 
 
@@ -204,11 +205,24 @@ class CustomEmblem:
     silhouette: tuple[tuple[float, float], ...]
 
 
+def check_emblem(path: Path) -> None:
+    """Read the custom emblem file ``path`` (kept for the badges to come); raises
+    ``OptionError`` for the field ``emblem`` if it cannot be read as an image."""
+    _custom_emblem(path, *_file_key(path))
+
+
 @functools.lru_cache(maxsize=8)
 def _custom_emblem(path: Path, mtime_ns: int, file_size: int) -> CustomEmblem:
     """A custom emblem file, opened once per version of the file."""
-    with open_image(path, name=str(path), max_pixels=64_000_000) as opened, decoding(str(path)):
-        emblem = opened.convert("RGBA")
+    try:
+        with (
+            open_image(path, name=str(path), max_pixels=64_000_000) as opened,
+            decoding(str(path)),
+        ):
+            emblem = opened.convert("RGBA")
+    except BlueheartError as error:
+        # The emblem is an option, not a photo: every photo would fail the same way.
+        raise OptionError("emblem", str(error)) from None
     return CustomEmblem(emblem, _alpha_silhouette(emblem))
 
 

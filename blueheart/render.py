@@ -18,7 +18,7 @@ from typing import Any
 from PIL import Image
 
 from blueheart.errors import OptionError, UnreadableImageError
-from blueheart.formats import OPAQUE_FORMATS, format_of_name, output_format
+from blueheart.formats import named_format, output_format
 from blueheart.imagefile import (
     EncodeSettings,
     check_output,
@@ -31,7 +31,7 @@ from blueheart.imagefile import (
     write_atomic,
 )
 from blueheart.metadata import PNG_SIGNATURE, png_without_oversized_text, policy_for, read_metadata
-from blueheart.options import BadgeOptions, Crop, OutputFormat, hex_to_rgb, resolve_options
+from blueheart.options import BadgeOptions, Crop, hex_to_rgb, resolve_options
 
 CMYK_FORMATS = ("JPEG", "TIFF")
 _PIPELINE = "blueheart.pipeline"
@@ -58,12 +58,14 @@ def badge_file(
 ) -> None:
     """Badge the image file ``source`` and write ``destination`` atomically.
 
-    The source is never written. ``destination``'s folder is created if needed; an existing
-    ``destination`` is only replaced with ``overwrite=True``, and only if it is a regular file
-    and not the source itself (compared by device and inode, so a hard link or a bind mount
-    of the source is refused too). Raises ``BlueheartError``
-    subclasses (unreadable or too large input, output exists, cannot write) and
-    ``OptionError``; on any error nothing is written.
+    The source is never written. ``destination``'s extension names the format written (it
+    must agree with ``options.format`` unless that is ``keep``); its folder is created if
+    needed; an existing ``destination`` is only replaced with ``overwrite=True``, and only if
+    it is a regular file and not the source itself (compared by device and inode, so a hard
+    link or a bind mount of the source is refused too). Raises ``BlueheartError`` subclasses
+    (unreadable or too large input, output exists, cannot write) and ``OptionError``
+    (``destination`` for a name that does not fit; see ``formats.named_format``); on any
+    error nothing is written.
     """
     source_path, destination_path = Path(source), Path(destination)
     resolved = resolve_options(options, overrides)
@@ -72,17 +74,10 @@ def badge_file(
         raise OptionError(
             "destination", f"{destination_path} is the input; inputs are never written"
         )
+    named = named_format(
+        destination_path, resolved.format, needs_alpha=resolved.crop is Crop.CIRCLE
+    )
     check_output(destination_path, overwrite=overwrite)
-    named = format_of_name(destination_path.suffix)
-    if resolved.format is OutputFormat.KEEP and named:
-        if resolved.crop is Crop.CIRCLE and named in OPAQUE_FORMATS:
-            raise OptionError(
-                "format",
-                f"a circle crop needs transparent corners, which {destination_path.suffix} "
-                "cannot store; name the output .png, .webp or .avif",
-            )
-    else:
-        named = None
     data, _ = render_file(source_path, str(source_path), resolved, written_format=named)
     write_atomic(destination_path, data, overwrite=overwrite)
 

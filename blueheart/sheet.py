@@ -1,59 +1,204 @@
-"""A contact sheet: many results in one picture, each under the circular mask platforms apply."""
+"""Contact sheets: many results on pages of tiles, each under the circular mask platforms apply
+and captioned with its path, so a badge the mask would cut, or a file that failed, stands out."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from blueheart.batching import find_images
 from blueheart.crop import circle_mask, square_window
-from blueheart.errors import BlueheartError
-from blueheart.imagefile import decoding, open_image
-from blueheart.options import DEFAULT_MAX_PIXELS, Focus
+from blueheart.errors import BlueheartError, OptionError, OutputExistsError
+from blueheart.formats import named_format
+from blueheart.imagefile import decoding, open_image, save_image_atomic
+from blueheart.options import DEFAULT_MAX_PIXELS, Focus, OutputFormat
 
 SHEET_BACKGROUND = (236, 239, 242)
 MASK_OUTLINE = (160, 168, 176)
+CAPTION_COLOUR = (40, 44, 52)
+UNREADABLE_MARK = (200, 60, 60)
+CAPTION_HEIGHT = 14
+"""Room under each tile for one line of Pillow's default font (10 px)."""
+GAP = 8
+DEFAULT_PER_PAGE = 100
+MAX_PAGE_PIXELS = 80_000_000
+"""A page stays below Pillow's decompression-bomb warning (89.5 MP), so viewers open it."""
+
+
+@dataclass(frozen=True)
+class SheetReport:
+    """What ``write_contact_sheets`` wrote: the pages, how many images they show, and the
+    files that could not be read, as (path, one-line reason)."""
+
+    pages: tuple[Path, ...]
+    shown: int
+    unreadable: tuple[tuple[Path, str], ...]
+
+    @property
+    def exit_code(self) -> int:
+        """1 when some file could not be read, else 0."""
+        return 1 if self.unreadable else 0
+
+    def summary(self) -> str:
+        """``"40 images on 1 page, 2 unreadable"``."""
+        text = f"{_count(self.shown, 'image')} on {_count(len(self.pages), 'page')}"
+        return text + (f", {len(self.unreadable)} unreadable" if self.unreadable else "")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def write_contact_sheets(
+    folder: str | Path,
+    output: str | Path,
+    *,
+    per_page: int = DEFAULT_PER_PAGE,
+    cell: int = 200,
+    columns: int | None = None,
+    overwrite: bool = False,
+) -> SheetReport:
+    """Draw the images below ``folder`` on pages of at most ``per_page`` tiles of ``cell`` px,
+    written as ``<stem>-001<ext>``, ``<stem>-002<ext>``... beside ``output`` (its extension
+    names the format). One page is in memory at a time. Each tile is captioned with the
+    file's path relative to ``folder``; a file that cannot be read gets a crossed-out tile
+    and is listed in the report. No images: nothing is written, the report has no pages.
+
+    Raises ``OptionError`` for an output name, page size or count that cannot be
+    (``destination``, ``per_page``, ``cell``, ``columns``), ``OutputExistsError`` if a page
+    exists and ``overwrite`` is False (before anything is written), ``OutputWriteError``.
+    """
+    root, target = Path(folder), Path(output)
+    named_format(target, OutputFormat.KEEP, needs_alpha=False)
+    _check_layout(1, cell, columns)
+    if per_page < 1:
+        raise OptionError("per_page", f"expected 1 or more, got {per_page}")
+    own_pages = re.compile(rf"{re.escape(target.stem)}-\d{{3,}}{re.escape(target.suffix)}")
+    images = [
+        path
+        for path in find_images(root)
+        if not (path.parent.resolve() == target.parent.resolve() and own_pages.fullmatch(path.name))
+    ]
+    _check_layout(min(per_page, max(1, len(images))), cell, columns)
+    batches = [images[start : start + per_page] for start in range(0, len(images), per_page)]
+    pages = page_names(target, len(batches))
+    existing = [page for page in pages if page.exists()]
+    if existing and not overwrite:
+        raise OutputExistsError(f"{existing[0]}: exists (use --overwrite to replace it)")
+    unreadable: list[tuple[Path, str]] = []
+    for batch, page in zip(batches, pages, strict=True):
+        sheet, failed = _draw_page(batch, root, cell, columns)
+        save_image_atomic(sheet, page, overwrite=overwrite)
+        unreadable += failed
+    return SheetReport(tuple(pages), len(images) - len(unreadable), tuple(unreadable))
+
+
+def page_names(output: Path, count: int) -> list[Path]:
+    """``count`` page names from ``output``: ``sheet.jpg`` gives ``sheet-001.jpg``, ..."""
+    return [
+        output.with_name(f"{output.stem}-{index:03d}{output.suffix}")
+        for index in range(1, count + 1)
+    ]
 
 
 def contact_sheet(
-    sources: Iterable[str | Path], *, cell: int = 200, columns: int | None = None, gap: int = 8
+    sources: Sequence[str | Path],
+    *,
+    cell: int = 200,
+    columns: int | None = None,
+    root: str | Path | None = None,
 ) -> Image.Image:
-    """A new RGB image with one ``cell`` px square per readable image in ``sources``.
+    """One page: a new RGB image with a ``cell`` px tile per file of ``sources``, in order.
 
     Each photo is shown as a platform shows an avatar: its centred square, with everything
-    outside the inscribed circle dimmed and the circle outlined, so a badge the mask would cut
-    is easy to spot. ``columns`` defaults to a near-square grid; unreadable files are left
-    out. Raises ``ValueError`` if ``cell`` or ``columns`` is below 1.
+    outside the inscribed circle dimmed and the circle outlined; under it, its path relative
+    to ``root`` (its name when ``root`` is None). A file that cannot be read gets a crossed-out
+    tile. ``columns`` defaults to a near-square grid. Raises ``OptionError`` if ``cell`` or
+    ``columns`` is below 1 or the page would exceed ``MAX_PAGE_PIXELS``.
     """
-    if cell < 1 or (columns is not None and columns < 1):
-        raise ValueError("cell and columns must be 1 or more")
-    tiles = [tile for tile in (_tile(Path(source), cell) for source in sources) if tile]
-    count = max(1, len(tiles))
+    _check_layout(max(1, len(sources)), cell, columns)
+    return _draw_page([Path(source) for source in sources], root, cell, columns)[0]
+
+
+def _check_layout(tiles: int, cell: int, columns: int | None) -> None:
+    """Raise ``OptionError`` unless a page of ``tiles`` tiles can be drawn and opened."""
+    for name, value in (("cell", cell), ("columns", columns or 1)):
+        if value < 1:
+            raise OptionError(name, f"expected 1 or more, got {value}")
+    width, height = _page_size(tiles, cell, columns)
+    if width * height > MAX_PAGE_PIXELS:
+        raise OptionError(
+            "per_page",
+            f"{tiles} tiles of {cell} px make a {width}x{height} page, above "
+            f"{MAX_PAGE_PIXELS // 1_000_000} megapixels; use fewer or smaller tiles",
+        )
+
+
+def _page_size(count: int, cell: int, columns: int | None) -> tuple[int, int]:
     across = columns or math.ceil(math.sqrt(count))
     down = math.ceil(count / across)
-    sheet = Image.new(
-        "RGB", (gap + across * (cell + gap), gap + down * (cell + gap)), SHEET_BACKGROUND
-    )
-    for index, tile in enumerate(tiles):
+    return GAP + across * (cell + GAP), GAP + down * (cell + CAPTION_HEIGHT + GAP)
+
+
+def _draw_page(
+    paths: list[Path], root: str | Path | None, cell: int, columns: int | None
+) -> tuple[Image.Image, list[tuple[Path, str]]]:
+    """The page and the files on it that could not be read, with their reasons."""
+    count = max(1, len(paths))
+    across = columns or math.ceil(math.sqrt(count))
+    sheet = Image.new("RGB", _page_size(count, cell, columns), SHEET_BACKGROUND)
+    draw = ImageDraw.Draw(sheet)
+    font = ImageFont.load_default()
+    unreadable = []
+    for index, path in enumerate(paths):
         row, column = divmod(index, across)
-        sheet.paste(tile, (gap + column * (cell + gap), gap + row * (cell + gap)))
-    return sheet
+        left, top = GAP + column * (cell + GAP), GAP + row * (cell + CAPTION_HEIGHT + GAP)
+        try:
+            sheet.paste(_tile(path, cell), (left, top))
+        except BlueheartError as error:
+            unreadable.append((path, " ".join(str(error).split())))
+            draw.line((left, top, left + cell - 1, top + cell - 1), fill=UNREADABLE_MARK, width=3)
+            draw.line((left, top + cell - 1, left + cell - 1, top), fill=UNREADABLE_MARK, width=3)
+        caption = _fit(_caption(path, root), font, cell)
+        draw.text((left, top + cell + 1), caption, fill=CAPTION_COLOUR, font=font)
+    return sheet, unreadable
 
 
-def _tile(path: Path, cell: int) -> Image.Image | None:
-    try:
-        with (
-            open_image(path, name=str(path), max_pixels=DEFAULT_MAX_PIXELS) as image,
-            decoding(str(path)),
-        ):
-            image.draft("RGB", (cell, cell))
-            upright = ImageOps.exif_transpose(image) or image
-            square = upright.crop(square_window(upright, Focus.CENTER))
-            photo = square.convert("RGBA").resize((cell, cell), Image.Resampling.LANCZOS)
-    except BlueheartError:
-        return None
+def _caption(path: Path, root: str | Path | None) -> str:
+    shown = path.relative_to(root) if root is not None else Path(path.name)
+    # Names that are not UTF-8 arrive as surrogate escapes; show their bytes as U+FFFD.
+    return os.fsencode(shown).decode("utf-8", "replace")
+
+
+def _fit(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: int) -> str:
+    """``text``, or its end after "...", whichever is the longest that fits ``width`` px."""
+    if font.getlength(text) <= width:
+        return text
+    low, high = 0, len(text)  # the number of trailing characters kept
+    while low < high:
+        middle = (low + high + 1) // 2
+        if font.getlength("..." + text[-middle:]) <= width:
+            low = middle
+        else:
+            high = middle - 1
+    return "..." + text[len(text) - low :] if low else ""
+
+
+def _tile(path: Path, cell: int) -> Image.Image:
+    with (
+        open_image(path, name=str(path), max_pixels=DEFAULT_MAX_PIXELS) as image,
+        decoding(str(path)),
+    ):
+        image.draft("RGB", (cell, cell))
+        upright = ImageOps.exif_transpose(image) or image
+        square = upright.crop(square_window(upright, Focus.CENTER))
+        photo = square.convert("RGBA").resize((cell, cell), Image.Resampling.LANCZOS)
     backdrop = Image.new("RGBA", photo.size, (*SHEET_BACKGROUND, 255))
     shown = Image.alpha_composite(backdrop, photo).convert("RGB")
     dimmed = Image.blend(shown, Image.new("RGB", shown.size, SHEET_BACKGROUND), 0.8)

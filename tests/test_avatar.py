@@ -222,9 +222,9 @@ def test_contact_sheet_masks_each_thumbnail_with_a_circle(tmp_path: Path) -> Non
         Image.new("RGB", (300, 200), (200, 30, 30)).save(path)
         paths.append(path)
     (tmp_path / "bad.jpg").write_bytes(b"nope")
-    sheet = contact_sheet([*paths, tmp_path / "bad.jpg"], cell=100, columns=3, gap=10)
-    assert sheet.size == (10 + 3 * 110, 10 + 110)
+    sheet = contact_sheet([*paths, tmp_path / "bad.jpg"], cell=100, columns=3)
+    assert sheet.size == (8 + 3 * 108, 8 + 2 * (108 + 14))  # the unreadable file has a tile
     pixels = np.asarray(sheet).astype(int)
-    centre, corner = pixels[60, 60], pixels[12, 12]
+    centre, corner = pixels[58, 58], pixels[10, 10]
     assert tuple(centre) == (200, 30, 30)
     assert abs(corner[0] - corner[1]) < 60  # outside the circle: dimmed toward grey

@@ -3,7 +3,9 @@ CLI, assert exit codes, exact error lines and the files written."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,8 @@ from helpers import UN_BLUE_RGB, default_box, heart_pixels, photo
 from PIL import Image
 
 from blueheart import __version__
-from blueheart.cli import cli
+from blueheart.cli import _bar_info, _bar_layout, _progress, cli
+from blueheart.sheet import SHEET_BACKGROUND, UNREADABLE_MARK
 
 
 def run(*args: str | Path) -> Result:
@@ -37,6 +40,14 @@ def test_every_command_has_help_with_an_example(command: str) -> None:
     result = run(command, "--help")
     assert result.exit_code == 0
     assert f"blueheart {command}" in result.stdout
+
+
+def test_bare_blueheart_shows_the_help_with_whole_summaries() -> None:
+    result = run()
+    assert result.exit_code == 0
+    commands = result.stdout.split("Commands:\n")[1].splitlines()
+    assert [line.split()[0] for line in commands] == ["badge", "batch", "emblem", "sheet"]
+    assert not [line for line in commands if line.endswith("...")]
 
 
 def test_badge_writes_beside_the_input(portrait: Path) -> None:
@@ -128,12 +139,87 @@ def test_unknown_options_are_usage_errors(portrait: Path) -> None:
     assert result.stderr.startswith("Error: No such option") and result.stderr.count("\n") == 1
 
 
-def test_an_emblem_that_cannot_fit_is_a_usage_error(tmp_path: Path) -> None:
+def test_an_emblem_that_cannot_fit_fails_that_input_and_the_others_go_on(tmp_path: Path) -> None:
+    tiny, *photos = (tmp_path / name for name in ("a.png", "b.jpg", "c.jpg"))
+    photo(1, 1).save(tiny)
+    for path in photos:
+        photo(100, 80).save(path)
+    result = run("badge", tiny, *photos, "-o", f"{tmp_path / 'out'}/")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {tiny}: size: an emblem of 1x1 px")
+    assert result.stderr.count("\n") == 1
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "b-blueheart.jpg",
+        "c-blueheart.jpg",
+    ]
+
+
+def test_one_input_an_emblem_cannot_fit_fails_with_exit_1(tmp_path: Path) -> None:
     small = tmp_path / "s.png"
     photo(40, 40).save(small)
     result = run("badge", small, "--size", "1.0")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {small}: size: an emblem of 40x40 px")
+    assert not (tmp_path / "s-blueheart.png").exists()
+
+
+@pytest.mark.parametrize("how", ["trailing slash", "existing folder"])
+def test_an_output_folder_takes_one_input(portrait: Path, tmp_path: Path, how: str) -> None:
+    folder = tmp_path / "newdir"
+    if how == "existing folder":
+        folder.mkdir()
+    result = run("badge", portrait, "-o", f"{folder}/" if how == "trailing slash" else folder)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == f"{folder / 'me-blueheart.jpg'}\n"
+    assert Image.open(folder / "me-blueheart.jpg").size == (400, 300)
+
+
+def test_several_inputs_into_one_file_name_is_a_usage_error(tmp_path: Path) -> None:
+    inputs = [tmp_path / "a.jpg", tmp_path / "b.jpg"]
+    for path in inputs:
+        photo(60, 40).save(path)
+    result = run("badge", *inputs, "-o", tmp_path / "same.jpg")
     assert result.exit_code == 2
-    assert result.stderr.startswith("Error: Invalid value for '--size': an emblem of 40x40 px")
+    assert result.stderr == (
+        f"Error: {tmp_path / 'same.jpg'}: names one file, but there are 2 inputs; "
+        "give a folder (end it with /)\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg", "b.jpg"]
+
+
+def test_two_inputs_with_one_name_into_one_folder_stop_before_writing(tmp_path: Path) -> None:
+    inputs = [tmp_path / "a" / "me.jpg", tmp_path / "b" / "me.jpg"]
+    for path in inputs:
+        path.parent.mkdir()
+        photo(60, 40).save(path)
+    result = run("badge", *inputs, "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {inputs[0]} and {inputs[1]} would both be written to "
+        f"{tmp_path / 'out' / 'me-blueheart.jpg'}; badge them into different folders\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "message"),
+    [
+        ("out.xyz", [], "unknown extension .xyz; name it .jpg, .png, .webp, .avif, .gif, .tif or .bmp"),
+        ("out", [], "no extension to say which format to write; name it .jpg, .png, .webp, .avif, .gif, .tif or .bmp"),
+        ("x.heic", [], "blueheart reads .heic files but does not write them; name it .jpg, .png, .webp, .avif, .gif, .tif or .bmp"),
+        ("c.jpg", ["--crop", "circle"],
+         "a circle crop needs transparent corners, which JPEG cannot store; name it .png, .webp, .avif or .tif"),
+        ("x.jpg", ["--format", "png"], "names JPEG, but the format asked for is png; name it .png or leave out --format"),
+    ],
+)  # fmt: skip
+def test_an_output_name_that_does_not_fit_the_format_is_a_usage_error(
+    portrait: Path, tmp_path: Path, name: str, args: list[str], message: str
+) -> None:
+    target = tmp_path / name
+    result = run("badge", portrait, "-o", target, *args)
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {target}: {message}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["me.jpg"]
 
 
 @pytest.mark.parametrize(
@@ -189,16 +275,42 @@ def test_preset_file_sets_defaults_and_flags_win(portrait: Path, tmp_path: Path)
     [
         ("position = ", "cannot read"),
         ('colour = "#FF0000"', "unknown key 'colour'"),
+        ("output_size = 1080.5", "Invalid value for 'output_size' in {preset}: '1080.5' is not a valid integer range."),
+        ("output-size = 0", "Invalid value for 'output-size' in {preset}: 0 is not in the range x>=1."),
+        ("size = 2", "Invalid value for 'size' in {preset}: expected a fraction from 0 to 1, got 2"),
+        ('size = "big"', "Invalid value for 'size' in {preset}: expected a fraction like 0.25 or pixels like 200px, got 'big'"),
+        ("offset = [0.1, 0.2]", "Invalid value for 'offset' in {preset}: expected a string, a number or true/false, got a list"),
+        ('crop = "circle"\nformat = "jpeg"', "Invalid value for 'format' in {preset}: a circle crop needs transparent corners"),
     ],
-)
-def test_bad_preset_files_are_usage_errors(
+)  # fmt: skip
+def test_bad_preset_files_are_usage_errors_naming_the_file_and_key(
     portrait: Path, tmp_path: Path, text: str, message: str
 ) -> None:
     preset = tmp_path / "bad.toml"
     preset.write_text(text)
     result = run("badge", portrait, "--config", preset)
     assert result.exit_code == 2
-    assert result.stderr.count("\n") == 1 and message in result.stderr
+    assert result.stderr.count("\n") == 1 and message.format(preset=preset) in result.stderr
+
+
+def test_the_flag_is_blamed_when_it_overrides_a_preset(portrait: Path, tmp_path: Path) -> None:
+    preset = tmp_path / "campaign.toml"
+    preset.write_text("size = 0.2\n")
+    result = run("badge", portrait, "--config", preset, "--size", "2")
+    assert (
+        result.stderr
+        == "Error: Invalid value for '--size': expected a fraction from 0 to 1, got 2\n"
+    )
+
+
+def test_one_campaign_file_serves_badge_and_batch(portrait: Path, tmp_path: Path) -> None:
+    preset = tmp_path / "campaign.toml"
+    preset.write_text('jobs = 1\nformat = "png"\ncircle-safe = false\nsize = "60px"\n')
+    assert run("badge", portrait, "--config", preset).exit_code == 0
+    assert Image.open(portrait.with_name("me-blueheart.png")).format == "PNG"
+    result = run("batch", portrait.parent, tmp_path / "out", "--config", preset)
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "out" / "me.png").exists()
 
 
 def test_custom_emblem_file(portrait: Path, tmp_path: Path) -> None:
@@ -218,26 +330,44 @@ def test_missing_emblem_file_is_a_usage_error(portrait: Path, tmp_path: Path) ->
     assert result.stderr.count("\n") == 1
 
 
-@pytest.mark.parametrize("name", ["heart.png", "heart.svg"])
+@pytest.mark.parametrize("command", ["badge", "batch"])
+def test_an_emblem_file_that_is_not_an_image_is_a_usage_error(
+    portrait: Path, tmp_path: Path, command: str
+) -> None:
+    notes = tmp_path / "notes.jpg"
+    notes.write_text("campaign notes")
+    where = [portrait] if command == "badge" else [tmp_path, tmp_path / "out"]
+    result = run(command, *where, "--emblem", notes)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: Invalid value for '--emblem': {notes}: not an image blueheart can read\n"
+    )
+    assert not portrait.with_name("me-blueheart.jpg").exists()
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", ["heart.png", "heart.webp", "heart.tif", "heart.svg"])
 def test_emblem_command(tmp_path: Path, name: str) -> None:
     target = tmp_path / name
     result = run("emblem", "-o", target, "--size", "64")
     assert result.exit_code == 0, result.stderr
-    if name.endswith(".png"):
+    if name.endswith(".svg"):
+        assert target.read_text().startswith("<svg")
+    else:
         image = Image.open(target)
         assert image.size == (64, 64) and image.mode == "RGBA"
-    else:
-        assert target.read_text().startswith("<svg")
+        assert image.getpixel((0, 0))[3] == 0
 
 
-def test_emblem_into_an_opaque_format_is_a_usage_error(tmp_path: Path) -> None:
-    result = run("emblem", "-o", tmp_path / "h.jpg")
+@pytest.mark.parametrize("name", ["h.jpg", "h.gif", "h", "h.xyz"])
+def test_emblem_into_a_format_without_alpha_is_a_usage_error(tmp_path: Path, name: str) -> None:
+    result = run("emblem", "-o", tmp_path / name)
     assert result.exit_code == 2
     assert result.stderr == (
-        "Error: Invalid value for '-o' / '--output': the emblem is transparent: "
-        "name it .png or .svg\n"
+        f"Error: {tmp_path / name}: the emblem is transparent; "
+        "name it .png, .webp, .avif, .tif or .svg\n"
     )
-    assert not (tmp_path / "h.jpg").exists()
+    assert not list(tmp_path.iterdir())
 
 
 def test_emblem_bad_colour(tmp_path: Path) -> None:
@@ -258,7 +388,73 @@ def test_sheet_command(tmp_path: Path) -> None:
     target = tmp_path / "sheet.jpg"
     result = run("sheet", folder, "-o", target, "--cell", "50", "--columns", "3")
     assert result.exit_code == 0, result.stderr
-    assert Image.open(target).size == (8 + 3 * 58, 8 + 2 * 58)
+    assert result.stdout == f"{tmp_path / 'sheet-001.jpg'}\n5 images on 1 page\n"
+    assert Image.open(tmp_path / "sheet-001.jpg").size == (8 + 3 * 58, 8 + 2 * (58 + 14))
+
+
+def test_sheet_pages_hold_at_most_per_page_tiles(tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    for index in range(10):
+        photo(60, 60, seed=index).save(folder / f"{index:02d}.png")
+    result = run("sheet", folder, "-o", folder / "sheet.png", "--per-page", "4", "--cell", "40")
+    assert result.exit_code == 0, result.stderr
+    pages = [folder / f"sheet-00{n}.png" for n in (1, 2, 3)]
+    assert result.stdout == "".join(f"{page}\n" for page in pages) + "10 images on 3 pages\n"
+    tile_rows = 48 + 14  # cell and gap, caption
+    assert [Image.open(page).size for page in pages] == [
+        (8 + 2 * 48, 8 + 2 * tile_rows),
+        (8 + 2 * 48, 8 + 2 * tile_rows),
+        (8 + 2 * 48, 8 + 1 * tile_rows),
+    ]
+    again = run("sheet", folder, "-o", folder / "sheet.png", "--per-page", "4", "--overwrite")
+    assert again.stdout.endswith("10 images on 3 pages\n"), "its own pages are not inputs"
+
+
+def test_sheet_tiles_are_captioned_and_unreadable_files_listed(tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    (folder / "team").mkdir(parents=True)
+    photo(80, 80).save(folder / "team" / "anna.jpg")
+    (folder / "broken.jpg").write_bytes(b"not a photo")
+    target = tmp_path / "sheet.png"
+    result = run("sheet", folder, "-o", target, "--cell", "100", "--columns", "2")
+    assert result.exit_code == 1
+    assert (
+        result.stderr == f"unreadable: {folder / 'broken.jpg'}: not an image blueheart can read\n"
+    )
+    assert result.stdout.endswith("1 image on 1 page, 1 unreadable\n")
+    page = np.asarray(Image.open(tmp_path / "sheet-001.png")).astype(int)
+    background = np.array(SHEET_BACKGROUND)
+    for left in (8, 116):  # broken.jpg, then team/anna.jpg, in path order
+        caption = page[8 + 100 : 8 + 100 + 14, left : left + 100]
+        assert np.abs(caption - background).sum(axis=2).max() > 100, "a caption is drawn"
+    assert np.abs(page[8 + 50, 8 + 50] - UNREADABLE_MARK).max() < 40, "crossed out"
+
+
+def test_a_sheet_page_too_large_to_open_is_a_usage_error(tmp_path: Path) -> None:
+    for index in range(20):
+        photo(16, 16).save(tmp_path / f"{index}.png")
+    result = run("sheet", tmp_path, "-o", tmp_path / "sheet.jpg", "--cell", "2048")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: Invalid value for '--per-page': 20 tiles of 2048 px make a 10288x8288 page, "
+        "above 80 megapixels; use fewer or smaller tiles\n"
+    )
+    assert not list(tmp_path.glob("sheet*"))
+
+
+def test_sheet_pages_are_never_replaced_without_overwrite(tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    photo(60, 60).save(folder / "a.png")
+    (tmp_path / "sheet-001.jpg").write_bytes(b"mine")
+    result = run("sheet", folder, "-o", tmp_path / "sheet.jpg")
+    assert result.exit_code == 1
+    assert (
+        result.stderr
+        == f"Error: {tmp_path / 'sheet-001.jpg'}: exists (use --overwrite to replace it)\n"
+    )
+    assert (tmp_path / "sheet-001.jpg").read_bytes() == b"mine"
 
 
 def test_batch_usage_errors(tmp_path: Path) -> None:
@@ -310,3 +506,40 @@ def test_batch_dry_run_writes_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert f"{source / 'a.png'} -> {tmp_path / 'out' / 'a.png'}" in result.stdout
     assert not (tmp_path / "out").exists()
+
+
+class Terminal(io.StringIO):
+    """What a terminal receives: Click draws its bar only on a TTY."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("columns", [80, 40, 24])
+@pytest.mark.parametrize("total", [7, 20000, 1_000_000])
+def test_the_progress_bar_fits_the_terminal(
+    monkeypatch: pytest.MonkeyPatch, columns: int, total: int
+) -> None:
+    monkeypatch.setenv("COLUMNS", str(columns))
+    terminal = Terminal()
+    show = _progress(total, stream=terminal)
+    for _ in range(min(total, 500)):
+        show("ok")
+    show(None)
+    lines = re.sub(r"\x1b\[\?25[lh]", "", terminal.getvalue()).replace("\n", "\r").split("\r")
+    drawn = [line for line in lines if line.strip()]
+    assert drawn and max(len(line) for line in drawn) < columns, max(drawn, key=len)
+    if columns >= 40:
+        assert f"{min(total, 500)}/{total}" in drawn[-1]
+
+
+def test_the_progress_line_reads_count_rate_eta_and_sheds_parts_when_narrow() -> None:
+    label, width, fields = _bar_layout(80, 20000)
+    assert (label, fields) == ("Badging", ("count", "rate", "eta"))
+    line = f"{label}  [{'#' * width}]  {_bar_info(fields, 14210, 20000, 14210 / 40)}"
+    assert line.endswith("]  14210/20000   40.0 img/s  00:02:25") and len(line) == 79
+    assert _bar_layout(40, 20000)[2] == ("count", "eta")
+    assert (
+        _bar_info(("count", "rate", "eta"), 0, 20000, 0.0) == "    0/20000    0.0 img/s  --:--:--"
+    )
+    assert _bar_info(("eta",), 1, 10**9, 3600.0) == "99:59:59"

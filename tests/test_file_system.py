@@ -272,7 +272,7 @@ def test_badge_and_sheet_never_hang_on_a_fifo(source: Path, tmp_path: Path) -> N
     assert badged.returncode == 1
     assert badged.stderr.decode() == f"Error: {fifo}: not a regular file (a FIFO)\n"
     sheet = run_process("sheet", source, "-o", tmp_path / "sheet.jpg")
-    assert sheet.returncode == 0 and sheet.stdout.decode().endswith(": 2 images\n")
+    assert sheet.returncode == 0 and sheet.stdout.decode().endswith("\n2 images on 1 page\n")
     with pytest.raises(UnreadableImageError, match=r"not a regular file \(a FIFO\)$"):
         badge_file(fifo, tmp_path / "y.jpg")
 

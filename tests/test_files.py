@@ -477,7 +477,10 @@ def test_heic_without_the_extra_says_which_extra(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(imagefile, "_register_heif", lambda: False)
     header = struct.pack(">I", 24) + b"ftypheic" + b"\0\0\0\0mif1heic"
-    with pytest.raises(UnsupportedFormatError, match=r"pip install 'blueheart\[heif\]'"):
+    with pytest.raises(
+        UnsupportedFormatError,
+        match=r"\(pip install '\.\[heif\]' in a blueheart checkout, or pip install pillow-heif\)",
+    ):
         badge_bytes(header + b"\0" * 100)
 
 

@@ -17,7 +17,8 @@ import pytest
 from fuzzing import mutate, seeds
 from PIL import ExifTags, Image
 
-from blueheart import BlueheartError, badge_file
+from blueheart import BlueheartError, OutputFormat, badge_file
+from blueheart.formats import badged_name
 
 REGRESSIONS = Path(__file__).resolve().parent / "fuzz-regressions"
 COUNT = int(os.environ.get("BLUEHEART_FUZZ_COUNT", "2400"))
@@ -27,7 +28,7 @@ SLOWEST_S = 10.0
 
 def badge_or_refuse(source: Path, folder: Path) -> str:
     """Badge ``source``; return "ok" or the error class name. Anything else is a failure."""
-    target = folder / f"out{source.suffix}"
+    target = folder / badged_name(source, OutputFormat.KEEP, needs_alpha=False)
     started = time.monotonic()
     try:
         badge_file(source, target, overwrite=True)
@@ -43,6 +44,7 @@ def badge_or_refuse(source: Path, folder: Path) -> str:
     return outcome
 
 
+@pytest.mark.slow
 def test_mutated_files_badge_or_fail_cleanly(tmp_path: Path) -> None:
     rng = random.Random(SEED)
     originals = seeds()

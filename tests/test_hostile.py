@@ -141,6 +141,7 @@ def test_a_tiny_jpeg_claiming_a_huge_canvas_is_refused_but_flat_photos_pass() ->
     assert Image.open(io.BytesIO(badge_bytes(flat.getvalue()))).size == (4000, 3000)
 
 
+@pytest.mark.slow
 def test_refusing_bombs_keeps_memory_under_200_mb(tmp_path: Path) -> None:
     for name, make in BOMBS.items():
         (tmp_path / f"{name}.bin").write_bytes(make())
@@ -293,6 +294,7 @@ def small_tree(root: Path, count: int) -> Path:
     return source
 
 
+@pytest.mark.slow
 def test_memory_stays_flat_over_10000_files(tmp_path: Path) -> None:
     """Peak RSS of one process badging 10,000 files, sampled as the batch goes."""
     source = small_tree(tmp_path, 10_000)
@@ -327,6 +329,7 @@ def outputs_state(destination: Path) -> dict[Path, tuple[int, int]]:
     }
 
 
+@pytest.mark.slow
 def test_10000_files_killed_five_times_end_complete_and_written_once(tmp_path: Path) -> None:
     total = 10_000
     source = small_tree(tmp_path, total)
