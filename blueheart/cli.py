@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -541,7 +542,31 @@ def sheet(directory: str, output: str, cell: int, columns: int | None, overwrite
 
 def main() -> None:
     """Console-script entry point."""
+    if "--debug" not in sys.argv[1:]:
+        _quiet_libraries()
     cli.main(prog_name="blueheart")
+
+
+def _quiet_libraries() -> None:
+    """Keep stderr to blueheart's one line per error: what the decoders' C libraries print
+    (libtiff gives dozens of lines for one damaged file) goes to the null device, and Pillow's
+    warnings about damage it works around are ignored.
+
+    Only here, in blueheart's own process: the library never touches file descriptor 2 or
+    the warning filters, which belong to its host. Python's ``sys.stderr`` moves to a copy of
+    the descriptor; batch workers started from this process inherit the same arrangement.
+    """
+    warnings.simplefilter("ignore")
+    try:
+        terminal = os.dup(2)
+        sink = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    os.dup2(sink, 2)
+    os.close(sink)
+    sys.stderr = os.fdopen(
+        terminal, "w", encoding=sys.stderr.encoding, errors="backslashreplace", buffering=1
+    )
 
 
 if __name__ == "__main__":

@@ -25,9 +25,9 @@ from blueheart.compose import (
     stamp,
     to_working_mode,
 )
-from blueheart.crop import crop_and_resize
+from blueheart.crop import crop_and_resize, output_dimensions
 from blueheart.emblem import AUTO_RING, HEART_RING, _cached_emblem, silhouette
-from blueheart.errors import UnreadableImageError
+from blueheart.errors import OutputTooLargeError, UnreadableImageError
 from blueheart.imagefile import (
     Frame,
     decoding,
@@ -63,10 +63,12 @@ def apply_badge(
     back in colour; an embedded ICC profile is honoured so the heart shows its sRGB colour);
     ``options`` a ``BadgeOptions`` (defaults if None), with ``overrides`` as keyword fields,
     e.g. ``apply_badge(im, position="auto", size=0.25)``. The input is not modified. Raises
-    ``OptionError`` (a ``ValueError``) for invalid options or an emblem that cannot fit.
+    ``OptionError`` (a ``ValueError``) for invalid options, an emblem that cannot fit, or an
+    ``output_size`` that would make more than ``max_pixels`` pixels (``OutputTooLargeError``).
     """
     resolved = resolve_options(options, overrides)
     keep_cmyk = resolved.crop is not Crop.CIRCLE
+    check_output_size(image.size, resolved)
     photo, icc = normalise(image, keep_cmyk=keep_cmyk)
     photo = crop_and_resize(photo, resolved.crop, resolved.focus, resolved.output_size)
     if photo is image:
@@ -74,6 +76,20 @@ def apply_badge(
     plan = plan_badge(photo, resolved, icc)
     stamp(photo, plan.emblem, plan.box)
     return photo
+
+
+def check_output_size(size: tuple[int, int], options: BadgeOptions) -> None:
+    """Raise ``OutputTooLargeError`` if ``options.output_size`` would scale an image of
+    ``size`` to more than ``options.max_pixels`` pixels (turning it does not change that)."""
+    if options.output_size is None:
+        return
+    width, height = output_dimensions(size, options.crop, options.output_size)
+    if width * height > options.max_pixels:
+        raise OutputTooLargeError(
+            "output_size",
+            f"{options.output_size} px makes a {width}x{height} output of "
+            f"{width * height:,} pixels, over the limit of {options.max_pixels:,}",
+        )
 
 
 def normalise(
@@ -250,6 +266,7 @@ def badged_frames(
     # A still image is ours to change; an animation's frames share one decoder image.
     still = frame_count(image) == 1
     for source_frame in _frames(image):
+        check_output_size(source_frame.size, options)
         photo, icc = normalise(source_frame, keep_cmyk=keep_cmyk, in_place=still)
         photo = crop_and_resize(photo, options.crop, options.focus, options.output_size)
         if photo is source_frame and not still:
