@@ -38,6 +38,8 @@ from blueheart.metadata import Metadata
 READABLE_FORMATS = ("JPEG", "PNG", "WEBP", "AVIF", "GIF", "TIFF", "BMP", "HEIF")
 """Pillow's opener for JPEG also yields MPO, the multi-picture JPEGs phones write."""
 ANIMATED_FORMATS = ("GIF", "PNG", "WEBP", "AVIF")
+PAGED_FORMATS = ("TIFF",)
+"""Formats whose every page is badged (when written in the same format)."""
 DEFAULT_QUALITY = 90
 MAX_FRAMES = 10_000
 """Frames an animation may have: every frame is held until the output is encoded."""
@@ -188,9 +190,9 @@ def _open_header(stream: IO[bytes], formats: list[str]) -> Image.Image:
     stream.seek(0)
     prefix = stream.read(_SNIFF_BYTES)
     for fmt in formats:
-        factory, accept = Image.OPEN[fmt]
+        factory, accept = Image.OPEN.get(fmt, (None, None))
         # ``accept`` answers a string for a format whose codec Pillow was built without.
-        if accept is not None and accept(prefix) is not True:
+        if factory is None or (accept is not None and accept(prefix) is not True):
             continue
         stream.seek(0)
         try:
@@ -252,6 +254,15 @@ def _check_size(image: Image.Image, name: str, max_pixels: int) -> None:
         raise ImageTooLargeError(
             f"{name}: {frames:,} frames, over the limit of {MAX_FRAMES:,} for an animation"
         )
+    if image.format in PAGED_FORMATS:
+        # Pages have sizes and data of their own, as separate images would.
+        pages = sum(width * height for width, height in _page_sizes(image))
+        if pages > max_pixels:
+            raise ImageTooLargeError(
+                f"{name}: {frames:,} pages of {pages:,} pixels in all, "
+                f"over the limit of {max_pixels:,}"
+            )
+        return
     animation_limit = min(max_pixels, MAX_ANIMATION_PIXELS)
     if frames > 1 and frames * pixels > animation_limit:
         raise ImageTooLargeError(
@@ -318,8 +329,25 @@ def _scan_length(stream: IO[bytes], start: int, enough: int) -> int:
     return enough
 
 
+def _page_sizes(image: Image.Image) -> list[tuple[int, int]]:
+    """The size of each page, up to the first that cannot be read (a damaged chain of pages
+    keeps those before it, as a reader showing the first page would)."""
+    sizes = [image.size]
+    while len(sizes) <= MAX_FRAMES:
+        try:
+            image.seek(len(sizes))  # reads the page's header only
+        except _DECODE_ERRORS:
+            break
+        sizes.append(image.size)
+    image.seek(0)
+    return sizes
+
+
 def frame_count(image: Image.Image) -> int:
-    """How many frames will be badged: all of an animation, one of anything else."""
+    """How many frames will be badged: all of an animation or of a TIFF's pages, one of
+    anything else."""
+    if image.format in PAGED_FORMATS:
+        return len(_page_sizes(image))
     if image.format not in ANIMATED_FORMATS:
         return 1
     return int(getattr(image, "n_frames", 1))

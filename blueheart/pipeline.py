@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageCms, ImageOps, ImageSequence, PngImagePlugin
+from PIL import Image, ImageCms, ImageOps, PngImagePlugin
 
 from blueheart.compose import (
     PreparedEmblem,
@@ -257,22 +257,25 @@ def _alpha_silhouette(emblem: Image.Image) -> tuple[tuple[float, float], ...]:
 
 
 def badged_frames(
-    image: Image.Image, options: BadgeOptions, *, keep_cmyk: bool
+    image: Image.Image, options: BadgeOptions, *, keep_cmyk: bool, all_frames: bool = True
 ) -> tuple[list[Frame], bytes | None]:
-    """Every frame of the opened ``image``, badged, and the ICC profile of their pixels."""
+    """Every frame (or page) of the opened ``image``, badged, and the ICC profile of their
+    pixels; only the first with ``all_frames`` False."""
     frames: list[Frame] = []
     plan: BadgePlan | None = None
+    planned_size = (0, 0)
     icc: bytes | None = None
+    count = frame_count(image) if all_frames else 1
     # A still image is ours to change; an animation's frames share one decoder image.
-    still = frame_count(image) == 1
-    for source_frame in _frames(image):
+    still = count == 1
+    for source_frame in _frames(image, count):
         check_output_size(source_frame.size, options)
         photo, icc = normalise(source_frame, keep_cmyk=keep_cmyk, in_place=still)
         photo = crop_and_resize(photo, options.crop, options.focus, options.output_size)
         if photo is source_frame and not still:
             photo = photo.copy()
-        if plan is None:
-            plan = plan_badge(photo, options, icc)
+        if plan is None or photo.size != planned_size:  # a TIFF's pages differ in size
+            plan, planned_size = plan_badge(photo, options, icc), photo.size
         stamp(photo, plan.emblem, plan.box)
         duration = source_frame.info.get("duration")
         frames.append(
@@ -299,11 +302,10 @@ def _without_file_metadata(photo: Image.Image) -> Image.Image:
     return photo
 
 
-def _frames(image: Image.Image) -> Iterator[Image.Image]:
-    if frame_count(image) == 1:
+def _frames(image: Image.Image, count: int) -> Iterator[Image.Image]:
+    for index in range(count):
+        image.seek(index)  # the image itself, showing that frame
         yield image
-        return
-    yield from ImageSequence.Iterator(image)
 
 
 def _disposal(image: Image.Image) -> int | None:

@@ -20,6 +20,7 @@ from PIL import Image
 from blueheart.errors import OptionError, OutputExistsError
 from blueheart.formats import OPAQUE_FORMATS, format_of_name, output_format
 from blueheart.imagefile import (
+    PAGED_FORMATS,
     EncodeSettings,
     decoding,
     encode,
@@ -113,7 +114,13 @@ def render_file(
         _decode(image)
         from blueheart.pipeline import badged_frames
 
-        frames, icc = badged_frames(image, options, keep_cmyk=written_format in CMYK_FORMATS)
+        frames, icc = badged_frames(
+            image,
+            options,
+            keep_cmyk=written_format in CMYK_FORMATS,
+            # Pages become frames only of their own format, never of an animation.
+            all_frames=image.format not in PAGED_FORMATS or written_format == image.format,
+        )
         return encode(frames, settings, replace(metadata, icc_profile=icc)), written_format
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from helpers import photo
+from helpers import UN_BLUE_RGB, default_box, heart_pixels, photo
 from PIL import Image
 
 from blueheart import (
@@ -326,3 +326,41 @@ def test_the_cli_prints_one_line_for_a_damaged_tiff_whatever_libtiff_says(
     )
     assert result.returncode == 1
     assert "tempfile.tif" not in result.stderr and "scan.tif" in result.stderr
+
+
+# -- every page of a TIFF ----------------------------------------------------------------------
+
+
+def test_every_page_of_a_tiff_is_badged_when_written_as_tiff() -> None:
+    pages = [photo(320, 240), photo(200, 300, seed=1), photo(240, 240, seed=2).convert("L")]
+    data = encoded(pages[0], "TIFF", save_all=True, append_images=pages[1:], compression="tiff_lzw")
+    with Image.open(io.BytesIO(badge_bytes(data))) as out:
+        assert out.n_frames == 3 and out.info["compression"] == "tiff_lzw"
+        for index, page in enumerate(pages):
+            out.seek(index)
+            assert out.size == page.size and out.mode == "RGB"
+            blue = np.abs(heart_pixels(out, default_box(out.size)) - UN_BLUE_RGB).max()
+            assert blue <= 2, f"page {index + 1}"
+    # Another format holds one picture: the first page (documented).
+    with Image.open(io.BytesIO(badge_bytes(data, format="png"))) as first:
+        assert first.size == (320, 240) and getattr(first, "n_frames", 1) == 1
+
+
+def test_the_pages_of_a_tiff_count_together_against_the_limit() -> None:
+    pages = [photo(100, 100, seed=i) for i in range(4)]
+    data = encoded(pages[0], "TIFF", save_all=True, append_images=pages[1:])
+    with pytest.raises(ImageTooLargeError, match="4 pages of 40,000 pixels in all"):
+        badge_bytes(data, max_pixels=30_000)
+
+
+def test_a_tiff_whose_chain_of_pages_breaks_keeps_the_pages_before() -> None:
+    pages = [photo(100, 80), photo(60, 90, seed=1)]
+    data = bytearray(encoded(pages[0], "TIFF", save_all=True, append_images=pages[1:]))
+    first = struct.unpack_from("<I", data, 4)[0]
+    entries = struct.unpack_from("<H", data, first)[0]
+    struct.pack_into("<I", data, first + 2 + 12 * entries, len(data) - 3)  # the next page: garbage
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow's own words on the damage, left to the host
+        out = badge_bytes(bytes(data))
+    with Image.open(io.BytesIO(out)) as badged:
+        assert badged.size == (100, 80) and badged.n_frames == 1
