@@ -11,6 +11,7 @@ import os
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn, TextIO, TypeVar
@@ -379,9 +380,12 @@ def badge(inputs: tuple[str, ...], output: str | None, overwrite: bool, **params
 
 
 def _one_line(error: BlueheartError, source: str) -> str:
-    """The error on one line, naming the input (an emblem that cannot fit names only its option)."""
-    text = " ".join(str(error).split())
-    return f"{source}: {text}" if isinstance(error, OptionError) else text
+    """The error on one line, naming the input; an option this input cannot take (an emblem
+    that cannot fit, an output too large) is named as its flag."""
+    if not isinstance(error, OptionError):
+        return " ".join(str(error).split())
+    message = " ".join(str(error).removeprefix(f"{error.field}: ").split())
+    return f"{source}: invalid value for '--{error.field.replace('_', '-')}': {message}"
 
 
 @cli.command("batch", short_help="Badge every photo under SRC_DIR into DEST_DIR.")
@@ -702,7 +706,31 @@ def sheet(
 
 def main() -> None:
     """Console-script entry point."""
+    if "--debug" not in sys.argv[1:]:
+        _quiet_libraries()
     cli.main(prog_name="blueheart")
+
+
+def _quiet_libraries() -> None:
+    """Keep stderr to blueheart's one line per error: what the decoders' C libraries print
+    (libtiff gives dozens of lines for one damaged file) goes to the null device, and Pillow's
+    warnings about damage it works around are ignored.
+
+    Only here, in blueheart's own process: the library never touches file descriptor 2 or
+    the warning filters, which belong to its host. Python's ``sys.stderr`` moves to a copy of
+    the descriptor; batch workers started from this process inherit the same arrangement.
+    """
+    warnings.simplefilter("ignore")
+    try:
+        terminal = os.dup(2)
+        sink = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    os.dup2(sink, 2)
+    os.close(sink)
+    sys.stderr = os.fdopen(
+        terminal, "w", encoding=sys.stderr.encoding, errors="backslashreplace", buffering=1
+    )
 
 
 if __name__ == "__main__":

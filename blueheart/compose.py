@@ -29,6 +29,19 @@ _SRGB_TO_XYZ = np.array(
 )
 """Rows: the XYZ (D65) of linear sRGB red, green and blue."""
 _TRANSPARENT_MODES = ("RGBA", "LA", "La", "PA", "RGBa")
+_STRIP_PIXELS = 1 << 18
+"""Pixels scaled at a time from wide samples: a whole frame's float copy would cost 8 bytes
+a pixel (2 GB for a 250-megapixel scan), and numpy makes several."""
+
+
+def crop_region(image: Image.Image, box: tuple[int, int, int, int]) -> Image.Image:
+    """``image.crop(box)`` without Pillow's bomb check, which reads the host program's
+    ``Image.MAX_IMAGE_PIXELS`` (blueheart applies its own limit as a file is opened).
+
+    A nearest-neighbour resize to the box's own size copies the box's pixels exactly.
+    """
+    left, top, right, bottom = box
+    return image.resize((right - left, bottom - top), Image.Resampling.NEAREST, box=box)
 
 
 def to_working_mode(image: Image.Image) -> Image.Image:
@@ -43,21 +56,44 @@ def to_working_mode(image: Image.Image) -> Image.Image:
     if mode in WORKING_MODES and not colour_key:
         return image
     if mode.startswith("I") or mode == "F":
-        return Image.fromarray(_wide_samples_to_bytes(image), "L").convert("RGB")
+        return _wide_samples_to_rgb(image)
     has_alpha = mode in _TRANSPARENT_MODES or "transparency" in image.info
     return image.convert("RGBA" if has_alpha else "RGB")
 
 
-def _wide_samples_to_bytes(image: Image.Image) -> npt.NDArray[np.uint8]:
-    samples = np.asarray(image).astype(np.float64)
+def _wide_samples_to_rgb(image: Image.Image) -> Image.Image:
+    """``image``'s 16-bit, 32-bit or float samples scaled to bytes, as RGB, a strip at a time."""
+    scale = 255.0 / _full_scale(image)
+    rgb = Image.new("RGB", image.size)
+    for box in _strips(image.size):
+        samples = np.asarray(crop_region(image, box)).astype(np.float64)
+        scaled = np.nan_to_num(samples * scale, nan=0.0)
+        grey = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+        rgb.paste(Image.fromarray(grey, "L"), box[:2])
+    return rgb
+
+
+def _full_scale(image: Image.Image) -> float:
+    """The sample value that becomes white: 65535 for 16-bit; for 32-bit integers 65535 if
+    any sample exceeds 255, else 255; for floats 1 if none exceeds 1, else 255."""
+    if image.mode.startswith("I;16"):
+        return 65535.0
+    # fmax skips NaN (unless every sample is NaN), without numpy's all-NaN warning.
+    peaks = [
+        np.fmax.reduce(np.asarray(crop_region(image, box)), axis=None)
+        for box in _strips(image.size)
+    ]
+    peak = float(np.fmax.reduce(peaks))
     if image.mode == "F":
-        top = 1.0 if samples.size and np.nanmax(samples) <= 1.0 else 255.0
-    elif image.mode.startswith("I;16") or (samples.size and samples.max() > 255):
-        top = 65535.0
-    else:
-        top = 255.0
-    scaled = np.nan_to_num(samples * (255.0 / top), nan=0.0)
-    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+        return 1.0 if peak <= 1.0 else 255.0
+    return 65535.0 if peak > 255 else 255.0
+
+
+def _strips(size: tuple[int, int]) -> list[tuple[int, int, int, int]]:
+    """Boxes of whole rows covering ``size``, about ``_STRIP_PIXELS`` each."""
+    width, height = size
+    rows = max(1, _STRIP_PIXELS // width)
+    return [(0, top, width, min(height, top + rows)) for top in range(0, height, rows)]
 
 
 @functools.lru_cache(maxsize=32)
@@ -139,7 +175,7 @@ def stamp(image: Image.Image, emblem: PreparedEmblem, box: Box) -> None:
     if box.width != emblem.size[0] or box.height != emblem.size[1]:
         raise ValueError(f"box {box} does not match the emblem's size {emblem.size}")
     if emblem.rgba is not None:
-        region = image.crop(box.as_tuple())
+        region = crop_region(image, box.as_tuple())
         region.alpha_composite(emblem.rgba)
         image.paste(region, box.as_tuple())
     else:
@@ -152,7 +188,7 @@ def has_low_contrast(image: Image.Image, box: Box, colour: str) -> bool:
     Measured on a small sample of the region, treating the pixels as sRGB; transparent pixels
     count as what shows through, which is unknown, so they are left out.
     """
-    region = image.crop(box.as_tuple())
+    region = crop_region(image, box.as_tuple())
     region.thumbnail((_CONTRAST_SAMPLE_PX, _CONTRAST_SAMPLE_PX), Image.Resampling.BOX)
     pixels = np.asarray(region.convert("RGBA"), dtype=np.float64).reshape(-1, 4)
     opaque = pixels[pixels[:, 3] >= 128, :3]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from blueheart.compose import crop_region
 from blueheart.options import Crop, Focus
 from blueheart.saliency import saliency_map
 from blueheart.units import round_px
@@ -35,6 +36,20 @@ def _salient_start(image: Image.Image, side: int, slack: int) -> int:
     return min(slack, round_px(best * (side + slack) / length))
 
 
+def output_dimensions(
+    size: tuple[int, int], crop: Crop, output_size: int | None
+) -> tuple[int, int]:
+    """The (width, height) an upright image of ``size`` comes out at: the square of its
+    shorter side when cropped, scaled so its longer side is ``output_size`` (None: unscaled)."""
+    width, height = size
+    if crop is not Crop.NONE:
+        width = height = min(width, height)
+    if output_size is None or max(width, height) == output_size:
+        return width, height
+    scale = output_size / max(width, height)
+    return max(1, round_px(width * scale)), max(1, round_px(height * scale))
+
+
 def crop_and_resize(
     image: Image.Image, crop: Crop, focus: Focus, output_size: int | None
 ) -> Image.Image:
@@ -45,13 +60,12 @@ def crop_and_resize(
     if crop is not Crop.NONE and image.width != image.height:
         window = square_window(image, focus)
     width, height = window[2] - window[0], window[3] - window[1]
-    if output_size is not None and max(width, height) != output_size:
-        scale = output_size / max(width, height)
-        target = (max(1, round_px(width * scale)), max(1, round_px(height * scale)))
+    target = output_dimensions((width, height), Crop.NONE, output_size)
+    if target != (width, height):
         # Resizing straight from the window spares a copy of the crop.
         result = image.resize(target, Image.Resampling.LANCZOS, box=window, reducing_gap=3.0)
     elif window != (0, 0, image.width, image.height):
-        result = image.crop(window)
+        result = crop_region(image, window)
     else:
         result = image
     if crop is Crop.CIRCLE:

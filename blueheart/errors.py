@@ -41,3 +41,7 @@ class OptionError(ValueError):
 
 class EmblemDoesNotFitError(OptionError, BlueheartError):
     """The emblem, as asked, cannot fit this image: an option error and an image error both."""
+
+
+class OutputTooLargeError(OptionError, ImageTooLargeError):
+    """The output size asked for would make more pixels than the limit allows for this image."""

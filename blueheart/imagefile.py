@@ -5,18 +5,25 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
+import math
 import os
+import re
 import stat
 import struct
 import tempfile
-import threading
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from PIL import Image, ImageFile, JpegImagePlugin, PngImagePlugin, UnidentifiedImageError
+from PIL import (
+    Image,
+    ImageFile,
+    JpegImagePlugin,
+    PngImagePlugin,
+    TiffImagePlugin,
+    UnidentifiedImageError,
+)
 
 from blueheart.errors import (
     BlueheartError,
@@ -33,6 +40,8 @@ from blueheart.metadata import Metadata
 READABLE_FORMATS = ("JPEG", "PNG", "WEBP", "AVIF", "GIF", "TIFF", "BMP", "HEIF")
 """Pillow's opener for JPEG also yields MPO, the multi-picture JPEGs phones write."""
 ANIMATED_FORMATS = ("GIF", "PNG", "WEBP", "AVIF")
+PAGED_FORMATS = ("TIFF",)
+"""Formats whose every page is badged (when written in the same format)."""
 DEFAULT_QUALITY = 90
 MAX_FRAMES = 10_000
 """Frames an animation may have: every frame is held until the output is encoded."""
@@ -46,9 +55,16 @@ _FAX_COMPRESSIONS = ("group3", "group4", "tiff_ccitt")
 _JPEG_SEGMENT_LIMITS = {"exif": 65533, "xmp": 65533 - 29, "comment": 65533}
 """Bytes Pillow's JPEG writer fits in one segment for each block (XMP has a 29-byte header)."""
 _JPEG_PIXELS_PER_BYTE = 1024
-"""At most this many pixels a byte of JPEG: Huffman coding spends at least a bit on each 8x8
-block's DC (a flat grey 8000x6000 JPEG, optimised, holds 256 a byte). More is a header lying
-about its size, and decoding a progressive one would still cost seconds and a gigabyte."""
+"""At most this many pixels a byte of a JPEG's entropy-coded data: Huffman coding spends at least
+a bit on each 8x8 block's DC (a flat grey 8000x6000 JPEG, optimised, holds 256 a byte). More is
+a header lying about its size, and decoding a progressive one would still cost seconds and a
+gigabyte. Only the scans count: comments, EXIF or bytes after the end can pad a file at will."""
+_JPEG_SOS, _JPEG_EOI = 0xDA, 0xD9
+_JPEG_STANDALONE_MARKERS = frozenset({0x01, *range(0xD0, 0xD9)})
+"""TEM, RST0-7 and SOI: markers without a length."""
+_JPEG_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7]")
+"""What ends a scan's entropy-coded data: a marker other than a stuffed 0xFF00 or a restart."""
+_SCAN_CHUNK = 1 << 16
 _JPEG_BLOCK = 1 << 24
 """Bytes handed to the JPEG decoder per call. With Pillow's 64 KB the decoder takes the GIL
 back some 30 times a photo, each time waiting behind any busy thread; in one call a photo
@@ -89,22 +105,20 @@ def _register_heif() -> bool:
 
 @contextlib.contextmanager
 def decoding(name: str) -> Iterator[None]:
-    """Turn whatever a decoder raises on a damaged image into one ``BlueheartError`` line."""
-    with warnings.catch_warnings():
-        # Decoders warn about damage they work around; the image decodes or it fails, and
-        # either way the user gets one line, not a warning on the terminal.
-        warnings.simplefilter("ignore")
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            yield
-        except (BlueheartError, OptionError):
-            raise
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            raise ImageTooLargeError(f"{name}: {_reason(error)}") from error
-        except _DECODE_ERRORS as error:
-            raise UnreadableImageError(
-                f"{name}: cannot read the image ({_reason(error)})"
-            ) from error
+    """Turn whatever a decoder raises on a damaged image into one ``BlueheartError`` line.
+
+    Warnings of Pillow's decoders about damage they work around are left to the host's warning
+    filters: changing those filters is not thread-safe, and they belong to the host.
+    """
+    try:
+        yield
+    except (BlueheartError, OptionError):
+        raise
+    except Image.DecompressionBombError as error:
+        # Pillow's WebP reader applies Pillow's own limit (the host's setting) while opening.
+        raise ImageTooLargeError(f"{name}: {_reason(error)}") from error
+    except _DECODE_ERRORS as error:
+        raise UnreadableImageError(f"{name}: cannot read the image ({_reason(error)})") from error
 
 
 def _reason(error: BaseException) -> str:
@@ -132,11 +146,13 @@ def open_image(source: Path | bytes, *, name: str, max_pixels: int) -> Iterator[
         raise UnreadableImageError(f"{name}: cannot open ({error.strerror or error})") from error
     with stream:
         head = stream.read(_SNIFF_BYTES)
-        file_size = stream.seek(0, os.SEEK_END)
-        stream.seek(0)
         # pillow-heif takes ~35 ms to import: only a file that says it is HEIF pays for it.
         heif = _looks_heif(head) and _register_heif()
         formats = [f for f in READABLE_FORMATS if f != "HEIF" or heif]
+        webp_canvas = _webp_canvas(head)
+        if webp_canvas:
+            # libwebp allocates the whole canvas as the file is opened: check it first.
+            _check_pixels(webp_canvas, name, max_pixels)
         with decoding(name):
             try:
                 image = _open_header(stream, formats)
@@ -145,29 +161,47 @@ def open_image(source: Path | bytes, *, name: str, max_pixels: int) -> Iterator[
         with image:
             with decoding(name):
                 _check_size(image, name, max_pixels)
-                _check_density(image, name, file_size)
+                _check_density(image, name, stream)
             if isinstance(image, JpegImagePlugin.JpegImageFile):  # MPO too
                 image.decodermaxblock = _JPEG_BLOCK
             yield image
 
 
-_PILLOW_LIMIT = threading.Lock()
+class _TiffImageFile(TiffImagePlugin.TiffImageFile):
+    """Pillow's TIFF reader, allocating a page without Pillow's own bomb check: that check
+    reads ``Image.MAX_IMAGE_PIXELS``, the host's setting, and ``open_image`` applied ours."""
+
+    def load_prepare(self) -> None:
+        if self._im is None:
+            self.im = Image.new(self.mode, self._tile_size).im
+        ImageFile.ImageFile.load_prepare(self)
+
+
+_READERS: dict[str, type[ImageFile.ImageFile]] = {"TIFF": _TiffImageFile}
+"""Readers used instead of the one Pillow registers for a format."""
 
 
 def _open_header(stream: IO[bytes], formats: list[str]) -> Image.Image:
-    """``Image.open`` with Pillow's global bomb check set aside for this call alone.
+    """The image in ``stream``, opened by the first of Pillow's readers for ``formats`` that
+    takes it; nothing is decoded. Raises ``UnidentifiedImageError`` if none does.
 
-    Pillow's check is a process-wide setting with its own limit and a message without the
-    file's name; ``_check_size`` applies ours right after, before anything is decoded. The
-    lock keeps concurrent callers of this function from seeing each other's setting.
+    Not ``Image.open``: it applies Pillow's bomb limit, ``Image.MAX_IMAGE_PIXELS``, a setting of
+    the host program; ``_check_size`` applies ours right after, before anything is decoded.
     """
-    with _PILLOW_LIMIT:
-        saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = None
+    Image.init()
+    stream.seek(0)
+    prefix = stream.read(_SNIFF_BYTES)
+    for fmt in formats:
+        factory, accept = Image.OPEN.get(fmt, (None, None))
+        # ``accept`` answers a string for a format whose codec Pillow was built without.
+        if factory is None or (accept is not None and accept(prefix) is not True):
+            continue
+        stream.seek(0)
         try:
-            return Image.open(stream, formats=formats)
-        finally:
-            Image.MAX_IMAGE_PIXELS = saved
+            return _READERS.get(fmt, factory)(stream, "")
+        except (SyntaxError, IndexError, TypeError, struct.error):
+            continue  # what Pillow's readers raise for data of another format
+    raise UnidentifiedImageError("cannot identify the image")
 
 
 def _looks_heif(head: bytes) -> bool:
@@ -185,8 +219,26 @@ def _unidentified(head: bytes, name: str) -> BlueheartError:
     return UnreadableImageError(f"{name}: not an image blueheart can read")
 
 
-def _check_size(image: Image.Image, name: str, max_pixels: int) -> None:
-    width, height = image.size
+def _webp_canvas(head: bytes) -> tuple[int, int] | None:
+    """The canvas size the first chunk of a WebP file declares, if ``head`` is one's start."""
+    if head[:4] != b"RIFF" or head[8:12] != b"WEBP" or len(head) < 30:
+        return None
+    chunk = head[12:16]
+    if chunk == b"VP8X":
+        return int.from_bytes(head[24:27], "little") + 1, int.from_bytes(head[27:30], "little") + 1
+    if chunk == b"VP8L" and head[20] == 0x2F:
+        bits = int.from_bytes(head[21:25], "little")
+        return (bits & 0x3FFF) + 1, (bits >> 14 & 0x3FFF) + 1
+    if chunk == b"VP8 " and head[23:26] == b"\x9d\x01\x2a":
+        return (
+            int.from_bytes(head[26:28], "little") & 0x3FFF,
+            int.from_bytes(head[28:30], "little") & 0x3FFF,
+        )
+    return None
+
+
+def _check_pixels(size: tuple[int, int], name: str, max_pixels: int) -> None:
+    width, height = size
     if width < 1 or height < 1:
         raise UnreadableImageError(f"{name}: the image has no pixels ({width}x{height})")
     pixels = width * height
@@ -194,11 +246,26 @@ def _check_size(image: Image.Image, name: str, max_pixels: int) -> None:
         raise ImageTooLargeError(
             f"{name}: {width}x{height} is {pixels:,} pixels, over the limit of {max_pixels:,}"
         )
+
+
+def _check_size(image: Image.Image, name: str, max_pixels: int) -> None:
+    _check_pixels(image.size, name, max_pixels)
+    width, height = image.size
+    pixels = width * height
     frames = frame_count(image)
     if frames > MAX_FRAMES:
         raise ImageTooLargeError(
             f"{name}: {frames:,} frames, over the limit of {MAX_FRAMES:,} for an animation"
         )
+    if image.format in PAGED_FORMATS:
+        # Pages have sizes and data of their own, as separate images would.
+        pages = sum(width * height for width, height in _page_sizes(image))
+        if pages > max_pixels:
+            raise ImageTooLargeError(
+                f"{name}: {frames:,} pages of {pages:,} pixels in all, "
+                f"over the limit of {max_pixels:,}"
+            )
+        return
     animation_limit = min(max_pixels, MAX_ANIMATION_PIXELS)
     if frames > 1 and frames * pixels > animation_limit:
         raise ImageTooLargeError(
@@ -207,19 +274,83 @@ def _check_size(image: Image.Image, name: str, max_pixels: int) -> None:
         )
 
 
-def _check_density(image: Image.Image, name: str, file_size: int) -> None:
-    pixels = image.width * image.height
-    if isinstance(image, JpegImagePlugin.JpegImageFile) and pixels > (
-        file_size * _JPEG_PIXELS_PER_BYTE
-    ):
+def _check_density(image: Image.Image, name: str, stream: IO[bytes]) -> None:
+    if not isinstance(image, JpegImagePlugin.JpegImageFile):
+        return
+    needed = math.ceil(image.width * image.height / _JPEG_PIXELS_PER_BYTE)
+    position = stream.tell()
+    found = _entropy_coded_bytes(stream, needed)
+    stream.seek(position)
+    if found < needed:
         raise ImageTooLargeError(
-            f"{name}: claims {image.width}x{image.height} pixels in {file_size:,} bytes, "
-            "more than a JPEG can hold (a damaged or hostile header)"
+            f"{name}: claims {image.width}x{image.height} pixels in {found:,} bytes of image "
+            "data, more than a JPEG can hold (a damaged or hostile header)"
         )
 
 
+def _entropy_coded_bytes(stream: IO[bytes], enough: int) -> int:
+    """Bytes of entropy-coded data in the JPEG ``stream``, over all its scans up to the end of
+    image, counted until there are ``enough``.
+
+    Walks the markers, seeking over each segment; only scans are read, and only as far as
+    ``enough`` bytes: a few hundred kilobytes for the largest photo.
+    """
+    position, total = 2, 0  # after the start-of-image marker
+    while total < enough:
+        stream.seek(position)
+        head = stream.read(4)
+        if len(head) < 2 or head[0] != 0xFF or head[1] == _JPEG_EOI:
+            break
+        if head[1] == 0xFF:  # fill byte before a marker
+            position += 1
+        elif head[1] in _JPEG_STANDALONE_MARKERS:
+            position += 2
+        elif len(head) < 4:
+            break
+        else:
+            position += 2 + int.from_bytes(head[2:4], "big")
+            if head[1] == _JPEG_SOS:
+                scan = _scan_length(stream, position, enough - total)
+                total += scan
+                position += scan
+    return total
+
+
+def _scan_length(stream: IO[bytes], start: int, enough: int) -> int:
+    """Length of the entropy-coded data at ``start``, up to the next marker (``enough`` if
+    it is at least that long)."""
+    offset = start
+    while offset - start < enough:
+        stream.seek(offset)
+        chunk = stream.read(_SCAN_CHUNK)
+        found = _JPEG_SCAN_END.search(chunk)
+        if found:
+            return offset + found.start() - start
+        if len(chunk) < 2:
+            return offset + len(chunk) - start
+        offset += len(chunk) - 1  # a marker may straddle the chunk's end
+    return enough
+
+
+def _page_sizes(image: Image.Image) -> list[tuple[int, int]]:
+    """The size of each page, up to the first that cannot be read (a damaged chain of pages
+    keeps those before it, as a reader showing the first page would)."""
+    sizes = [image.size]
+    while len(sizes) <= MAX_FRAMES:
+        try:
+            image.seek(len(sizes))  # reads the page's header only
+        except _DECODE_ERRORS:
+            break
+        sizes.append(image.size)
+    image.seek(0)
+    return sizes
+
+
 def frame_count(image: Image.Image) -> int:
-    """How many frames will be badged: all of an animation, one of anything else."""
+    """How many frames will be badged: all of an animation or of a TIFF's pages, one of
+    anything else."""
+    if image.format in PAGED_FORMATS:
+        return len(_page_sizes(image))
     if image.format not in ANIMATED_FORMATS:
         return 1
     return int(getattr(image, "n_frames", 1))

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageCms, ImageOps, ImageSequence, PngImagePlugin
+from PIL import Image, ImageCms, ImageOps, PngImagePlugin
 
 from blueheart.compose import (
     PreparedEmblem,
@@ -25,9 +25,9 @@ from blueheart.compose import (
     stamp,
     to_working_mode,
 )
-from blueheart.crop import crop_and_resize
+from blueheart.crop import crop_and_resize, output_dimensions
 from blueheart.emblem import AUTO_RING, HEART_RING, _cached_emblem, silhouette
-from blueheart.errors import BlueheartError, OptionError
+from blueheart.errors import BlueheartError, OptionError, OutputTooLargeError
 from blueheart.imagefile import (
     Frame,
     decoding,
@@ -64,10 +64,12 @@ def apply_badge(
     ``options`` a ``BadgeOptions`` (defaults if None), with ``overrides`` as keyword fields,
     e.g. ``apply_badge(im, position="auto", size=0.25)``. The input is not modified. Raises
     ``OptionError`` (a ``ValueError``) for invalid options, an ``emblem`` file that cannot be
-    read, or an emblem that cannot fit.
+    read, an emblem that cannot fit, or an ``output_size`` that would make more than
+    ``max_pixels`` pixels (``OutputTooLargeError``).
     """
     resolved = resolve_options(options, overrides)
     keep_cmyk = resolved.crop is not Crop.CIRCLE
+    check_output_size(image.size, resolved)
     photo, icc = normalise(image, keep_cmyk=keep_cmyk)
     photo = crop_and_resize(photo, resolved.crop, resolved.focus, resolved.output_size)
     if photo is image:
@@ -75,6 +77,20 @@ def apply_badge(
     plan = plan_badge(photo, resolved, icc)
     stamp(photo, plan.emblem, plan.box)
     return photo
+
+
+def check_output_size(size: tuple[int, int], options: BadgeOptions) -> None:
+    """Raise ``OutputTooLargeError`` if ``options.output_size`` would scale an image of
+    ``size`` to more than ``options.max_pixels`` pixels (turning it does not change that)."""
+    if options.output_size is None:
+        return
+    width, height = output_dimensions(size, options.crop, options.output_size)
+    if width * height > options.max_pixels:
+        raise OutputTooLargeError(
+            "output_size",
+            f"{options.output_size} px makes a {width}x{height} output of "
+            f"{width * height:,} pixels, over the limit of {options.max_pixels:,}",
+        )
 
 
 def normalise(
@@ -255,21 +271,25 @@ def _alpha_silhouette(emblem: Image.Image) -> tuple[tuple[float, float], ...]:
 
 
 def badged_frames(
-    image: Image.Image, options: BadgeOptions, *, keep_cmyk: bool
+    image: Image.Image, options: BadgeOptions, *, keep_cmyk: bool, all_frames: bool = True
 ) -> tuple[list[Frame], bytes | None]:
-    """Every frame of the opened ``image``, badged, and the ICC profile of their pixels."""
+    """Every frame (or page) of the opened ``image``, badged, and the ICC profile of their
+    pixels; only the first with ``all_frames`` False."""
     frames: list[Frame] = []
     plan: BadgePlan | None = None
+    planned_size = (0, 0)
     icc: bytes | None = None
+    count = frame_count(image) if all_frames else 1
     # A still image is ours to change; an animation's frames share one decoder image.
-    still = frame_count(image) == 1
-    for source_frame in _frames(image):
+    still = count == 1
+    for source_frame in _frames(image, count):
+        check_output_size(source_frame.size, options)
         photo, icc = normalise(source_frame, keep_cmyk=keep_cmyk, in_place=still)
         photo = crop_and_resize(photo, options.crop, options.focus, options.output_size)
         if photo is source_frame and not still:
             photo = photo.copy()
-        if plan is None:
-            plan = plan_badge(photo, options, icc)
+        if plan is None or photo.size != planned_size:  # a TIFF's pages differ in size
+            plan, planned_size = plan_badge(photo, options, icc), photo.size
         stamp(photo, plan.emblem, plan.box)
         duration = source_frame.info.get("duration")
         frames.append(
@@ -296,11 +316,10 @@ def _without_file_metadata(photo: Image.Image) -> Image.Image:
     return photo
 
 
-def _frames(image: Image.Image) -> Iterator[Image.Image]:
-    if frame_count(image) == 1:
+def _frames(image: Image.Image, count: int) -> Iterator[Image.Image]:
+    for index in range(count):
+        image.seek(index)  # the image itself, showing that frame
         yield image
-        return
-    yield from ImageSequence.Iterator(image)
 
 
 def _disposal(image: Image.Image) -> int | None:

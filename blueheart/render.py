@@ -20,6 +20,7 @@ from PIL import Image
 from blueheart.errors import OptionError, UnreadableImageError
 from blueheart.formats import named_format, output_format
 from blueheart.imagefile import (
+    PAGED_FORMATS,
     EncodeSettings,
     check_output,
     decoding,
@@ -123,7 +124,13 @@ def _render_file(
         metadata = read_metadata(image, policy_for(options), output_format=written_format)
         from blueheart.pipeline import badged_frames
 
-        frames, icc = badged_frames(image, options, keep_cmyk=written_format in CMYK_FORMATS)
+        frames, icc = badged_frames(
+            image,
+            options,
+            keep_cmyk=written_format in CMYK_FORMATS,
+            # Pages become frames only of their own format, never of an animation.
+            all_frames=image.format not in PAGED_FORMATS or written_format == image.format,
+        )
         return encode(frames, settings, replace(metadata, icc_profile=icc)), written_format
 
 

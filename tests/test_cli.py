@@ -146,7 +146,9 @@ def test_an_emblem_that_cannot_fit_fails_that_input_and_the_others_go_on(tmp_pat
         photo(100, 80).save(path)
     result = run("badge", tiny, *photos, "-o", f"{tmp_path / 'out'}/")
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"Error: {tiny}: size: an emblem of 1x1 px")
+    assert result.stderr.startswith(
+        f"Error: {tiny}: invalid value for '--size': an emblem of 1x1 px"
+    )
     assert result.stderr.count("\n") == 1
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "b-blueheart.jpg",
@@ -159,7 +161,9 @@ def test_one_input_an_emblem_cannot_fit_fails_with_exit_1(tmp_path: Path) -> Non
     photo(40, 40).save(small)
     result = run("badge", small, "--size", "1.0")
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"Error: {small}: size: an emblem of 40x40 px")
+    assert result.stderr.startswith(
+        f"Error: {small}: invalid value for '--size': an emblem of 40x40 px"
+    )
     assert not (tmp_path / "s-blueheart.png").exists()
 
 
