@@ -67,6 +67,24 @@ class OffsetType(click.ParamType):
         return tuple(LENGTH.convert(part, param, ctx) for part in parts)
 
 
+class PointType(click.ParamType):
+    """Two fractions, ``X,Y``: a point on the output."""
+
+    name = "X,Y"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, tuple):
+            return value
+        # A preset may give [x, y] as a TOML array.
+        parts = value if isinstance(value, list) else str(value).split(",")
+        try:
+            if len(parts) == 2:
+                return float(parts[0]), float(parts[1])
+        except (TypeError, ValueError):
+            pass
+        self.fail(f"expected X,Y as fractions of the width and height, got {value!r}")
+
+
 class AutoOrNumber(click.ParamType):
     """``auto`` / ``keep`` (None) or a number within a range."""
 
@@ -148,6 +166,9 @@ BADGE_OPTIONS: list[Callable[[Any], Any]] = [
                  help="Distance from the edges: fraction or px."),
     click.option("--offset", type=OffsetType(), default="0,0",
                  help="Fine shift X,Y after placement: fractions or px."),
+    click.option("--at", type=PointType(), default=None,
+                 help="The emblem's centre X,Y as fractions of the output's width and height, "
+                 "instead of --position."),
     click.option("--circle-safe/--no-circle-safe", default=None,
                  help="Keep the emblem inside the circle platforms show "
                  "(default: on when the output is square)."),
@@ -185,6 +206,7 @@ def build_options(params: dict[str, Any]) -> BadgeOptions:
             size=params["size"],
             margin=params["margin"],
             offset=params["offset"],
+            at=params["at"],
             circle_safe=params["circle_safe"],
             opacity=params["opacity"],
             style=params["style"],

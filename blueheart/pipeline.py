@@ -136,8 +136,10 @@ def plan_badge(photo: Image.Image, options: BadgeOptions, icc: bytes | None) -> 
         margin=options.margin,
         offset=options.offset,
         circle_safe=options.circle_safe if options.circle_safe is not None else square,
+        at=options.at,
     )
-    saliency = saliency_map(photo) if options.position is Position.AUTO else None
+    auto = options.position is Position.AUTO and options.at is None
+    saliency = saliency_map(photo) if auto else None
     if options.emblem is not None:
         return _plan_custom(photo, options, options.emblem, placement, saliency, icc)
     ring = options.ring if options.ring is not None else HEART_RING

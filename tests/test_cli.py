@@ -108,6 +108,9 @@ def test_the_input_is_never_the_output(portrait: Path) -> None:
         (["--quality", "0"], "Invalid value for '--quality': expected keep or a number from 1 to 100, got '0'"),
         (["--ring", "wide"], "Invalid value for '--ring': expected auto or a number from 0 to 0.25, got 'wide'"),
         (["--offset", "3"], "Invalid value for '--offset': expected X,Y (fractions or px), got '3'"),
+        (["--at", "0.5"], "Invalid value for '--at': expected X,Y as fractions of the width and height, got '0.5'"),
+        (["--at", "0.5,x"], "Invalid value for '--at': expected X,Y as fractions of the width and height, got '0.5,x'"),
+        (["--at", "0.5,1.5"], "Invalid value for '--at': expected x and y from 0 to 1, got (0.5, 1.5)"),
         (["--crop", "circle", "--format", "jpeg"],
          "Invalid value for '--format': a circle crop needs transparent corners, which JPEG "
          "cannot store; choose png, webp or avif"),
@@ -120,6 +123,16 @@ def test_bad_option_values_are_one_line_usage_errors(
     assert result.exit_code == 2
     assert result.stderr == f"Error: {message}\n"
     assert not portrait.with_name("me-blueheart.jpg").exists()
+
+
+def test_at_puts_the_emblem_centre_there(portrait: Path, tmp_path: Path) -> None:
+    target = tmp_path / "out.png"
+    result = run("badge", portrait, "-o", target, "--at", "0.25,0.5", "--size", "60px",
+                 "--ring", "0", "--position", "top-right")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    pixels = np.asarray(Image.open(target))
+    assert tuple(pixels[150, 100]) == UN_BLUE_RGB  # the heart's middle at (0.25, 0.5) of 400x300
+    assert tuple(pixels[40, 360]) != UN_BLUE_RGB
 
 
 def test_unknown_options_are_usage_errors(portrait: Path) -> None:
