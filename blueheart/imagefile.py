@@ -32,6 +32,9 @@ READABLE_FORMATS = ("JPEG", "PNG", "WEBP", "AVIF", "GIF", "TIFF", "BMP", "HEIF")
 """Pillow's opener for JPEG also yields MPO, the multi-picture JPEGs phones write."""
 ANIMATED_FORMATS = ("GIF", "PNG", "WEBP", "AVIF")
 DEFAULT_QUALITY = 90
+PNG_COMPRESS_LEVEL = 1
+"""zlib's fastest level. Pillow's default (6) spent 0.46 s of a 0.51 s 1080 px circle avatar
+on deflate; level 1 takes 0.085 s for 17 % more bytes on a photo (up to 35 % on flat artwork)."""
 MAX_FRAMES = 10_000
 """Frames an animation may have: every frame is held until the output is encoded."""
 MAX_ANIMATION_PIXELS = 100_000_000
@@ -312,6 +315,7 @@ def encode(frames: list[Frame], settings: EncodeSettings, metadata: Metadata) ->
         params["quality"] = settings.quality or DEFAULT_QUALITY
     elif fmt == "PNG":
         params["pnginfo"] = _png_info(settings.png_text, metadata.xmp)
+        params["compress_level"] = PNG_COMPRESS_LEVEL
     elif fmt == "TIFF" and settings.tiff_compression:
         # Fax schemes store one bit a pixel, and the badged scan is in colour now.
         fax = settings.tiff_compression in _FAX_COMPRESSIONS
