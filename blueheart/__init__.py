@@ -42,7 +42,7 @@ if TYPE_CHECKING:
         Style,
     )
     from blueheart.pipeline import apply_badge
-    from blueheart.render import badge_bytes, badge_file
+    from blueheart.render import Preview, badge_bytes, badge_file, preview_bytes
     from blueheart.sheet import contact_sheet
     from blueheart.units import Length
 
@@ -50,6 +50,8 @@ _LAZY = {
     "apply_badge": "blueheart.pipeline",
     "badge_bytes": "blueheart.render",
     "badge_file": "blueheart.render",
+    "preview_bytes": "blueheart.render",
+    "Preview": "blueheart.render",
     "render_emblem": "blueheart.emblem",
     "emblem_svg": "blueheart.emblem",
     "batch": "blueheart.batching",
@@ -80,6 +82,7 @@ __all__ = [
     "OutputFormat",
     "OutputWriteError",
     "Position",
+    "Preview",
     "Report",
     "Result",
     "Style",
@@ -92,6 +95,7 @@ __all__ = [
     "batch",
     "contact_sheet",
     "emblem_svg",
+    "preview_bytes",
     "render_emblem",
 ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from blueheart.framing import output_canvas
 from blueheart.options import Crop, Focus
 from blueheart.saliency import saliency_map
 from blueheart.units import round_px
@@ -45,9 +46,8 @@ def crop_and_resize(
     if crop is not Crop.NONE and image.width != image.height:
         window = square_window(image, focus)
     width, height = window[2] - window[0], window[3] - window[1]
-    if output_size is not None and max(width, height) != output_size:
-        scale = output_size / max(width, height)
-        target = (max(1, round_px(width * scale)), max(1, round_px(height * scale)))
+    target = output_canvas((width, height), Crop.NONE, output_size)
+    if target != (width, height):
         # Resizing straight from the window spares a copy of the crop.
         result = image.resize(target, Image.Resampling.LANCZOS, box=window, reducing_gap=3.0)
     elif window != (0, 0, image.width, image.height):
