@@ -19,6 +19,7 @@ from PIL import Image, ImageFile, JpegImagePlugin, PngImagePlugin, UnidentifiedI
 from blueheart.errors import (
     BlueheartError,
     ImageTooLargeError,
+    NotAnImageError,
     OptionError,
     OutputExistsError,
     OutputWriteError,
@@ -177,12 +178,12 @@ def _looks_heif(head: bytes) -> bool:
 
 def _unidentified(head: bytes, name: str) -> BlueheartError:
     if len(head) == 0:
-        return UnreadableImageError(f"{name}: empty file")
+        return NotAnImageError(f"{name}: empty file")
     if _looks_heif(head):
         return UnsupportedFormatError(
             f"{name}: HEIC/HEIF needs the heif extra: pip install 'blueheart[heif]'"
         )
-    return UnreadableImageError(f"{name}: not an image blueheart can read")
+    return NotAnImageError(f"{name}: not an image blueheart can read")
 
 
 def _check_size(image: Image.Image, name: str, max_pixels: int) -> None:

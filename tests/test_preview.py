@@ -10,7 +10,14 @@ import pytest
 from helpers import UN_BLUE_RGB, photo
 from PIL import Image, JpegImagePlugin
 
-from blueheart import Length, OptionError, UnreadableImageError, badge_bytes, preview_bytes
+from blueheart import (
+    Length,
+    NotAnImageError,
+    OptionError,
+    UnreadableImageError,
+    badge_bytes,
+    preview_bytes,
+)
 
 PHONE_PHOTO = Path("/work/shared/photos/camera/phone-12mp-p01.jpg")
 
@@ -99,7 +106,13 @@ def test_a_12_megapixel_jpeg_is_never_decoded_whole(monkeypatch: pytest.MonkeyPa
 
 
 def test_bad_data_and_options_raise_what_badge_bytes_raises() -> None:
-    with pytest.raises(UnreadableImageError, match=r"^input: empty file$"):
+    with pytest.raises(NotAnImageError, match=r"^input: empty file$"):
         preview_bytes(b"")
+    with pytest.raises(NotAnImageError, match=r"^input: not an image blueheart can read$"):
+        badge_bytes(b"<html></html>")
+    truncated = jpeg(photo(300, 200))[:200]
+    with pytest.raises(UnreadableImageError) as raised:
+        preview_bytes(truncated)
+    assert not isinstance(raised.value, NotAnImageError)
     with pytest.raises(OptionError, match=r"^at: "):
         preview_bytes(jpeg(photo(100, 100)), at=(2, 0))
