@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 import click
 
@@ -32,6 +32,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Click 8.2+ raises this for a bare `blueheart`; its message is the help, not an error.
 _NoArgsIsHelp: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
 EXIT_INTERRUPTED = 130
+WEB_EXTRA = "pip install 'blueheart[web]' (from a checkout: pip install '.[web]')"
 
 
 class LengthType(click.ParamType):
@@ -83,6 +84,26 @@ class PointType(click.ParamType):
         except (TypeError, ValueError):
             pass
         self.fail(f"expected X,Y as fractions of the width and height, got {value!r}")
+
+
+class ByteSize(click.ParamType):
+    """Bytes: ``40MB``, ``512KB``, ``2GiB`` or a plain number."""
+
+    name = "SIZE"
+    units: ClassVar[dict[str, int]] = {
+        "": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9,
+        "kib": 2**10, "mib": 2**20, "gib": 2**30,
+    }  # fmt: skip
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().lower()
+        number = text.rstrip("kmgib")
+        unit = text[len(number) :].strip()
+        if not number.strip().isdigit() or unit not in self.units or int(number) < 1:
+            self.fail(f"expected a size such as 40MB, 512KB or 1000000 (bytes), got {value!r}")
+        return int(number) * self.units[unit]
 
 
 class AutoOrNumber(click.ParamType):
@@ -559,6 +580,74 @@ def sheet(directory: str, output: str, cell: int, columns: int | None, overwrite
     except BlueheartError as error:
         _fail(error)
     click.echo(f"{target}: {len(images)} images")
+
+
+@cli.command()
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="A campaign preset (TOML): the options' defaults, [page] texts and locks.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="0.0.0.0: every network.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Server processes; they share the cores and keep no state.",
+)
+@click.option(
+    "--max-upload",
+    type=ByteSize(),
+    default="40MB",
+    show_default=True,
+    help="The largest upload accepted (40MB, 512KB...).",
+)
+@click.option(
+    "--max-pixels",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_PIXELS,
+    show_default=True,
+    help="Refuse larger images from the header.",
+)
+@click.option(
+    "--root-path",
+    default="",
+    metavar="PATH",
+    help="The path a reverse proxy serves the page under, such as /blueheart.",
+)
+def serve(
+    config: str | None,
+    host: str,
+    port: int,
+    workers: int,
+    max_upload: int,
+    max_pixels: int,
+    root_path: str,
+) -> None:
+    """Serve the campaign page and its HTTP API (the web extra); photos are never stored.
+
+    \b
+    blueheart serve
+    blueheart serve --config campaign.toml --host 0.0.0.0 --workers 2
+    """
+    try:
+        from blueheart.web import PresetError, ServiceSettings, load_campaign
+        from blueheart.web import serve as run_service
+    except ImportError as error:
+        if error.name not in ("starlette", "uvicorn"):
+            raise
+        _fail(click.UsageError(f"blueheart serve needs the web extra: {WEB_EXTRA}"))
+    cores = max(1, (os.cpu_count() or 1) // workers)
+    settings = ServiceSettings(max_upload=max_upload, max_pixels=max_pixels, workers=cores)
+    try:
+        load_campaign(config)
+    except PresetError as error:
+        _fail(click.UsageError(str(error)))
+    click.echo(f"Serving the Blue Heart at http://{host}:{port}{root_path}/ (Ctrl-C to stop)")
+    run_service(config, settings, host=host, port=port, processes=workers, root_path=root_path)
 
 
 def main() -> None:

@@ -262,7 +262,7 @@ def badged_frames(
         duration = source_frame.info.get("duration")
         frames.append(
             Frame(
-                image=_without_file_metadata(photo),
+                image=without_file_metadata(photo),
                 duration=duration,
                 disposal=_disposal(image),
                 blend=PngImagePlugin.Blend.OP_SOURCE if image.format == "PNG" else None,
@@ -271,7 +271,7 @@ def badged_frames(
     return frames, icc
 
 
-def _without_file_metadata(photo: Image.Image) -> Image.Image:
+def without_file_metadata(photo: Image.Image) -> Image.Image:
     """``photo`` with nothing of its source file's metadata for an encoder to fall back on.
 
     Savers read ``info`` (PNG and TIFF the ICC profile, JPEG and GIF the comment) and the TIFF

@@ -164,14 +164,15 @@ def preview_bytes(
         _draft(image, framing)
         _decode(image)
         from blueheart.crop import crop_and_resize
-        from blueheart.pipeline import normalise, plan_badge
+        from blueheart.pipeline import normalise, plan_badge, without_file_metadata
 
         photo, icc = normalise(image, keep_cmyk=False, in_place=True)
         photo = crop_and_resize(photo, framing.crop, framing.focus, side)
         scale = photo.width / output[0]
         plan = plan_badge(photo, _scaled(resolved, scale, square=output[0] == output[1]), icc)
         settings = EncodeSettings("JPEG", PREVIEW_QUALITY, hex_to_rgb(resolved.background))
-        jpeg = encode([Frame(photo, None)], settings, Metadata(icc, None, None))
+        preview = without_file_metadata(photo)
+        jpeg = encode([Frame(preview, None)], settings, Metadata(icc, None, None))
     width, height = photo.size
     box = plan.box
     return Preview(

@@ -32,7 +32,7 @@ def test_version() -> None:
     assert result.exit_code == 0 and result.stdout == f"blueheart, version {__version__}\n"
 
 
-@pytest.mark.parametrize("command", ["badge", "batch", "emblem", "sheet"])
+@pytest.mark.parametrize("command", ["badge", "batch", "emblem", "sheet", "serve"])
 def test_every_command_has_help_with_an_example(command: str) -> None:
     result = run(command, "--help")
     assert result.exit_code == 0

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from helpers import UN_BLUE_RGB, photo
 from PIL import Image, JpegImagePlugin
+from test_hostile import LOCATION_MARKERS, XMP
 
 from blueheart import (
     Length,
@@ -80,14 +81,17 @@ def test_a_circle_crop_previews_as_a_square_jpeg_without_the_emblem() -> None:
     assert np.abs(np.asarray(image).astype(int) - expected).mean() < 6  # the photo, untouched
 
 
-def test_the_preview_is_upright_and_carries_no_exif() -> None:
+def test_the_preview_is_upright_and_carries_no_metadata() -> None:
     exif = Image.Exif()
     exif[0x0112] = 6  # turned a quarter: stored landscape, shown portrait
     exif[0x8825] = {1: "N", 2: (48.0, 51.0, 24.0)}  # GPS
-    preview = preview_bytes(jpeg(photo(800, 600), exif=exif.tobytes()))
+    located = jpeg(photo(800, 600), exif=exif.tobytes(), xmp=XMP, comment=b"Paris, Rue X")
+    preview = preview_bytes(located)
     image = Image.open(io.BytesIO(preview.jpeg))
     assert image.size == preview.size == (480, 640) and preview.output_size == (600, 800)
     assert not image.getexif() and "exif" not in image.info
+    # Pillow's JPEG saver falls back on the source's comment and XMP: none may reach it.
+    assert not any(marker in preview.jpeg for marker in LOCATION_MARKERS)
 
 
 @pytest.mark.skipif(not PHONE_PHOTO.exists(), reason="needs the shared phone photos")
