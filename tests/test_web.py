@@ -480,9 +480,17 @@ class LiveServer:
         self.port, self.log, self.temp = port, log, temp
 
     def request(self, raw: bytes, *, timeout: float = 10) -> bytes:
+        """Send ``raw`` and read one answer: its head, then Content-Length bytes of body."""
         with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as connection:
             connection.sendall(raw)
-            return connection.recv(65536)
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                answer += connection.recv(65536)
+            head, _, body = answer.partition(b"\r\n\r\n")
+            length = int(re.search(rb"content-length: (\d+)", head, re.IGNORECASE)[1])  # type: ignore[index]
+            while len(body) < length:
+                body += connection.recv(65536)
+            return head + b"\r\n\r\n" + body
 
     def post(self, path: str, body: bytes) -> tuple[int, bytes]:
         head = (
