@@ -22,6 +22,7 @@ from blueheart.errors import (
     BlueheartError,
     EmblemDoesNotFitError,
     ImageTooLargeError,
+    NotAnImageError,
     OptionError,
     OutputExistsError,
     OutputTooLargeError,
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
         Style,
     )
     from blueheart.pipeline import apply_badge
-    from blueheart.render import badge_bytes, badge_file
+    from blueheart.render import Preview, badge_bytes, badge_file, preview_bytes
     from blueheart.sheet import SheetReport, contact_sheet, write_contact_sheets
     from blueheart.units import Length
 
@@ -51,6 +52,8 @@ _LAZY = {
     "apply_badge": "blueheart.pipeline",
     "badge_bytes": "blueheart.render",
     "badge_file": "blueheart.render",
+    "preview_bytes": "blueheart.render",
+    "Preview": "blueheart.render",
     "render_emblem": "blueheart.emblem",
     "emblem_svg": "blueheart.emblem",
     "batch": "blueheart.batching",
@@ -78,12 +81,14 @@ __all__ = [
     "Focus",
     "ImageTooLargeError",
     "Length",
+    "NotAnImageError",
     "OptionError",
     "OutputExistsError",
     "OutputFormat",
     "OutputTooLargeError",
     "OutputWriteError",
     "Position",
+    "Preview",
     "Report",
     "Result",
     "SheetReport",
@@ -97,6 +102,7 @@ __all__ = [
     "batch",
     "contact_sheet",
     "emblem_svg",
+    "preview_bytes",
     "render_emblem",
     "write_contact_sheets",
 ]

@@ -14,7 +14,7 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TextIO, TypeVar
+from typing import Any, ClassVar, NoReturn, TextIO, TypeVar
 
 import click
 from click.core import ParameterSource
@@ -37,6 +37,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Click 8.2+ raises this for a bare `blueheart`: the help is what was asked for (exit 0).
 _NoArgsIsHelp: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
 EXIT_INTERRUPTED = 130
+WEB_EXTRA = "pip install '.[web]' in a blueheart checkout"
 
 
 class LengthType(click.ParamType):
@@ -70,6 +71,44 @@ class OffsetType(click.ParamType):
         if len(parts) != 2:
             self.fail(f"expected X,Y (fractions or px), got {value!r}")
         return tuple(LENGTH.convert(part, param, ctx) for part in parts)
+
+
+class PointType(click.ParamType):
+    """Two fractions, ``X,Y``: a point on the output."""
+
+    name = "X,Y"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, tuple):
+            return value
+        # A preset may give [x, y] as a TOML array.
+        parts = value if isinstance(value, list) else str(value).split(",")
+        try:
+            if len(parts) == 2:
+                return float(parts[0]), float(parts[1])
+        except (TypeError, ValueError):
+            pass
+        self.fail(f"expected X,Y as fractions of the width and height, got {value!r}")
+
+
+class ByteSize(click.ParamType):
+    """Bytes: ``40MB``, ``512KB``, ``2GiB`` or a plain number."""
+
+    name = "SIZE"
+    units: ClassVar[dict[str, int]] = {
+        "": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9,
+        "kib": 2**10, "mib": 2**20, "gib": 2**30,
+    }  # fmt: skip
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().lower()
+        number = text.rstrip("kmgib")
+        unit = text[len(number) :].strip()
+        if not number.strip().isdigit() or unit not in self.units or int(number) < 1:
+            self.fail(f"expected a size such as 40MB, 512KB or 1000000 (bytes), got {value!r}")
+        return int(number) * self.units[unit]
 
 
 class AutoOrNumber(click.ParamType):
@@ -198,6 +237,9 @@ BADGE_OPTIONS: list[Callable[[Any], Any]] = [
                  help="Distance from the edges: fraction or px."),
     click.option("--offset", type=OffsetType(), default="0,0",
                  help="Fine shift X,Y after placement: fractions or px."),
+    click.option("--at", type=PointType(), default=None,
+                 help="The emblem's centre X,Y as fractions of the output's width and height, "
+                 "instead of --position."),
     click.option("--circle-safe/--no-circle-safe", default=None,
                  help="Keep the emblem inside the circle platforms show "
                  "(default: on when the output is square)."),
@@ -240,6 +282,7 @@ def build_options(params: dict[str, Any]) -> BadgeOptions:
             size=params["size"],
             margin=params["margin"],
             offset=params["offset"],
+            at=params["at"],
             circle_safe=params["circle_safe"],
             opacity=params["opacity"],
             style=params["style"],
@@ -702,6 +745,74 @@ def sheet(
         click.echo(str(page))
     click.echo(report.summary())
     sys.exit(report.exit_code)
+
+
+@cli.command(short_help="Serve the campaign page and its HTTP API.")
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="A campaign preset (TOML): the options' defaults, [page] texts and locks.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="0.0.0.0: every network.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Server processes; they share the cores and keep no state.",
+)
+@click.option(
+    "--max-upload",
+    type=ByteSize(),
+    default="40MB",
+    show_default=True,
+    help="The largest upload accepted (40MB, 512KB...).",
+)
+@click.option(
+    "--max-pixels",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_PIXELS,
+    show_default=True,
+    help="Refuse larger images from the header.",
+)
+@click.option(
+    "--root-path",
+    default="",
+    metavar="PATH",
+    help="The path a reverse proxy serves the page under, such as /blueheart.",
+)
+def serve(
+    config: str | None,
+    host: str,
+    port: int,
+    workers: int,
+    max_upload: int,
+    max_pixels: int,
+    root_path: str,
+) -> None:
+    """Serve the campaign page and its HTTP API (the web extra); photos are never stored.
+
+    \b
+    blueheart serve
+    blueheart serve --config campaign.toml --host 0.0.0.0 --workers 2
+    """
+    try:
+        from blueheart.web import PresetError, ServiceSettings, load_campaign
+        from blueheart.web import serve as run_service
+    except ImportError as error:
+        if error.name not in ("starlette", "uvicorn"):
+            raise
+        _fail(click.UsageError(f"blueheart serve needs the web extra: {WEB_EXTRA}"))
+    cores = max(1, (os.cpu_count() or 1) // workers)
+    settings = ServiceSettings(max_upload=max_upload, max_pixels=max_pixels, workers=cores)
+    try:
+        load_campaign(config)
+    except PresetError as error:
+        _fail(click.UsageError(str(error)))
+    click.echo(f"Serving the Blue Heart at http://{host}:{port}{root_path}/ (Ctrl-C to stop)")
+    run_service(config, settings, host=host, port=port, processes=workers, root_path=root_path)
 
 
 def main() -> None:

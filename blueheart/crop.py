@@ -6,6 +6,7 @@ import numpy as np
 from PIL import Image
 
 from blueheart.compose import crop_region
+from blueheart.framing import output_canvas
 from blueheart.options import Crop, Focus
 from blueheart.saliency import saliency_map
 from blueheart.units import round_px
@@ -36,20 +37,6 @@ def _salient_start(image: Image.Image, side: int, slack: int) -> int:
     return min(slack, round_px(best * (side + slack) / length))
 
 
-def output_dimensions(
-    size: tuple[int, int], crop: Crop, output_size: int | None
-) -> tuple[int, int]:
-    """The (width, height) an upright image of ``size`` comes out at: the square of its
-    shorter side when cropped, scaled so its longer side is ``output_size`` (None: unscaled)."""
-    width, height = size
-    if crop is not Crop.NONE:
-        width = height = min(width, height)
-    if output_size is None or max(width, height) == output_size:
-        return width, height
-    scale = output_size / max(width, height)
-    return max(1, round_px(width * scale)), max(1, round_px(height * scale))
-
-
 def crop_and_resize(
     image: Image.Image, crop: Crop, focus: Focus, output_size: int | None
 ) -> Image.Image:
@@ -60,7 +47,7 @@ def crop_and_resize(
     if crop is not Crop.NONE and image.width != image.height:
         window = square_window(image, focus)
     width, height = window[2] - window[0], window[3] - window[1]
-    target = output_dimensions((width, height), Crop.NONE, output_size)
+    target = output_canvas((width, height), Crop.NONE, output_size)
     if target != (width, height):
         # Resizing straight from the window spares a copy of the crop.
         result = image.resize(target, Image.Resampling.LANCZOS, box=window, reducing_gap=3.0)

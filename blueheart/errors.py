@@ -11,6 +11,10 @@ class UnreadableImageError(BlueheartError):
     """The file is not an image, or is truncated or corrupt."""
 
 
+class NotAnImageError(UnreadableImageError):
+    """The data is no image blueheart reads at all: empty, text, or an unknown format."""
+
+
 class UnsupportedFormatError(BlueheartError):
     """The image format cannot be read or written with what is installed."""
 

@@ -28,6 +28,7 @@ from PIL import (
 from blueheart.errors import (
     BlueheartError,
     ImageTooLargeError,
+    NotAnImageError,
     OptionError,
     OutputExistsError,
     OutputWriteError,
@@ -43,6 +44,9 @@ ANIMATED_FORMATS = ("GIF", "PNG", "WEBP", "AVIF")
 PAGED_FORMATS = ("TIFF",)
 """Formats whose every page is badged (when written in the same format)."""
 DEFAULT_QUALITY = 90
+PNG_COMPRESS_LEVEL = 1
+"""zlib's fastest level. Pillow's default (6) spent 0.46 s of a 0.51 s 1080 px circle avatar
+on deflate; level 1 takes 0.085 s for 17 % more bytes on a photo (up to 35 % on flat artwork)."""
 MAX_FRAMES = 10_000
 """Frames an animation may have: every frame is held until the output is encoded."""
 MAX_ANIMATION_PIXELS = 100_000_000
@@ -210,13 +214,13 @@ def _looks_heif(head: bytes) -> bool:
 
 def _unidentified(head: bytes, name: str) -> BlueheartError:
     if len(head) == 0:
-        return UnreadableImageError(f"{name}: empty file")
+        return NotAnImageError(f"{name}: empty file")
     if _looks_heif(head):
         return UnsupportedFormatError(
             f"{name}: HEIC/HEIF needs the heif extra "
             "(pip install '.[heif]' in a blueheart checkout, or pip install pillow-heif)"
         )
-    return UnreadableImageError(f"{name}: not an image blueheart can read")
+    return NotAnImageError(f"{name}: not an image blueheart can read")
 
 
 def _webp_canvas(head: bytes) -> tuple[int, int] | None:
@@ -444,6 +448,7 @@ def encode(frames: list[Frame], settings: EncodeSettings, metadata: Metadata) ->
         params["quality"] = settings.quality or DEFAULT_QUALITY
     elif fmt == "PNG":
         params["pnginfo"] = _png_info(metadata.text, metadata.xmp)
+        params["compress_level"] = PNG_COMPRESS_LEVEL
     elif fmt == "TIFF" and settings.tiff_compression:
         # Fax schemes store one bit a pixel, and the badged scan is in colour now.
         fax = settings.tiff_compression in _FAX_COMPRESSIONS

@@ -101,6 +101,16 @@ def _check_fraction_range(name: str, length: Length, low: float, high: float) ->
         raise OptionError(name, f"expected a fraction from {low:g} to {high:g}, got {length}")
 
 
+def _check_point(name: str, value: object) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise OptionError(name, f"expected an (x, y) pair of fractions or None, got {value!r}")
+    if not all(_is_number(part) and 0.0 <= part <= 1.0 for part in value):
+        raise OptionError(name, f"expected x and y from 0 to 1, got {tuple(value)!r}")
+    return float(value[0]), float(value[1])
+
+
 def hex_to_rgb(colour: str) -> tuple[int, int, int]:
     """The (r, g, b) bytes of a validated ``#RRGGBB`` colour."""
     return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
@@ -112,7 +122,9 @@ class BadgeOptions:
 
     Placement: ``position``; ``size`` and ``margin`` as fractions of the shorter side (float or
     ``Length.fraction``) or ``Length.px``; ``offset`` an (x, y) pair of lengths added after
-    placement; ``circle_safe`` True/False, or None for automatic (on when the output is square).
+    placement; ``at`` the emblem's centre as (x, y) fractions of the output's width and height,
+    instead of ``position`` (None: use the position); ``circle_safe`` True/False, or None for
+    automatic (on when the output is square).
     Style: ``opacity`` 0..1; ``style``; ``ring`` the white ring's width as a fraction of the
     emblem (0 for none), or None for automatic (widened where the blue has low contrast);
     ``color`` as ``#RRGGBB``; ``emblem`` a custom RGBA image file instead of the heart.
@@ -133,6 +145,7 @@ class BadgeOptions:
     offset: tuple[Length, Length] = field(
         default_factory=lambda: (Length.fraction(0.0), Length.fraction(0.0))
     )
+    at: tuple[float, float] | None = None
     circle_safe: bool | None = None
     opacity: float = 1.0
     style: Style = Style.HEART
@@ -158,6 +171,7 @@ class BadgeOptions:
             size: Length | float = ...,
             margin: Length | float = ...,
             offset: tuple[Length | float, Length | float] = ...,
+            at: tuple[float, float] | None = ...,
             circle_safe: bool | None = ...,
             opacity: float = ...,
             style: Style | str = ...,
@@ -206,6 +220,7 @@ class BadgeOptions:
         for part in offset:
             _check_fraction_range("offset", part, -1.0, 1.0)
         put("offset", offset)
+        put("at", _check_point("at", self.at))
 
         if self.circle_safe is not None and not isinstance(self.circle_safe, bool):
             raise OptionError(

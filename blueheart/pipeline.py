@@ -25,9 +25,10 @@ from blueheart.compose import (
     stamp,
     to_working_mode,
 )
-from blueheart.crop import crop_and_resize, output_dimensions
+from blueheart.crop import crop_and_resize
 from blueheart.emblem import AUTO_RING, HEART_RING, _cached_emblem, silhouette
 from blueheart.errors import BlueheartError, OptionError, OutputTooLargeError
+from blueheart.framing import output_canvas
 from blueheart.imagefile import (
     Frame,
     decoding,
@@ -84,7 +85,7 @@ def check_output_size(size: tuple[int, int], options: BadgeOptions) -> None:
     ``size`` to more than ``options.max_pixels`` pixels (turning it does not change that)."""
     if options.output_size is None:
         return
-    width, height = output_dimensions(size, options.crop, options.output_size)
+    width, height = output_canvas(size, options.crop, options.output_size)
     if width * height > options.max_pixels:
         raise OutputTooLargeError(
             "output_size",
@@ -153,8 +154,10 @@ def plan_badge(photo: Image.Image, options: BadgeOptions, icc: bytes | None) -> 
         margin=options.margin,
         offset=options.offset,
         circle_safe=options.circle_safe if options.circle_safe is not None else square,
+        at=options.at,
     )
-    saliency = saliency_map(photo) if options.position is Position.AUTO else None
+    auto = options.position is Position.AUTO and options.at is None
+    saliency = saliency_map(photo) if auto else None
     if options.emblem is not None:
         return _plan_custom(photo, options, options.emblem, placement, saliency, icc)
     ring = options.ring if options.ring is not None else HEART_RING
@@ -294,7 +297,7 @@ def badged_frames(
         duration = source_frame.info.get("duration")
         frames.append(
             Frame(
-                image=_without_file_metadata(photo),
+                image=without_file_metadata(photo),
                 duration=duration,
                 disposal=_disposal(image),
                 blend=PngImagePlugin.Blend.OP_SOURCE if image.format == "PNG" else None,
@@ -303,7 +306,7 @@ def badged_frames(
     return frames, icc
 
 
-def _without_file_metadata(photo: Image.Image) -> Image.Image:
+def without_file_metadata(photo: Image.Image) -> Image.Image:
     """``photo`` with nothing of its source file's metadata for an encoder to fall back on.
 
     Savers read ``info`` (PNG and TIFF the ICC profile, JPEG and GIF the comment) and the TIFF

@@ -81,6 +81,7 @@ class Placement:
     margin: Length
     offset: tuple[Length, Length]
     circle_safe: bool
+    at: tuple[float, float] | None = None
 
 
 def emblem_extent(canvas: tuple[int, int], size: Length, aspect: float = 1.0) -> tuple[int, int]:
@@ -104,7 +105,10 @@ def place(
 
     ``silhouette`` holds points (fractions of the emblem box) whose hull contains every visible
     pixel of the emblem; circle-safe placement keeps them inside the circle inscribed in the
-    canvas, inset by the margin. ``aspect`` is the emblem's width / height. ``saliency`` is a
+    canvas, inset by the margin. ``placement.at``, when set, is the wanted centre as fractions
+    of the canvas and replaces the position: the box is centred there, moved toward the canvas
+    centre only as far as circle-safe needs, then clamped into the canvas like any other box.
+    ``aspect`` is the emblem's width / height. ``saliency`` is a
     small map of the canvas (any resolution, higher = more important) that ``Position.AUTO``
     needs; the quietest of the edge and corner places is chosen. Raises
     ``EmblemDoesNotFitError`` (an ``OptionError`` and a ``BlueheartError``) when the emblem
@@ -117,6 +121,8 @@ def place(
         )
     extent = emblem_extent(canvas, placement.size, aspect)
     outline = tuple(silhouette)  # hashable, for the cache of circle-safe centres
+    if placement.at is not None:
+        return _place_at(canvas, extent, placement, None, outline)
     if placement.position is Position.AUTO:
         if saliency is None:
             raise OptionError("position", "auto needs a saliency map of the image")
@@ -132,14 +138,15 @@ def _place_at(
     canvas: tuple[int, int],
     extent: tuple[int, int],
     placement: Placement,
-    anchor: Position,
+    anchor: Position | None,
     silhouette: tuple[tuple[float, float], ...],
 ) -> Box:
+    """The box at ``anchor``, or at ``placement.at`` when ``anchor`` is None."""
     width, height = canvas
     box_w, box_h = extent
     shorter = min(canvas)
     margin = placement.margin.to_px(shorter)
-    direction = ANCHOR_DIRECTIONS[anchor]
+    direction = ANCHOR_DIRECTIONS[anchor] if anchor is not None else (0, 0)
     if box_w > width or box_h > height:
         raise EmblemDoesNotFitError(
             "size",
@@ -157,8 +164,12 @@ def _place_at(
             )
     offset = (placement.offset[0].to_px(shorter), placement.offset[1].to_px(shorter))
     if placement.circle_safe:
-        centre = _circle_safe_centre(canvas, extent, margin, direction, offset, silhouette)
+        heading, reach = _heading(canvas, direction, placement.at)
+        centre = _circle_safe_centre(canvas, extent, margin, heading, reach, offset, silhouette)
         left, top = centre[0] - box_w / 2, centre[1] - box_h / 2
+    elif placement.at is not None:
+        left = placement.at[0] * width - box_w / 2 + offset[0]
+        top = placement.at[1] * height - box_h / 2 + offset[1]
     else:
         left = _edge_start(direction[0], box_w, width, margin) + offset[0]
         top = _edge_start(direction[1], box_h, height, margin) + offset[1]
@@ -166,6 +177,22 @@ def _place_at(
     left_px = min(max(round_px(left), 0), width - box_w)
     top_px = min(max(round_px(top), 0), height - box_h)
     return Box(left_px, top_px, left_px + box_w, top_px + box_h)
+
+
+def _heading(
+    canvas: tuple[int, int], direction: tuple[int, int], at: tuple[float, float] | None
+) -> tuple[tuple[float, float], float]:
+    """The unit vector from the canvas centre toward where the emblem should go, and how far
+    it may go: toward ``at`` and no further, or toward the anchor as far as the circle allows."""
+    width, height = canvas
+    if at is None:
+        norm = math.hypot(*direction) or 1.0
+        return (direction[0] / norm, direction[1] / norm), float(min(width, height))
+    wanted = (at[0] * width - width / 2, at[1] * height - height / 2)
+    distance = math.hypot(*wanted)
+    if distance == 0:
+        return (0.0, 0.0), 0.0
+    return (wanted[0] / distance, wanted[1] / distance), distance
 
 
 def _edge_start(direction: int, box_side: int, canvas_side: int, margin: float) -> float:
@@ -181,11 +208,13 @@ def _circle_safe_centre(
     canvas: tuple[int, int],
     extent: tuple[int, int],
     margin: float,
-    direction: tuple[int, int],
+    heading: tuple[float, float],
+    reach: float,
     offset: tuple[float, float],
     silhouette: tuple[tuple[float, float], ...],
 ) -> tuple[float, float]:
-    """Box centre pushed from the canvas centre toward the anchor as far as the circle allows.
+    """Box centre pushed from the canvas centre along ``heading`` (a unit vector), at most
+    ``reach`` px, as far as the circle allows.
 
     Cached: two bisections cost ~1.5 ms, and a batch of avatars asks the same for every photo
     (eight times with ``--position auto``)."""
@@ -204,10 +233,8 @@ def _circle_safe_centre(
             f"an emblem of {box_w}x{box_h} px with a margin of {margin:g} px does not fit inside "
             f"the circle of a {width}x{height} image; make it smaller or turn circle-safe off",
         )
-    norm = math.hypot(*direction) or 1.0
-    unit = (direction[0] / norm, direction[1] / norm)
-    distance = _largest_fitting(lambda t: fits(t * unit[0], t * unit[1]), min(width, height))
-    base = (distance * unit[0], distance * unit[1])
+    distance = _largest_fitting(lambda t: fits(t * heading[0], t * heading[1]), reach)
+    base = (distance * heading[0], distance * heading[1])
     share = _largest_fitting(lambda s: fits(base[0] + s * offset[0], base[1] + s * offset[1]), 1.0)
     return (
         width / 2 + base[0] + share * offset[0],

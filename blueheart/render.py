@@ -11,17 +11,19 @@ import importlib
 import math
 import sys
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
+from PIL import ExifTags, Image
 
 from blueheart.errors import OptionError, UnreadableImageError
 from blueheart.formats import named_format, output_format
+from blueheart.framing import output_canvas
 from blueheart.imagefile import (
     PAGED_FORMATS,
     EncodeSettings,
+    Frame,
     check_output,
     decoding,
     encode,
@@ -31,10 +33,22 @@ from blueheart.imagefile import (
     open_image,
     write_atomic,
 )
-from blueheart.metadata import PNG_SIGNATURE, png_without_oversized_text, policy_for, read_metadata
+from blueheart.metadata import (
+    EXIF_ERRORS,
+    PNG_SIGNATURE,
+    Metadata,
+    png_without_oversized_text,
+    policy_for,
+    read_metadata,
+)
 from blueheart.options import BadgeOptions, Crop, hex_to_rgb, resolve_options
+from blueheart.units import Length, Unit
 
 CMYK_FORMATS = ("JPEG", "TIFF")
+PREVIEW_SIDE = 640
+"""The preview's longer side at most, in px: sharp on a phone, quick to send."""
+PREVIEW_QUALITY = 85
+_SIDEWAYS_ORIENTATIONS = (5, 6, 7, 8)
 _PIPELINE = "blueheart.pipeline"
 
 
@@ -147,6 +161,90 @@ def _png_bytes(source: Path | bytes) -> bytes:
             return PNG_SIGNATURE + stream.read()
     except OSError:
         return b""
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A photo framed as its badged output will be, small, and where the emblem will sit.
+
+    ``jpeg``: the upright, cropped photo (a circle crop stays square), longer side at most the
+    preview side, ICC profile kept and no other metadata; ``size``: its (width, height) px;
+    ``output_size``: the (width, height) px of the output ``badge_bytes`` would make;
+    ``box``: the emblem's (left, top, right, bottom) as fractions of the picture's width and
+    height, the same in the preview and the output (up to a pixel of rounding).
+    """
+
+    jpeg: bytes
+    size: tuple[int, int]
+    output_size: tuple[int, int]
+    box: tuple[float, float, float, float]
+
+
+def preview_bytes(
+    data: bytes,
+    options: BadgeOptions | None = None,
+    *,
+    max_side: int = PREVIEW_SIDE,
+    **overrides: Any,
+) -> Preview:
+    """Frame an image file held in memory as ``badge_bytes`` would, small, without the emblem.
+
+    For a page that draws the emblem over the photo and lets people move it: ``box`` places it
+    as the output would, and ``at`` (the box's centre) puts it back there. A JPEG is decoded at
+    a reduced scale, so a 12-megapixel photo is never decoded whole. ``max_side`` is the
+    preview's longer side at most, in px. Raises what ``badge_bytes`` raises.
+    """
+    resolved = resolve_options(options, overrides)
+    with open_image(data, name="input", max_pixels=resolved.max_pixels) as image, decoding("input"):
+        output = output_canvas(_upright_size(image), resolved.crop, resolved.output_size)
+        side = min(max_side, max(output))
+        square = Crop.SQUARE if resolved.crop is Crop.CIRCLE else resolved.crop
+        framing = resolved.replace(crop=square, output_size=side)
+        _draft(image, framing)
+        _decode(image)
+        from blueheart.crop import crop_and_resize
+        from blueheart.pipeline import normalise, plan_badge, without_file_metadata
+
+        photo, icc = normalise(image, keep_cmyk=False, in_place=True)
+        photo = crop_and_resize(photo, framing.crop, framing.focus, side)
+        scale = photo.width / output[0]
+        plan = plan_badge(photo, _scaled(resolved, scale, square=output[0] == output[1]), icc)
+        settings = EncodeSettings("JPEG", PREVIEW_QUALITY, hex_to_rgb(resolved.background))
+        preview = without_file_metadata(photo)
+        jpeg = encode([Frame(preview, None)], settings, Metadata(icc, None, None))
+    width, height = photo.size
+    box = plan.box
+    return Preview(
+        jpeg,
+        photo.size,
+        output,
+        (box.left / width, box.top / height, box.right / width, box.bottom / height),
+    )
+
+
+def _upright_size(image: Image.Image) -> tuple[int, int]:
+    """The opened image's (width, height) once its EXIF orientation is applied."""
+    try:
+        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except EXIF_ERRORS:
+        orientation = 1
+    width, height = image.size
+    return (height, width) if orientation in _SIDEWAYS_ORIENTATIONS else (width, height)
+
+
+def _scaled(options: BadgeOptions, scale: float, *, square: bool) -> BadgeOptions:
+    """``options`` for a copy of the output scaled by ``scale``: pixel lengths scaled, and
+    circle-safe decided by the output's shape, not the copy's rounded one."""
+
+    def length(value: Length) -> Length:
+        return Length.px(value.value * scale) if value.unit is Unit.PX else value
+
+    return options.replace(
+        size=length(options.size),
+        margin=length(options.margin),
+        offset=(length(options.offset[0]), length(options.offset[1])),
+        circle_safe=square if options.circle_safe is None else options.circle_safe,
+    )
 
 
 def _draft(image: Image.Image, options: BadgeOptions) -> bool:

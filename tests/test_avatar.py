@@ -86,6 +86,16 @@ def test_circle_crop_from_a_jpeg_is_written_as_png(tmp_path: Path) -> None:
     assert written.format == "PNG" and written.mode == "RGBA"
 
 
+def test_png_outputs_use_the_fastest_deflate_level() -> None:
+    # zlib's default level spent 0.46 s of a 0.51 s 1080 px circle avatar: the zlib header of
+    # the first IDAT chunk says which level wrote it (FLEVEL 0, "fastest": 0x78 0x01).
+    source = io.BytesIO()
+    photo(640, 480).save(source, "JPEG")
+    data = badge_bytes(source.getvalue(), crop="circle", output_size=300)
+    idat = data.index(b"IDAT")
+    assert data[idat + 4 : idat + 6] == b"\x78\x01"
+
+
 def test_smaller_jpeg_outputs_decode_at_a_reduced_scale(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -35,7 +35,7 @@ def test_version() -> None:
     assert result.exit_code == 0 and result.stdout == f"blueheart, version {__version__}\n"
 
 
-@pytest.mark.parametrize("command", ["badge", "batch", "emblem", "sheet"])
+@pytest.mark.parametrize("command", ["badge", "batch", "emblem", "sheet", "serve"])
 def test_every_command_has_help_with_an_example(command: str) -> None:
     result = run(command, "--help")
     assert result.exit_code == 0
@@ -46,7 +46,7 @@ def test_bare_blueheart_shows_the_help_with_whole_summaries() -> None:
     result = run()
     assert result.exit_code == 0
     commands = result.stdout.split("Commands:\n")[1].splitlines()
-    assert [line.split()[0] for line in commands] == ["badge", "batch", "emblem", "sheet"]
+    assert [line.split()[0] for line in commands] == ["badge", "batch", "emblem", "serve", "sheet"]
     assert not [line for line in commands if line.endswith("...")]
 
 
@@ -119,6 +119,9 @@ def test_the_input_is_never_the_output(portrait: Path) -> None:
         (["--quality", "0"], "Invalid value for '--quality': expected keep or a number from 1 to 100, got '0'"),
         (["--ring", "wide"], "Invalid value for '--ring': expected auto or a number from 0 to 0.25, got 'wide'"),
         (["--offset", "3"], "Invalid value for '--offset': expected X,Y (fractions or px), got '3'"),
+        (["--at", "0.5"], "Invalid value for '--at': expected X,Y as fractions of the width and height, got '0.5'"),
+        (["--at", "0.5,x"], "Invalid value for '--at': expected X,Y as fractions of the width and height, got '0.5,x'"),
+        (["--at", "0.5,1.5"], "Invalid value for '--at': expected x and y from 0 to 1, got (0.5, 1.5)"),
         (["--crop", "circle", "--format", "jpeg"],
          "Invalid value for '--format': a circle crop needs transparent corners, which JPEG "
          "cannot store; choose png, webp or avif"),
@@ -131,6 +134,16 @@ def test_bad_option_values_are_one_line_usage_errors(
     assert result.exit_code == 2
     assert result.stderr == f"Error: {message}\n"
     assert not portrait.with_name("me-blueheart.jpg").exists()
+
+
+def test_at_puts_the_emblem_centre_there(portrait: Path, tmp_path: Path) -> None:
+    target = tmp_path / "out.png"
+    result = run("badge", portrait, "-o", target, "--at", "0.25,0.5", "--size", "60px",
+                 "--ring", "0", "--position", "top-right")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    pixels = np.asarray(Image.open(target))
+    assert tuple(pixels[150, 100]) == UN_BLUE_RGB  # the heart's middle at (0.25, 0.5) of 400x300
+    assert tuple(pixels[40, 360]) != UN_BLUE_RGB
 
 
 def test_unknown_options_are_usage_errors(portrait: Path) -> None:

@@ -1,0 +1,182 @@
+"""The ASGI app: the campaign page's static files and its HTTP API.
+
+Stateless: each request carries its photo and its options, and leaves nothing behind, so any
+number of processes or machines serve the same campaign. Every answer carries the security
+headers; every failure is JSON ``{"error": "<one line>"}`` with its status.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterable, Mapping
+from concurrent.futures import Executor, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from blueheart import BadgeOptions, OptionError
+from blueheart.render import PREVIEW_SIDE
+from blueheart.web.campaign import Campaign
+from blueheart.web.limits import ServiceError, ServiceSettings, check_declared_length, read_body
+from blueheart.web.params import (
+    CROP_OUTPUT_SIDE,
+    MAX_OUTPUT_SIDE,
+    option_texts,
+    parse_options,
+    with_crop_side,
+)
+from blueheart.web.work import WorkPool
+
+STATIC = Path(__file__).parent / "static"
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    # Same origin only, no inline scripts or styles; previews are shown from blob: URLs.
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def create_app(
+    campaign: Campaign, settings: ServiceSettings, *, executor: Executor | None = None
+) -> ASGIApp:
+    """The service for ``campaign`` within ``settings``' limits.
+
+    The photos' work runs on ``executor`` (default: a pool of ``settings.workers`` threads,
+    shut down with the app); ``settings.capacity`` requests are admitted at once.
+    """
+    own_executor = executor is None
+    defaults = campaign.options.replace(max_pixels=settings.max_pixels)
+    pool = WorkPool(
+        executor or ThreadPoolExecutor(settings.workers, thread_name_prefix="blueheart"),
+        capacity=settings.capacity,
+        timeout=settings.work_timeout,
+    )
+
+    async def campaign_info(request: Request) -> Response:
+        return JSONResponse(_campaign_json(campaign, defaults, settings))
+
+    async def preview(request: Request) -> Response:
+        return await _photo(request, "preview")
+
+    async def badge(request: Request) -> Response:
+        return await _photo(request, "badge")
+
+    async def _photo(request: Request, kind: str) -> Response:
+        options = _request_options(defaults, campaign.locked, request.query_params.multi_items())
+        check_declared_length(request, settings.max_upload)
+        pool.take()
+        try:
+            data = await read_body(request, settings)
+            rendered = await pool.run(kind, data, options)
+        finally:
+            pool.give_back()
+        return Response(rendered.body, media_type=rendered.media_type, headers=rendered.headers)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if own_executor:
+            pool.executor.shutdown(wait=False, cancel_futures=True)
+
+    app = Starlette(
+        routes=[
+            # Under their own mount, so that a wrong method is a 405, not the page's 404.
+            Mount(
+                "/api",
+                routes=[
+                    Route("/campaign", campaign_info, methods=["GET"]),
+                    Route("/preview", preview, methods=["POST"]),
+                    Route("/badge", badge, methods=["POST"]),
+                ],
+            ),
+            Mount("/", StaticFiles(directory=STATIC, html=True)),
+        ],
+        exception_handlers={
+            ServiceError: _service_error,
+            HTTPException: _http_error,
+            Exception: _internal_error,
+        },
+        lifespan=lifespan,
+    )
+    return SecurityHeaders(app)
+
+
+def _request_options(
+    defaults: BadgeOptions, locked: frozenset[str], pairs: Iterable[tuple[str, str]]
+) -> BadgeOptions:
+    try:
+        fields = parse_options(pairs)
+        for name in sorted(fields.keys() & locked):
+            raise OptionError(name, "set by the campaign; it cannot be changed")
+        return with_crop_side(defaults.replace(**fields))
+    except OptionError as error:
+        raise ServiceError(400, " ".join(str(error).split())) from None
+
+
+def _campaign_json(
+    campaign: Campaign, defaults: BadgeOptions, settings: ServiceSettings
+) -> dict[str, Any]:
+    return {
+        "defaults": option_texts(defaults),
+        "locked": sorted(campaign.locked),
+        "page": dict(campaign.page),
+        "limits": {
+            "max_upload": settings.max_upload,
+            "max_pixels": settings.max_pixels,
+            "preview_side": PREVIEW_SIDE,
+            "crop_output_side": CROP_OUTPUT_SIDE,
+            "max_output_side": MAX_OUTPUT_SIDE,
+        },
+    }
+
+
+def _error(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+async def _service_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, ServiceError)
+    return _error(error.status, error.message, error.headers)
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    return _error(error.status_code, str(error.detail).lower(), error.headers)
+
+
+async def _internal_error(request: Request, error: Exception) -> Response:
+    # The server's log has the traceback; the client gets one line.
+    return _error(500, "internal error")
+
+
+class SecurityHeaders:
+    """ASGI middleware: ``SECURITY_HEADERS`` on every answer, errors and static files too."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

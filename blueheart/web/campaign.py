@@ -1,0 +1,105 @@
+"""A campaign preset: the options' defaults, which of them people may not change, the page texts.
+
+Read once when the service starts; nothing about a campaign changes while it runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from blueheart import BadgeOptions, OptionError
+from blueheart.web.params import PARSERS, parse_options
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+PAGE_TEXTS = ("title", "message", "hashtag", "link")
+"""The ``[page]`` table's texts, passed to the page as they are."""
+SERVER_KEYS = {
+    "keep_metadata": "the service never keeps the location; it has no such key",
+    "max_pixels": "the limit is the server's: use blueheart serve --max-pixels",
+}
+
+
+class PresetError(ValueError):
+    """A campaign preset that cannot be used; the message is one line naming the file."""
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """``options``: the defaults; ``locked``: option names a request may not set; ``page``:
+    the page's texts (title, message, hashtag, link)."""
+
+    options: BadgeOptions = field(default_factory=BadgeOptions)
+    locked: frozenset[str] = frozenset()
+    page: Mapping[str, str] = field(default_factory=dict)
+
+
+def load_campaign(path: str | Path | None) -> Campaign:
+    """The campaign in the TOML file at ``path`` (None: the library's defaults).
+
+    Top-level keys are the options, as the CLI's long options spell them (dashes or
+    underscores), plus ``emblem`` (a file on the server); the ``[page]`` table holds
+    ``title``, ``message``, ``hashtag``, ``link`` (http or https) and ``lock`` (a list of
+    option names). The pixel limit is the server's (``ServiceSettings``). Raises
+    ``PresetError`` for a file that cannot be read, an unknown key or a bad value.
+    """
+    if path is None:
+        return Campaign()
+    name = str(path)
+    try:
+        with Path(path).open("rb") as handle:
+            preset = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise PresetError(f"{name}: cannot read it ({' '.join(str(error).split())})") from None
+    page = preset.pop("page", {})
+    if not isinstance(page, dict):
+        raise PresetError(f"{name}: [page] must be a table, got {page!r}")
+    try:
+        options = BadgeOptions(**_option_fields(name, preset))
+    except OptionError as error:
+        raise PresetError(f"{name}: {error}") from None
+    return Campaign(options, _locked(name, page.pop("lock", [])), _page_texts(name, page))
+
+
+def _option_fields(name: str, preset: dict[str, Any]) -> dict[str, Any]:
+    emblem = preset.pop("emblem", None)
+    for key in preset:
+        reason = SERVER_KEYS.get(key.replace("-", "_"))
+        if reason:
+            raise PresetError(f"{name}: {key!r}: {reason}")
+        if key.replace("-", "_") not in PARSERS:
+            raise PresetError(f"{name}: unknown key {key!r}")
+    fields = parse_options(preset.items())
+    if emblem is not None:
+        if not isinstance(emblem, str) or not Path(emblem).is_file():
+            raise PresetError(f"{name}: emblem: expected an image file's path, got {emblem!r}")
+        fields["emblem"] = Path(emblem)
+    return fields
+
+
+def _locked(name: str, lock: object) -> frozenset[str]:
+    if not isinstance(lock, list) or not all(isinstance(item, str) for item in lock):
+        raise PresetError(f"{name}: page.lock: expected a list of option names, got {lock!r}")
+    names = frozenset(item.replace("-", "_") for item in lock)
+    for option in sorted(names - PARSERS.keys()):
+        raise PresetError(f"{name}: page.lock: no such option {option!r}")
+    return names
+
+
+def _page_texts(name: str, page: dict[str, Any]) -> dict[str, str]:
+    for key, value in page.items():
+        if key not in PAGE_TEXTS:
+            raise PresetError(f"{name}: unknown key 'page.{key}'")
+        if not isinstance(value, str):
+            raise PresetError(f"{name}: page.{key}: expected text, got {value!r}")
+    link = page.get("link")
+    if link is not None and not link.startswith(("https://", "http://")):
+        raise PresetError(f"{name}: page.link: expected an http(s):// address, got {link!r}")
+    return dict(page)

@@ -1,0 +1,104 @@
+"""The service's limits, and reading an upload into memory within them.
+
+The body is read as a stream with a byte counter: nothing touches the disk, a declared
+Content-Length over the limit is refused before a byte is read, and a body that grows over it
+is refused as soon as it does, without reading on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from starlette.requests import ClientDisconnect, Request
+
+from blueheart.options import DEFAULT_MAX_PIXELS
+
+MB = 1_000_000
+
+
+def _cores() -> int:
+    return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """The limits of one service process.
+
+    ``max_upload``: bytes a photo may have; ``max_pixels``: pixels (checked from the header);
+    ``workers``: photos badged at once (threads; default: the cores); ``queue``: photos
+    waiting for a worker beyond those, more are answered 503 (None: three per worker, enough
+    to keep every worker busy between two uploads); ``work_timeout``: seconds a photo may take
+    from the end of its upload, waiting for a worker included; ``read_timeout``: seconds an
+    upload may pause; ``upload_timeout``: seconds an upload may take in all.
+    """
+
+    max_upload: int = 40 * MB
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    workers: int = field(default_factory=_cores)
+    queue: int | None = None
+    work_timeout: float = 30.0
+    read_timeout: float = 15.0
+    upload_timeout: float = 120.0
+
+    @property
+    def capacity(self) -> int:
+        """Requests admitted at once: uploading, waiting or being badged."""
+        return self.workers + (3 * self.workers if self.queue is None else self.queue)
+
+
+class ServiceError(Exception):
+    """A request the service refuses: its HTTP status and a one-line reason."""
+
+    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+def too_large(limit: int) -> ServiceError:
+    """The 413 for a body over ``limit`` bytes."""
+    return ServiceError(413, f"the upload is larger than the limit of {limit / MB:g} MB")
+
+
+def check_declared_length(request: Request, limit: int) -> None:
+    """Refuse a request whose Content-Length is malformed (400) or over ``limit`` (413)."""
+    declared = request.headers.get("content-length")
+    if declared is None:
+        return
+    if not declared.isdigit():
+        raise ServiceError(400, f"Content-Length: expected a number of bytes, got {declared!r}")
+    if int(declared) > limit:
+        raise too_large(limit)
+
+
+async def read_body(request: Request, settings: ServiceSettings) -> bytes:
+    """The request's body, counted as it arrives; 413 once it passes ``max_upload``, 408 when
+    it pauses longer than ``read_timeout`` or takes longer than ``upload_timeout`` in all."""
+    check_declared_length(request, settings.max_upload)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.upload_timeout
+    chunks: list[bytes] = []
+    received = 0
+    stream = request.stream()
+    try:
+        while True:
+            wait = min(settings.read_timeout, deadline - loop.time())
+            try:
+                chunk = await asyncio.wait_for(stream.__anext__(), max(wait, 0.0))
+            except StopAsyncIteration:
+                break
+            received += len(chunk)
+            if received > settings.max_upload:
+                raise too_large(settings.max_upload)
+            chunks.append(chunk)
+    except asyncio.TimeoutError:
+        raise ServiceError(408, "the upload stalled; send the photo again") from None
+    except ClientDisconnect:
+        raise ServiceError(400, "the upload was cut off") from None
+    finally:
+        await stream.aclose()
+    return b"".join(chunks)

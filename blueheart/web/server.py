@@ -1,0 +1,60 @@
+"""Running the app with uvicorn, in one process or several.
+
+uvicorn starts several worker processes only from an import string, so the settings travel
+to them in one environment variable, and each process builds the same app from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from blueheart.web.app import create_app
+from blueheart.web.campaign import load_campaign
+from blueheart.web.limits import ServiceSettings
+
+ENVIRONMENT = "BLUEHEART_SERVE"
+
+
+def app_from_environment() -> ASGIApp:
+    """The app as ``serve`` described it in the environment (uvicorn's factory)."""
+    described = json.loads(os.environ[ENVIRONMENT])
+    settings = ServiceSettings(**described["settings"])
+    return create_app(load_campaign(described["config"]), settings)
+
+
+def serve(
+    config: str | Path | None,
+    settings: ServiceSettings,
+    *,
+    host: str,
+    port: int,
+    processes: int = 1,
+    root_path: str = "",
+) -> None:
+    """Serve the campaign in the preset ``config`` (None: the defaults) until interrupted.
+
+    ``processes`` uvicorn workers share the cores: each badges ``settings.workers`` photos at
+    once. ``root_path`` is the path a reverse proxy serves the service under. Raises
+    ``PresetError`` for a preset that cannot be used, before anything starts.
+    """
+    load_campaign(config)
+    described = {
+        "config": None if config is None else str(Path(config).resolve()),
+        "settings": dataclasses.asdict(settings),
+    }
+    os.environ[ENVIRONMENT] = json.dumps(described)
+    uvicorn.run(
+        f"{__name__}:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=processes,
+        root_path=root_path,
+        server_header=False,
+    )

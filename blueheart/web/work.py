@@ -1,0 +1,153 @@
+"""The CPU work of a request, run in the pool, never on the event loop; and the pool itself.
+
+The work functions take and return plain, picklable values (bytes, ``BadgeOptions``,
+``Rendered``/``Refused``), so any ``concurrent.futures.Executor`` can run them: threads by
+default (Pillow decodes, resizes and encodes without the GIL), processes if one wants.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+import blueheart
+from blueheart import (
+    BadgeOptions,
+    BlueheartError,
+    EmblemDoesNotFitError,
+    NotAnImageError,
+    OptionError,
+    UnsupportedFormatError,
+)
+from blueheart.web.limits import ServiceError
+
+RETRY_AFTER_S = 1
+MEDIA_TYPES = {
+    "JPEG": ("image/jpeg", "jpg"),
+    "PNG": ("image/png", "png"),
+    "WEBP": ("image/webp", "webp"),
+    "AVIF": ("image/avif", "avif"),
+    "GIF": ("image/gif", "gif"),
+    "TIFF": ("image/tiff", "tif"),
+    "BMP": ("image/bmp", "bmp"),
+}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A file to answer with: its bytes, media type and extra headers."""
+
+    body: bytes
+    media_type: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Why a photo could not be done: the HTTP status and the library's one-line reason."""
+
+    status: int
+    message: str
+
+
+def status_for(error: Exception) -> int:
+    """The HTTP status of a library error: 400 a bad option, 415 no image, 422 a bad one."""
+    if isinstance(error, EmblemDoesNotFitError):
+        return 422  # the options are fine; this image is too small for them
+    if isinstance(error, OptionError):
+        return 400
+    if isinstance(error, (NotAnImageError, UnsupportedFormatError)):
+        return 415
+    return 422
+
+
+def _badge(data: bytes, options: BadgeOptions) -> Rendered:
+    output = blueheart.badge_bytes(data, options)
+    with Image.open(io.BytesIO(output)) as written:
+        media_type, extension = MEDIA_TYPES[str(written.format)]
+    disposition = f'attachment; filename="blueheart.{extension}"'
+    return Rendered(output, media_type, {"Content-Disposition": disposition})
+
+
+def _preview(data: bytes, options: BadgeOptions) -> Rendered:
+    preview = blueheart.preview_bytes(data, options)
+    headers = {
+        "Blueheart-Box": ",".join(f"{value:.6f}" for value in preview.box),
+        "Blueheart-Output-Size": "{}x{}".format(*preview.output_size),
+    }
+    return Rendered(preview.jpeg, "image/jpeg", headers)
+
+
+WORK: dict[str, Callable[[bytes, BadgeOptions], Rendered]] = {
+    "badge": _badge,
+    "preview": _preview,
+}
+
+
+def do(kind: str, data: bytes, options: BadgeOptions) -> Rendered | Refused:
+    """The ``kind`` of work (a key of ``WORK``) on one photo; the pool's one entry point."""
+    try:
+        return WORK[kind](data, options)
+    except (BlueheartError, OptionError) as error:
+        # Returned, not raised: OptionError does not survive a trip through pickle.
+        return Refused(status_for(error), " ".join(str(error).split()))
+
+
+def unavailable(reason: str) -> ServiceError:
+    """The 503 for a service too busy for this photo now."""
+    return ServiceError(
+        503, f"{reason}; try again in a moment", {"Retry-After": str(RETRY_AFTER_S)}
+    )
+
+
+class WorkPool:
+    """Runs the work on ``executor`` for at most ``capacity`` requests at once, each given
+    ``timeout`` seconds from its submission, waiting included; one more is refused with 503
+    and Retry-After.
+
+    A request holds its place from before its upload is read until its work ends, so memory is
+    bounded by the capacity, never by the number of clients. Work that overruns its time is
+    answered 503 at once but keeps its place until it really ends (a thread cannot be
+    stopped), so the bound holds.
+    """
+
+    def __init__(self, executor: Executor, *, capacity: int, timeout: float) -> None:
+        self.executor = executor
+        self.capacity = capacity
+        self.timeout = timeout
+        self._taken = 0
+        self._lock = threading.Lock()  # work that overran gives its place back from its thread
+
+    def take(self) -> None:
+        """Take a place, or raise the 503 when none is free."""
+        with self._lock:
+            if self._taken >= self.capacity:
+                raise unavailable("too many photos at once")
+            self._taken += 1
+
+    def give_back(self) -> None:
+        with self._lock:
+            self._taken -= 1
+
+    async def run(self, kind: str, data: bytes, options: BadgeOptions) -> Rendered:
+        """``do(kind, data, options)`` on the executor, within the time limit; a ``Refused``
+        outcome or an overrun becomes a ``ServiceError``. Call between ``take`` and
+        ``give_back``."""
+        future = self.executor.submit(do, kind, data, options)
+        try:
+            outcome = await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+        except asyncio.TimeoutError:
+            if not future.cancel():
+                with self._lock:
+                    self._taken += 1
+                future.add_done_callback(lambda _: self.give_back())
+            raise unavailable(f"the photo took longer than {self.timeout:g} s") from None
+        if isinstance(outcome, Refused):
+            raise ServiceError(outcome.status, outcome.message)
+        return outcome
