@@ -155,7 +155,7 @@ def test_a_full_queue_is_answered_503_with_retry_after_then_serves_again() -> No
         return [refused, *finished, after]
 
     refused, *admitted, after = asyncio.run(scenario())
-    assert refused[0] == 503 and refused[1]["retry-after"] == "2"
+    assert refused[0] == 503 and refused[1]["retry-after"] == "1"
     assert json.loads(refused[2]) == {"error": "too many photos at once; try again in a moment"}
     assert [answer[0] for answer in admitted] == [200, 200] and after[0] == 200
 
@@ -378,7 +378,7 @@ def test_work_over_the_time_limit_is_503_and_keeps_its_place(
     test = client(workers=1, queue=0, work_timeout=0.2)
     answer = test.post("/api/badge", content=jpeg())
     assert_error(answer, 503, "the photo took longer than 0.2 s; try again in a moment")
-    assert answer.headers["retry-after"] == "2"
+    assert answer.headers["retry-after"] == "1"
     # The overrunning work still holds the only place: memory stays bounded.
     assert_error(test.post("/api/badge", content=jpeg()), 503)
     release.set()

@@ -30,9 +30,9 @@ class ServiceSettings:
     ``max_upload``: bytes a photo may have; ``max_pixels``: pixels (checked from the header);
     ``workers``: photos badged at once (threads; default: the cores); ``queue``: photos
     waiting for a worker beyond those, more are answered 503 (None: three per worker, enough
-    to keep every worker busy between two uploads); ``work_timeout``: seconds a
-    photo may take once its turn comes; ``read_timeout``: seconds an upload may pause;
-    ``upload_timeout``: seconds an upload may take in all.
+    to keep every worker busy between two uploads); ``work_timeout``: seconds a photo may take
+    from the end of its upload, waiting for a worker included; ``read_timeout``: seconds an
+    upload may pause; ``upload_timeout``: seconds an upload may take in all.
     """
 
     max_upload: int = 40 * MB

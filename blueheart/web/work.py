@@ -27,7 +27,7 @@ from blueheart import (
 )
 from blueheart.web.limits import ServiceError
 
-RETRY_AFTER_S = 2
+RETRY_AFTER_S = 1
 MEDIA_TYPES = {
     "JPEG": ("image/jpeg", "jpg"),
     "PNG": ("image/png", "png"),
@@ -99,9 +99,17 @@ def do(kind: str, data: bytes, options: BadgeOptions) -> Rendered | Refused:
         return Refused(status_for(error), " ".join(str(error).split()))
 
 
+def unavailable(reason: str) -> ServiceError:
+    """The 503 for a service too busy for this photo now."""
+    return ServiceError(
+        503, f"{reason}; try again in a moment", {"Retry-After": str(RETRY_AFTER_S)}
+    )
+
+
 class WorkPool:
     """Runs the work on ``executor`` for at most ``capacity`` requests at once, each given
-    ``timeout`` seconds once it runs; one more is refused with 503 and Retry-After.
+    ``timeout`` seconds from its submission, waiting included; one more is refused with 503
+    and Retry-After.
 
     A request holds its place from before its upload is read until its work ends, so memory is
     bounded by the capacity, never by the number of clients. Work that overruns its time is
@@ -116,18 +124,11 @@ class WorkPool:
         self._taken = 0
         self._lock = threading.Lock()  # work that overran gives its place back from its thread
 
-    def busy(self) -> ServiceError:
-        return ServiceError(
-            503,
-            "too many photos at once; try again in a moment",
-            {"Retry-After": str(RETRY_AFTER_S)},
-        )
-
     def take(self) -> None:
         """Take a place, or raise the 503 when none is free."""
         with self._lock:
             if self._taken >= self.capacity:
-                raise self.busy()
+                raise unavailable("too many photos at once")
             self._taken += 1
 
     def give_back(self) -> None:
@@ -146,11 +147,7 @@ class WorkPool:
                 with self._lock:
                     self._taken += 1
                 future.add_done_callback(lambda _: self.give_back())
-            raise ServiceError(
-                503,
-                f"the photo took longer than {self.timeout:g} s; try again in a moment",
-                {"Retry-After": str(RETRY_AFTER_S)},
-            ) from None
+            raise unavailable(f"the photo took longer than {self.timeout:g} s") from None
         if isinstance(outcome, Refused):
             raise ServiceError(outcome.status, outcome.message)
         return outcome
