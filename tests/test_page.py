@@ -7,7 +7,9 @@ language chosen from Accept-Language, the emblem's picture and outline, the page
 from __future__ import annotations
 
 import io
+import json
 import math
+import re
 import warnings
 from pathlib import Path
 
@@ -27,6 +29,9 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx`")
+
+STATIC = Path(__file__).resolve().parent.parent / "blueheart" / "web" / "static"
+PAGE_WEIGHT_LIMIT = 100_000
 
 
 def client(campaign: Campaign | None = None) -> TestClient:
@@ -143,3 +148,50 @@ def test_the_pages_outline_holds_the_widest_heart_the_server_draws() -> None:
 )
 def test_convex_hull(points: list[tuple[float, float]], hull: tuple[tuple[float, float]]) -> None:
     assert convex_hull(points) == hull
+
+
+def catalogue(code: str) -> dict[str, str]:
+    return dict(json.loads((STATIC / "i18n" / f"{code}.json").read_text(encoding="utf-8")))
+
+
+def test_every_catalogue_has_every_key_and_the_same_placeholders() -> None:
+    english = catalogue("en")
+    assert english and all(isinstance(text, str) and text.strip() for text in english.values())
+    for code in LANGUAGES:
+        texts = catalogue(code)
+        assert sorted(texts) == sorted(english), code
+        for key, text in texts.items():
+            placeholders = sorted(re.findall(r"\{\w+\}", text))
+            assert placeholders == sorted(re.findall(r"\{\w+\}", english[key])), (code, key)
+            assert text.strip(), (code, key)
+
+
+def test_every_key_the_page_uses_is_in_the_english_catalogue() -> None:
+    english = catalogue("en")
+    used = set(re.findall(r'data-i18n(?:-[a-z]+)?="([\w-]+)"', (STATIC / "index.html").read_text()))
+    for script in STATIC.glob("*.js"):
+        used |= set(re.findall(r"""\bt\(\s*["']([\w-]+)["']""", script.read_text()))
+    assert used and used <= english.keys(), sorted(used - english.keys())
+
+
+def test_the_logo_is_the_libraries_svg() -> None:
+    assert (STATIC / "heart.svg").read_text() == emblem_svg(size=64)
+
+
+def test_the_page_weighs_less_than_100_kb() -> None:
+    files = [path for path in STATIC.rglob("*") if path.suffix in {".html", ".css", ".js", ".svg"}]
+    assert {path.suffix for path in files} == {".html", ".css", ".js", ".svg"}
+    assert sum(path.stat().st_size for path in files) < PAGE_WEIGHT_LIMIT
+
+
+def test_the_static_files_are_package_data() -> None:
+    pyproject = (STATIC.parents[2] / "pyproject.toml").read_text()
+    assert re.search(r'"blueheart\.web" = \[[^\]]*"static/\*\*/\*"', pyproject)
+
+
+def test_the_page_answers_in_the_six_languages() -> None:
+    app = client()
+    for code in LANGUAGES:
+        answer = app.get(f"/i18n/{code}.json")
+        assert answer.status_code == 200 and answer.json()["title"]
+    assert app.get("/").headers["content-type"].startswith("text/html")
