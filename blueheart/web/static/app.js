@@ -121,7 +121,6 @@ function startDrag(event) {
   // Grabbed by its edge, the emblem does not jump; a tap elsewhere brings it there.
   state.grab = onEmblem ? [point[0] - x * state.canvas[0], point[1] - y * state.canvas[1]] : [0, 0];
   ui.frame.setPointerCapture(event.pointerId);
-  ui.emblem.focus({ preventScroll: true });
   dragTo(point);
 }
 
