@@ -25,6 +25,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from blueheart import BadgeOptions, OptionError
 from blueheart.render import PREVIEW_SIDE
 from blueheart.web.campaign import Campaign
+from blueheart.web.emblems import PageEmblem, page_emblems
+from blueheart.web.languages import LANGUAGES, RIGHT_TO_LEFT, negotiate
 from blueheart.web.limits import ServiceError, ServiceSettings, check_declared_length, read_body
 from blueheart.web.params import (
     CROP_OUTPUT_SIDE,
@@ -64,8 +66,18 @@ def create_app(
         timeout=settings.work_timeout,
     )
 
+    emblems = page_emblems(campaign.options)
+
     async def campaign_info(request: Request) -> Response:
-        return JSONResponse(_campaign_json(campaign, defaults, settings))
+        info = _campaign_json(campaign, defaults, settings, emblems)
+        info["language"] = negotiate(request.headers.get("accept-language"))
+        return JSONResponse(info)
+
+    async def emblem(request: Request) -> Response:
+        name = request.query_params.get("style", next(iter(emblems)))
+        if name not in emblems:
+            raise ServiceError(400, f"style: expected one of {', '.join(emblems)}, got {name!r}")
+        return Response(emblems[name].picture, media_type=emblems[name].media_type)
 
     async def preview(request: Request) -> Response:
         return await _photo(request, "preview")
@@ -97,6 +109,7 @@ def create_app(
                 "/api",
                 routes=[
                     Route("/campaign", campaign_info, methods=["GET"]),
+                    Route("/emblem", emblem, methods=["GET"]),
                     Route("/preview", preview, methods=["POST"]),
                     Route("/badge", badge, methods=["POST"]),
                 ],
@@ -126,12 +139,25 @@ def _request_options(
 
 
 def _campaign_json(
-    campaign: Campaign, defaults: BadgeOptions, settings: ServiceSettings
+    campaign: Campaign,
+    defaults: BadgeOptions,
+    settings: ServiceSettings,
+    emblems: Mapping[str, PageEmblem],
 ) -> dict[str, Any]:
     return {
         "defaults": option_texts(defaults),
         "locked": sorted(campaign.locked),
         "page": dict(campaign.page),
+        "translations": {code: dict(texts) for code, texts in campaign.translations.items()},
+        "languages": [{"code": code, "rtl": code in RIGHT_TO_LEFT} for code in LANGUAGES],
+        "emblems": {
+            name: {
+                "url": f"api/emblem?style={name}",
+                "aspect": round(emblem.aspect, 6),
+                "outline": [[round(x, 5), round(y, 5)] for x, y in emblem.outline],
+            }
+            for name, emblem in emblems.items()
+        },
         "limits": {
             "max_upload": settings.max_upload,
             "max_pixels": settings.max_pixels,

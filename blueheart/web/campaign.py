@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from blueheart import BadgeOptions, OptionError
+from blueheart.web.languages import LANGUAGES
 from blueheart.web.params import PARSERS, parse_options
 
 if sys.version_info >= (3, 11):
@@ -34,11 +35,13 @@ class PresetError(ValueError):
 @dataclass(frozen=True)
 class Campaign:
     """``options``: the defaults; ``locked``: option names a request may not set; ``page``:
-    the page's texts (title, message, hashtag, link)."""
+    the page's texts (title, message, hashtag, link); ``translations``: those texts in other
+    languages, by language code (a text not given there is the ``page`` one)."""
 
     options: BadgeOptions = field(default_factory=BadgeOptions)
     locked: frozenset[str] = frozenset()
     page: Mapping[str, str] = field(default_factory=dict)
+    translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 def load_campaign(path: str | Path | None) -> Campaign:
@@ -46,8 +49,9 @@ def load_campaign(path: str | Path | None) -> Campaign:
 
     Top-level keys are the options, as the CLI's long options spell them (dashes or
     underscores), plus ``emblem`` (a file on the server); the ``[page]`` table holds
-    ``title``, ``message``, ``hashtag``, ``link`` (http or https) and ``lock`` (a list of
-    option names). The pixel limit is the server's (``ServiceSettings``). Raises
+    ``title``, ``message``, ``hashtag``, ``link`` (http or https), ``lock`` (a list of
+    option names) and, optionally, a table of those texts per language (``[page.fr]``, one of
+    ``LANGUAGES``). The pixel limit is the server's (``ServiceSettings``). Raises
     ``PresetError`` for a file that cannot be read, an unknown key or a bad value.
     """
     if path is None:
@@ -65,7 +69,13 @@ def load_campaign(path: str | Path | None) -> Campaign:
         options = BadgeOptions(**_option_fields(name, preset))
     except OptionError as error:
         raise PresetError(f"{name}: {error}") from None
-    return Campaign(options, _locked(name, page.pop("lock", [])), _page_texts(name, page))
+    locked = _locked(name, page.pop("lock", []))
+    translations = {
+        language: _page_texts(name, page.pop(language), f"page.{language}")
+        for language in LANGUAGES
+        if language in page
+    }
+    return Campaign(options, locked, _page_texts(name, page, "page"), translations)
 
 
 def _option_fields(name: str, preset: dict[str, Any]) -> dict[str, Any]:
@@ -93,13 +103,15 @@ def _locked(name: str, lock: object) -> frozenset[str]:
     return names
 
 
-def _page_texts(name: str, page: dict[str, Any]) -> dict[str, str]:
+def _page_texts(name: str, page: object, table: str) -> dict[str, str]:
+    if not isinstance(page, dict):
+        raise PresetError(f"{name}: [{table}] must be a table, got {page!r}")
     for key, value in page.items():
         if key not in PAGE_TEXTS:
-            raise PresetError(f"{name}: unknown key 'page.{key}'")
+            raise PresetError(f"{name}: unknown key '{table}.{key}'")
         if not isinstance(value, str):
-            raise PresetError(f"{name}: page.{key}: expected text, got {value!r}")
+            raise PresetError(f"{name}: {table}.{key}: expected text, got {value!r}")
     link = page.get("link")
     if link is not None and not link.startswith(("https://", "http://")):
-        raise PresetError(f"{name}: page.link: expected an http(s):// address, got {link!r}")
+        raise PresetError(f"{name}: {table}.link: expected an http(s):// address, got {link!r}")
     return dict(page)
