@@ -280,20 +280,47 @@ def _dask_executor(workers: int, scheduler: str) -> Iterator[Executor]:
             "scheduler", "needs the dask extra: pip install 'blueheart[dask]'"
         ) from None
     cluster = (
-        distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
+        distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, preload=["blueheart._dask"]
+        )
         if scheduler == "local"
         else None
     )
     client = _dask_client(distributed, cluster or scheduler, scheduler)
-    try:
-        yield client.get_executor()
-    finally:
+
+    def close() -> None:
         # A cluster closing under an interrupted run logs every cancelled task; the run's
         # own summary says what happened.
         with _quiet_logger("distributed"):
             client.close()
             if cluster is not None:
                 cluster.close()
+
+    try:
+        # Workers of our own cluster stop with the run; a shared cluster's are not ours to stop.
+        yield _ClusterExecutor(client.get_executor(), close if cluster is not None else None)
+    finally:
+        close()
+
+
+class _ClusterExecutor(Executor):
+    """A Dask client's executor, with ``kill_workers()`` when the cluster is this run's."""
+
+    def __init__(self, executor: Executor, stop_cluster: Callable[[], None] | None) -> None:
+        self._executor, self._stop_cluster = executor, stop_cluster
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        """As ``Executor.submit``."""
+        return self._executor.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """As ``Executor.shutdown``."""
+        self._executor.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+    def kill_workers(self) -> None:
+        """Stop this run's cluster; a shared one keeps running what it has started."""
+        if self._stop_cluster is not None:
+            self._stop_cluster()
 
 
 def _dask_client(distributed: Any, address: Any, shown: str) -> Any:
