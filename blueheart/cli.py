@@ -6,13 +6,16 @@ Pixels never pass through here; heavy modules load inside the commands that need
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, NoReturn, TextIO, TypeVar
 
@@ -345,7 +348,8 @@ class BlueheartGroup(click.Group):
             if isinstance(stream, io.TextIOWrapper):
                 stream.reconfigure(errors="surrogateescape")
         try:
-            outcome = super().main(*args, **kwargs)
+            with _signals_interrupt((signal.SIGTERM,), _raise_interrupt):
+                outcome = super().main(*args, **kwargs)
         except _NoArgsIsHelp as error:
             click.echo(error.ctx.get_help())
             sys.exit(0)
@@ -356,6 +360,37 @@ class BlueheartGroup(click.Group):
             click.echo("Interrupted.", err=True)
             sys.exit(EXIT_INTERRUPTED)
         sys.exit(outcome if isinstance(outcome, int) else 0)
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _signals_interrupt(signals: tuple[int, ...], handler: Any) -> Iterator[None]:
+    """Handle ``signals`` with ``handler`` inside the block (when Python lets this thread:
+    only the main thread may), as before after it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.signal(number, handler) for number in signals}
+    try:
+        yield
+    finally:
+        for number, former in previous.items():
+            signal.signal(number, former)
+
+
+def _stop_on_first_signal(stop: threading.Event) -> Callable[[int, Any], None]:
+    """A handler for Ctrl-C and SIGTERM: the first asks the run to stop (it writes its
+    report); a second one interrupts at once."""
+
+    def handle(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    return handle
 
 
 @click.group(cls=BlueheartGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -502,19 +537,28 @@ def batch_command(
     _hold_destination(destination_path)
     remove_stale_temp_files(destination_path)
     results: list[Result] = list(plan.decided)
-    interrupted = False
+    stop = threading.Event()
     show = _progress(len(plan.jobs))
     try:
-        with executor_for(jobs or os.cpu_count() or 1, scheduler) as executor:
-            for result in run_jobs(plan.jobs, options, executor=executor, overwrite=overwrite):
+        with (
+            _signals_interrupt((signal.SIGINT, signal.SIGTERM), _stop_on_first_signal(stop)),
+            executor_for(jobs or os.cpu_count() or 1, scheduler) as executor,
+        ):
+            for result in run_jobs(
+                plan.jobs, options, executor=executor, overwrite=overwrite, stop=stop
+            ):
                 results.append(result)
                 show(result)
     except OptionError as error:
         raise _usage_error(error) from None
     except KeyboardInterrupt:
-        interrupted = True
+        stop.set()
     finally:
         show(None)
+    interrupted = stop.is_set()
+    if interrupted:
+        # Workers stopped mid-photo leave their hidden temp files; the run removes its own.
+        remove_stale_temp_files(destination_path)
     outcome = Report(tuple(results), interrupted=interrupted)
     for result in outcome.results:
         if result.status == "failed":
