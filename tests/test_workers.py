@@ -110,12 +110,21 @@ def test_a_stop_behind_a_hung_worker_returns_what_was_written(tmp_path: Path) ->
         ):
             results.append(result)
             if len(results) == 24:
+                # The other chunks are done; the hung one has written its first seven once
+                # its worker reaches the eighth (however slowly a loaded machine runs it).
+                wait_for(destination / "photo-006.jpg")
                 workers = [pid for pid in children(os.getpid()) if pid not in others]
                 stop.set()
     assert len(workers) == 2 and gone_within(workers, 5)
     written = sorted(p.name for p in destination.iterdir() if not p.name.startswith("."))
     assert sorted(Path(r.output or "").name for r in results if r.status == "ok") == written
     assert len(written) == 40 - 9 and KILLER not in written
+
+
+def wait_for(path: Path, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 # -- the command line in real processes ------------------------------------------------------

@@ -3,6 +3,7 @@ computer, on a phone, with the keyboard alone, in Arabic; its errors; its access
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 from collections.abc import Iterator
@@ -29,7 +30,8 @@ from browsing import (
     wait_until,
 )
 from PIL import Image, ImageOps
-from playwright.sync_api import Browser, Page, Playwright, expect
+from playwright.sync_api import Browser, FileChooser, Page, Playwright, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from serving import Served
 from test_hostile import png_bomb
 
@@ -150,11 +152,22 @@ def tab_to(page: Page, testid: str, *, backwards: bool = False) -> None:
     pytest.fail(f"Tab never reached {testid}")
 
 
+def choose_with_space(page: Page) -> FileChooser:
+    """The file chooser Space opens on the focused file input. A loaded machine has been
+    seen to drop the first press (a keydown racing the page's start), so up to three."""
+    for _ in range(2):
+        with contextlib.suppress(PlaywrightTimeoutError):
+            with page.expect_file_chooser(timeout=10_000) as choosing:
+                page.keyboard.press("Space")
+            return choosing.value
+    with page.expect_file_chooser(timeout=10_000) as choosing:
+        page.keyboard.press("Space")
+    return choosing.value
+
+
 def test_with_the_keyboard_alone(desktop: Page) -> None:
     tab_to(desktop, "photo")
-    with desktop.expect_file_chooser() as choosing:
-        desktop.keyboard.press("Space")
-    choosing.value.set_files(SIDEWAYS_PHOTO)
+    choose_with_space(desktop).set_files(SIDEWAYS_PHOTO)
     wait_until(desktop, "ready")
 
     tab_to(desktop, "crop")
