@@ -843,7 +843,7 @@ def serve(
     blueheart serve --config campaign.toml --host 0.0.0.0 --workers 2
     """
     try:
-        from blueheart.web import PresetError, ServiceSettings, load_campaign
+        from blueheart.web import PresetError, ServiceSettings, check_address, load_campaign
         from blueheart.web import serve as run_service
     except ImportError as error:
         if error.name not in ("starlette", "uvicorn"):
@@ -855,6 +855,10 @@ def serve(
         load_campaign(config)
     except PresetError as error:
         _fail(click.UsageError(str(error)))
+    try:
+        check_address(host, port)
+    except OSError as error:
+        _fail(click.UsageError(f"cannot listen on {host}:{port}: {error.strerror or error}"))
     click.echo(f"Serving the Blue Heart at http://{host}:{port}{root_path}/ (Ctrl-C to stop)")
     run_service(config, settings, host=host, port=port, processes=workers, root_path=root_path)
 

@@ -457,6 +457,17 @@ def test_serve_with_a_bad_preset_is_a_one_line_usage_error(tmp_path: Path) -> No
     assert result.stderr == f"Error: {preset}: unknown key 'colour'\n"
 
 
+def test_serve_on_a_port_in_use_is_a_one_line_usage_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("serve", "--port", str(port))
+    assert result.returncode == 2
+    assert result.stdout == ""  # nothing claims to serve
+    assert result.stderr == f"Error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+
+
 def test_serve_without_the_web_extra_names_it(tmp_path: Path) -> None:
     # A module named starlette that cannot be imported stands for a missing extra.
     (tmp_path / "starlette").mkdir()

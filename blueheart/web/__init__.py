@@ -9,6 +9,14 @@ from __future__ import annotations
 from blueheart.web.app import create_app
 from blueheart.web.campaign import Campaign, PresetError, load_campaign
 from blueheart.web.limits import ServiceSettings
-from blueheart.web.server import serve
+from blueheart.web.server import check_address, serve
 
-__all__ = ["Campaign", "PresetError", "ServiceSettings", "create_app", "load_campaign", "serve"]
+__all__ = [
+    "Campaign",
+    "PresetError",
+    "ServiceSettings",
+    "check_address",
+    "create_app",
+    "load_campaign",
+    "serve",
+]

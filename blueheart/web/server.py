@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import socket
 from pathlib import Path
 
 import uvicorn
@@ -26,6 +27,15 @@ def app_from_environment() -> ASGIApp:
     described = json.loads(os.environ[ENVIRONMENT])
     settings = ServiceSettings(**described["settings"])
     return create_app(load_campaign(described["config"]), settings)
+
+
+def check_address(host: str, port: int) -> None:
+    """Raise ``OSError`` if the service could not listen on ``host``:``port`` (a port in use,
+    an address that is not this machine's), before anything says it is serving."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        probe.bind((host, port))
 
 
 def serve(

@@ -91,6 +91,19 @@ def test_the_switcher_changes_the_language_and_the_campaigns_texts(booth: Page) 
     expect(booth.locator("h1")).to_have_text("Wear the Blue Heart at the booth")
 
 
+def test_the_presets_english_reads_left_to_right_on_the_arabic_page(booth: Page) -> None:
+    # Arabic has no texts in the preset: its English sentences keep their own direction (the
+    # full stop at their end, "#BlueHeart" after the message), in a right-to-left page.
+    booth.get_by_test_id("language").select_option("ar")
+    expect(booth.locator("html")).to_have_attribute("dir", "rtl")
+    directions = booth.evaluate(
+        "['title', 'message', 'campaign-text'].map("
+        "(id) => getComputedStyle(document.getElementById(id)).direction)"
+    )
+    assert directions == ["ltr", "ltr", "ltr"]
+    expect(booth.get_by_test_id("download")).to_have_text(catalogue("ar")["download"])
+
+
 def test_locked_options_are_not_sent_and_auto_puts_the_heart_back(booth: Page) -> None:
     sent: list[str] = []
     booth.on("request", lambda request: sent.append(request.url))
