@@ -41,6 +41,8 @@ from blueheart.metadata import Metadata
 READABLE_FORMATS = ("JPEG", "PNG", "WEBP", "AVIF", "GIF", "TIFF", "BMP", "HEIF")
 """Pillow's opener for JPEG also yields MPO, the multi-picture JPEGs phones write."""
 ANIMATED_FORMATS = ("GIF", "PNG", "WEBP", "AVIF")
+MULTI_FRAME_FORMATS = (*ANIMATED_FORMATS, "TIFF")
+"""Formats that store several frames; written as another, an animation keeps its first."""
 PAGED_FORMATS = ("TIFF",)
 """Formats whose every page is badged (when written in the same format)."""
 DEFAULT_QUALITY = 90
@@ -453,7 +455,7 @@ def encode(frames: list[Frame], settings: EncodeSettings, metadata: Metadata) ->
         # Fax schemes store one bit a pixel, and the badged scan is in colour now.
         fax = settings.tiff_compression in _FAX_COMPRESSIONS
         params["compression"] = "tiff_lzw" if fax else settings.tiff_compression
-    if len(frames) > 1:
+    if len(frames) > 1 and fmt in MULTI_FRAME_FORMATS:
         params.update(_animation_params(frames, settings))
     buffer = io.BytesIO()
     first.save(buffer, fmt, **params)
@@ -508,12 +510,18 @@ def _animation_params(frames: list[Frame], settings: EncodeSettings) -> dict[str
     params: dict[str, Any] = {
         "save_all": True,
         "append_images": [_for_format(frame.image, settings) for frame in frames[1:]],
-        "duration": [frame.duration or 0 for frame in frames],
+        # APNG stores fractions of a millisecond; the other writers take whole ones.
+        "duration": [round(frame.duration or 0) for frame in frames],
     }
     if settings.loop is not None:
         params["loop"] = settings.loop
-    if settings.format in ("GIF", "PNG") and all(f.disposal is not None for f in frames):
-        params["disposal"] = [frame.disposal for frame in frames]
+    disposals = {frame.disposal for frame in frames}
+    if settings.format in ("GIF", "PNG") and None not in disposals:
+        # One value when all agree: Pillow's GIF writer fails on a list when it merges two
+        # identical frames (a pause held over two frames, common in real GIFs).
+        params["disposal"] = (
+            disposals.pop() if len(disposals) == 1 else [f.disposal for f in frames]
+        )
     if settings.format == "PNG" and all(f.blend is not None for f in frames):
         params["blend"] = [frame.blend for frame in frames]
     return params
