@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+
 
 class BlueheartError(Exception):
     """Base class of every error blueheart raises for an image or a file."""
@@ -49,3 +51,19 @@ class EmblemDoesNotFitError(OptionError, BlueheartError):
 
 class OutputTooLargeError(OptionError, ImageTooLargeError):
     """The output size asked for would make more pixels than the limit allows for this image."""
+
+
+EXIF_ERRORS = (
+    SyntaxError,
+    struct.error,
+    TypeError,
+    AttributeError,
+    ValueError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    EOFError,
+)
+"""What Pillow raises on a damaged EXIF block (a RATIONAL stored as text, a count that does
+not fit the type, a bad offset), reading it or writing it back. Cameras write such blocks and
+viewers show the photo anyway: the block is left out, the photo is badged."""

@@ -27,7 +27,7 @@ from blueheart.compose import (
 )
 from blueheart.crop import crop_and_resize
 from blueheart.emblem import AUTO_RING, HEART_RING, _cached_emblem, silhouette
-from blueheart.errors import BlueheartError, OptionError, OutputTooLargeError
+from blueheart.errors import EXIF_ERRORS, BlueheartError, OptionError, OutputTooLargeError
 from blueheart.framing import output_canvas
 from blueheart.imagefile import (
     Frame,
@@ -35,7 +35,6 @@ from blueheart.imagefile import (
     frame_count,
     open_image,
 )
-from blueheart.metadata import EXIF_ERRORS
 from blueheart.options import (
     BadgeOptions,
     Crop,

@@ -17,7 +17,7 @@ from typing import Any
 
 from PIL import ExifTags, Image
 
-from blueheart.errors import OptionError, UnreadableImageError
+from blueheart.errors import EXIF_ERRORS, OptionError, UnreadableImageError
 from blueheart.formats import named_format, output_format
 from blueheart.framing import output_canvas
 from blueheart.imagefile import (
@@ -34,7 +34,6 @@ from blueheart.imagefile import (
     write_atomic,
 )
 from blueheart.metadata import (
-    EXIF_ERRORS,
     PNG_SIGNATURE,
     Metadata,
     png_without_oversized_text,

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from blueheart.compose import srgb_to_lab
+from blueheart.colour import srgb_to_lab
 
 MAP_SIDE = 64
 _SMALLEST_MAP = 3
