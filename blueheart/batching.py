@@ -36,7 +36,7 @@ from blueheart._version import __version__
 from blueheart.errors import BlueheartError, OptionError, OutputExistsError
 from blueheart.formats import SUFFIX_FORMATS, TEMP_SUFFIX, output_format, output_suffix
 from blueheart.imagefile import file_identity, file_kind, open_regular
-from blueheart.options import BadgeOptions, Crop
+from blueheart.options import BadgeOptions
 
 Status = Literal["ok", "skipped", "failed"]
 
@@ -388,7 +388,7 @@ def _file_left_out(path: Path, source: Path) -> str | None:
 
 
 def _suffix(path: Path, kind: str, options: BadgeOptions) -> str:
-    written = output_format(kind, options.format, needs_alpha=options.crop is Crop.CIRCLE)
+    written = output_format(kind, options.format, needs_alpha=options.needs_alpha)
     return output_suffix(path.suffix, written)
 
 

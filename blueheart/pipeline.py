@@ -37,7 +37,6 @@ from blueheart.imagefile import (
 )
 from blueheart.options import (
     BadgeOptions,
-    Crop,
     Position,
     Style,
     resolve_options,
@@ -68,7 +67,7 @@ def apply_badge(
     ``max_pixels`` pixels (``OutputTooLargeError``).
     """
     resolved = resolve_options(options, overrides)
-    keep_cmyk = resolved.crop is not Crop.CIRCLE
+    keep_cmyk = not resolved.needs_alpha
     check_output_size(image.size, resolved)
     photo, icc = normalise(image, keep_cmyk=keep_cmyk)
     photo = crop_and_resize(photo, resolved.crop, resolved.focus, resolved.output_size)

@@ -88,9 +88,7 @@ def badge_file(
         raise OptionError(
             "destination", f"{destination_path} is the input; inputs are never written"
         )
-    named = named_format(
-        destination_path, resolved.format, needs_alpha=resolved.crop is Crop.CIRCLE
-    )
+    named = named_format(destination_path, resolved.format, needs_alpha=resolved.needs_alpha)
     check_output(destination_path, overwrite=overwrite)
     data, _ = render_file(source_path, str(source_path), resolved, written_format=named)
     write_atomic(destination_path, data, overwrite=overwrite)
@@ -118,7 +116,7 @@ def _render_file(
 ) -> tuple[bytes, str]:
     with open_image(source, name=name, max_pixels=options.max_pixels) as image, decoding(name):
         written_format = written_format or output_format(
-            image.format, options.format, needs_alpha=options.crop is Crop.CIRCLE
+            image.format, options.format, needs_alpha=options.needs_alpha
         )
         resized = _draft(image, options)
         reuse_tables = options.quality is None and not resized and options.crop is Crop.NONE
