@@ -34,6 +34,14 @@ from blueheart.errors import (
 if TYPE_CHECKING:
     from blueheart.batching import Report, Result, batch
     from blueheart.emblem import emblem_svg, render_emblem
+    from blueheart.files import (
+        Preview,
+        apply_badge,
+        badge_bytes,
+        badge_file,
+        preview_bytes,
+        write_emblem,
+    )
     from blueheart.options import (
         UN_BLUE,
         BadgeOptions,
@@ -43,17 +51,16 @@ if TYPE_CHECKING:
         Position,
         Style,
     )
-    from blueheart.pipeline import apply_badge
-    from blueheart.render import Preview, badge_bytes, badge_file, preview_bytes
     from blueheart.sheet import SheetReport, contact_sheet, write_contact_sheets
     from blueheart.units import Length
 
 _LAZY = {
-    "apply_badge": "blueheart.pipeline",
-    "badge_bytes": "blueheart.render",
-    "badge_file": "blueheart.render",
-    "preview_bytes": "blueheart.render",
-    "Preview": "blueheart.render",
+    "apply_badge": "blueheart.files",
+    "badge_bytes": "blueheart.files",
+    "badge_file": "blueheart.files",
+    "preview_bytes": "blueheart.files",
+    "Preview": "blueheart.files",
+    "write_emblem": "blueheart.files",
     "render_emblem": "blueheart.emblem",
     "emblem_svg": "blueheart.emblem",
     "batch": "blueheart.batching",
@@ -105,6 +112,7 @@ __all__ = [
     "preview_bytes",
     "render_emblem",
     "write_contact_sheets",
+    "write_emblem",
 ]
 
 

@@ -476,7 +476,7 @@ def executor_for(workers: int, scheduler: str | None = None) -> Iterator[Executo
         yield None
     else:
         # Forked workers inherit what is imported here instead of importing it each.
-        for module in ("blueheart.render", "blueheart.pipeline"):
+        for module in ("blueheart.files", "blueheart.pipeline"):
             importlib.import_module(module)
         with WorkerPool(workers) as pool:
             yield pool
@@ -848,7 +848,7 @@ def badge_job(job: Job, options: BadgeOptions, overwrite: bool) -> Result:
     an output that exists when it runs was written by an earlier attempt of the same job (a
     Dask task run again after its worker died): ``ok``, not ``failed``.
     """
-    from blueheart.render import badge_file
+    from blueheart.files import badge_file
 
     output = Path(job.output)
     # A symbolic link inside DEST must not carry an output out of it.

@@ -303,9 +303,9 @@ def build_options(params: dict[str, Any]) -> BadgeOptions:
             max_pixels=params["max_pixels"],
         )
         if options.emblem is not None:
-            from blueheart.pipeline import check_emblem
+            from blueheart.emblemfile import load_emblem
 
-            check_emblem(options.emblem)
+            load_emblem(options.emblem)
     except OptionError as error:
         raise _usage_error(error) from None
     return options
@@ -432,7 +432,7 @@ def badge(inputs: tuple[str, ...], output: str | None, overwrite: bool, **params
     blueheart badge me.heic -o me-avatar.png --crop circle --output-size 1080
     blueheart badge team/*.jpg -o badged/ --position auto
     """
-    from blueheart.render import badge_file
+    from blueheart.files import badge_file
     from blueheart.targets import badge_targets
 
     options = build_options(params)

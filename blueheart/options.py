@@ -318,9 +318,9 @@ class BadgeOptions:
         return self.crop is Crop.CIRCLE
 
     @property
-    def reframes(self) -> bool:
-        """Whether the output is cropped or resized, rather than the photo's own pixel grid."""
-        return self.crop is not Crop.NONE or self.output_size is not None
+    def keeps_frame(self) -> bool:
+        """Whether the output keeps the photo's frame: neither cropped nor resized."""
+        return self.crop is Crop.NONE and self.output_size is None
 
     def replace(self, **changes: Any) -> BadgeOptions:
         """A copy with some fields changed, validated again."""

@@ -38,9 +38,9 @@ def many_photos(root: Path, count: int, size: tuple[int, int] = (400, 300)) -> P
 def _badge_file_that(action: str, name: str, marker: str | None) -> None:
     """Worker initializer: ``badge_file`` kills its worker (or hangs) on the file ``name``;
     with a ``marker`` path, only the first time."""
-    import blueheart.render
+    import blueheart.files
 
-    original = blueheart.render.badge_file
+    original = blueheart.files.badge_file
 
     def badge_file(source: Any, *args: Any, **kwargs: Any) -> None:
         first = marker is None or not Path(marker).exists()
@@ -52,7 +52,7 @@ def _badge_file_that(action: str, name: str, marker: str | None) -> None:
             time.sleep(3600)
         original(source, *args, **kwargs)
 
-    blueheart.render.badge_file = badge_file
+    blueheart.files.badge_file = badge_file
 
 
 def decodes(path: Path) -> bool:
