@@ -33,9 +33,15 @@ from pathlib import Path
 from typing import Any, Literal, ParamSpec, TypeVar
 
 from blueheart._version import __version__
-from blueheart.errors import BlueheartError, OptionError, OutputExistsError
+from blueheart.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    BlueheartError,
+    OptionError,
+    OutputExistsError,
+)
 from blueheart.formats import SUFFIX_FORMATS, TEMP_SUFFIX, output_format, output_suffix
-from blueheart.imagefile import file_identity, file_kind, open_regular
+from blueheart.imagefile import check_output, file_identity, file_kind, open_regular, write_atomic
 from blueheart.options import BadgeOptions
 
 Status = Literal["ok", "skipped", "failed"]
@@ -112,10 +118,11 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        """130 if interrupted, 1 if any file failed, else 0."""
+        """``EXIT_INTERRUPTED`` (130) if interrupted, ``EXIT_FAILED`` (1) if any file
+        failed, else 0."""
         if self.interrupted:
-            return 130
-        return 1 if self.counts["failed"] else 0
+            return EXIT_INTERRUPTED
+        return EXIT_FAILED if self.counts["failed"] else 0
 
     def summary(self) -> str:
         """``N ok, N skipped, N failed``."""
@@ -157,6 +164,7 @@ def is_report(path: Path) -> bool:
 
 
 ProgressCallback = Callable[[Result], None]
+PlanCallback = Callable[[Plan], None]
 
 
 def batch(
@@ -165,32 +173,110 @@ def batch(
     options: BadgeOptions | None = None,
     *,
     executor: Executor | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
     progress: ProgressCallback | None = None,
+    planned: PlanCallback | None = None,
     overwrite: bool = False,
+    report: str | Path | None = None,
+    dry_run: bool = False,
+    stop: threading.Event | None = None,
 ) -> Report:
     """Badge every image under ``source`` into ``destination``, mirroring relative paths.
 
     Non-images, hidden names and files that are not regular are skipped, unreadable images
     and folders failed (the batch goes on), existing outputs skipped unless ``overwrite``.
-    The run holds ``destination``'s lock (see ``destination_lock``) and first removes the
-    temporary files a killed run left there. ``executor`` runs the jobs (None: in this
-    process); ``progress`` is called with each ``Result`` as it arrives. Raises
-    ``OptionError`` for a missing ``source``, a ``destination`` that is ``source`` or
-    contains it, or one another run holds.
+
+    The jobs run on ``executor``; without one, on ``workers`` processes (1: in this
+    process) or on the Dask ``scheduler`` at that address ("local": a cluster of
+    ``workers`` started for the run; see ``executor_for``). ``progress`` is called with
+    each ``Result`` as it arrives: first those decided while planning, then, after
+    ``planned`` has been called with the ``Plan``, those of the files badged. ``report``
+    names a JSON report (``Report.to_json``) to write at the end: checked before anything is
+    badged, it replaces only a previous report, or with ``overwrite`` a regular file that is
+    not an input. ``dry_run`` stops after ``planned``, writing nothing.
+
+    The run holds ``destination``'s lock (see ``destination_lock``), first removes the
+    temporary files a killed run left there, and after an interrupted run its own. Setting
+    ``stop`` (from a signal handler, say), or ``KeyboardInterrupt``, stops the run: the
+    files finished are kept and reported, and the report says ``interrupted``. Raises
+    ``OptionError`` for a missing ``source``, a ``destination`` that is ``source`` or holds
+    it or is in use by another run, a ``report`` that may not be written, or a
+    ``scheduler`` that cannot be reached.
     """
     resolved = options if options is not None else BadgeOptions()
     plan = plan_batch(source, destination, resolved, overwrite=overwrite)
+    report_path = Path(report) if report is not None else None
+    if report_path is not None:
+        check_report(report_path, plan.inputs, overwrite=overwrite)
     results = list(plan.decided)
     for result in results:
         if progress:
             progress(result)
+    if dry_run:
+        if planned:
+            planned(plan)
+        return Report(tuple(results))
     with destination_lock(Path(destination)):
         remove_stale_temp_files(Path(destination))
-        for result in run_jobs(plan.jobs, resolved, executor=executor, overwrite=overwrite):
+        if planned:
+            planned(plan)
+        stop = stop or threading.Event()
+        with _running_on(executor, workers, scheduler) as runner:
+            _run(plan.jobs, resolved, runner, overwrite, stop, results, progress)
+        if stop.is_set():
+            # Workers stopped mid-photo leave their hidden temp files; the run removes its own.
+            remove_stale_temp_files(Path(destination))
+        outcome = Report(tuple(results), interrupted=stop.is_set())
+        if report_path is not None:
+            write_atomic(report_path, outcome.to_json().encode("utf-8"), overwrite=True)
+    return outcome
+
+
+def _running_on(
+    executor: Executor | None, workers: int, scheduler: str | None
+) -> contextlib.AbstractContextManager[Executor | None]:
+    return contextlib.nullcontext(executor) if executor else executor_for(workers, scheduler)
+
+
+def _run(
+    jobs: tuple[Job, ...],
+    options: BadgeOptions,
+    executor: Executor | None,
+    overwrite: bool,
+    stop: threading.Event,
+    results: list[Result],
+    progress: ProgressCallback | None,
+) -> None:
+    """Run ``jobs``, adding each result to ``results``; a ``KeyboardInterrupt`` sets ``stop``."""
+    try:
+        for result in run_jobs(jobs, options, executor=executor, overwrite=overwrite, stop=stop):
             results.append(result)
             if progress:
                 progress(result)
-    return Report(tuple(results))
+    except KeyboardInterrupt:
+        stop.set()
+
+
+def check_report(path: Path, inputs: frozenset[Identity], *, overwrite: bool) -> None:
+    """Raise ``OptionError`` (field ``report``) unless a report may be written to ``path``.
+
+    The report goes into an existing folder; it replaces a previous report (a re-run), or
+    with ``overwrite`` any regular file, but never one of ``inputs`` nor anything else.
+    """
+    if not path.parent.is_dir():
+        missing = "is not a folder" if path.parent.exists() else "does not exist"
+        raise OptionError("report", f"{path.parent} {missing}")
+    if file_identity(path) in inputs:
+        raise OptionError("report", f"{path} is an input of the batch; inputs are never written")
+    try:
+        existing = check_output(path, overwrite=True)
+    except BlueheartError as error:
+        raise OptionError("report", str(error)) from None
+    if existing and not overwrite and not is_report(path):
+        raise OptionError(
+            "report", f"{path} exists and is not a blueheart report (overwrite=True replaces it)"
+        )
 
 
 def check_folders(source: Path, destination: Path) -> None:
@@ -209,9 +295,11 @@ def check_folders(source: Path, destination: Path) -> None:
     except OSError as error:
         raise OptionError("source", f"{source}: cannot read ({error.strerror or error})") from None
     if destination_identity == lineage[0]:
-        raise OptionError("destination", "DEST_DIR may not be SRC_DIR: inputs are never written")
+        raise OptionError(
+            "destination", "the destination may not be the source: inputs are never written"
+        )
     if destination_identity in lineage:
-        raise OptionError("destination", "DEST_DIR may not contain SRC_DIR")
+        raise OptionError("destination", "the destination may not contain the source")
 
 
 def _lineage(folder: Path) -> list[Identity]:

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import struct
 
+EXIT_FAILED = 1
+"""The exit code of a run in which some input failed."""
+EXIT_INTERRUPTED = 130
+"""The exit code of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells say)."""
+
 
 class BlueheartError(Exception):
     """Base class of every error blueheart raises for an image or a file."""

@@ -604,7 +604,7 @@ def check_output(path: Path, *, overwrite: bool) -> os.stat_result | None:
             f"{path}: is {file_kind(existing.st_mode)}; only regular files are replaced"
         )
     if not overwrite:
-        raise OutputExistsError(f"{path}: exists (use --overwrite to replace it)")
+        raise OutputExistsError(f"{path}: exists (pass overwrite=True to replace it)")
     return existing
 
 
@@ -669,10 +669,10 @@ def _publish(temp: Path, path: Path, *, overwrite: bool) -> None:
         # A hard link fails if the name exists: no-clobber even against a concurrent writer.
         os.link(temp, path)
     except FileExistsError:
-        raise OutputExistsError(f"{path}: exists (use --overwrite to replace it)") from None
+        raise OutputExistsError(f"{path}: exists (pass overwrite=True to replace it)") from None
     except OSError:
         if check_output(path, overwrite=True) is not None:
-            raise OutputExistsError(f"{path}: exists (use --overwrite to replace it)") from None
+            raise OutputExistsError(f"{path}: exists (pass overwrite=True to replace it)") from None
         temp.replace(path)
         return
     temp.unlink()
