@@ -33,8 +33,9 @@ from blueheart.errors import (
 
 if TYPE_CHECKING:
     from blueheart.batching import Report, Result, batch
-    from blueheart.emblem import emblem_svg, render_emblem
+    from blueheart.emblem import AUTO_RING, HEART_RING, emblem_svg, render_emblem, silhouette
     from blueheart.files import (
+        PREVIEW_SIDE,
         Preview,
         apply_badge,
         badge_bytes,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
         write_emblem,
     )
     from blueheart.options import (
+        DEFAULT_MAX_PIXELS,
         UN_BLUE,
         BadgeOptions,
         Crop,
@@ -52,7 +54,7 @@ if TYPE_CHECKING:
         Style,
     )
     from blueheart.sheet import SheetReport, contact_sheet, write_contact_sheets
-    from blueheart.units import Length
+    from blueheart.units import Length, Unit
 
 _LAZY = {
     "apply_badge": "blueheart.files",
@@ -60,9 +62,13 @@ _LAZY = {
     "badge_file": "blueheart.files",
     "preview_bytes": "blueheart.files",
     "Preview": "blueheart.files",
+    "PREVIEW_SIDE": "blueheart.files",
     "write_emblem": "blueheart.files",
     "render_emblem": "blueheart.emblem",
     "emblem_svg": "blueheart.emblem",
+    "silhouette": "blueheart.emblem",
+    "HEART_RING": "blueheart.emblem",
+    "AUTO_RING": "blueheart.emblem",
     "batch": "blueheart.batching",
     "Report": "blueheart.batching",
     "Result": "blueheart.batching",
@@ -76,10 +82,16 @@ _LAZY = {
     "Focus": "blueheart.options",
     "OutputFormat": "blueheart.options",
     "UN_BLUE": "blueheart.options",
+    "DEFAULT_MAX_PIXELS": "blueheart.options",
     "Length": "blueheart.units",
+    "Unit": "blueheart.units",
 }
 
 __all__ = [
+    "AUTO_RING",
+    "DEFAULT_MAX_PIXELS",
+    "HEART_RING",
+    "PREVIEW_SIDE",
     "UN_BLUE",
     "BadgeOptions",
     "BlueheartError",
@@ -100,6 +112,7 @@ __all__ = [
     "Result",
     "SheetReport",
     "Style",
+    "Unit",
     "UnreadableImageError",
     "UnsupportedFormatError",
     "__version__",
@@ -111,6 +124,7 @@ __all__ = [
     "emblem_svg",
     "preview_bytes",
     "render_emblem",
+    "silhouette",
     "write_contact_sheets",
     "write_emblem",
 ]

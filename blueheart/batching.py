@@ -221,7 +221,7 @@ def batch(
         remove_stale_temp_files(Path(destination))
         if planned:
             planned(plan)
-        stop = stop or threading.Event()
+        stop = stop if stop is not None else threading.Event()
         with _running_on(executor, workers, scheduler) as runner:
             _run(plan.jobs, resolved, runner, overwrite, stop, results, progress)
         if stop.is_set():
