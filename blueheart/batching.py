@@ -62,6 +62,8 @@ _PARENT_POLL_S = 1.0
 _PR_SET_PDEATHSIG = 1
 # File systems stamp times from a coarse clock, up to a tick behind time.time_ns().
 _CLOCK_SLACK_NS = 50_000_000
+_LOCK_NOTE_BYTES = 4096
+"""The most read back of what a run wrote into its lock file (one line of JSON)."""
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -525,7 +527,7 @@ def _run_description() -> str:
 def _holder(descriptor: int) -> str:
     """The run holding a lock, in words, from what it wrote into the lock file."""
     try:
-        run = json.loads(os.pread(descriptor, 4096, 0))
+        run = json.loads(os.pread(descriptor, _LOCK_NOTE_BYTES, 0))
         return f"pid {run['pid']} on {run['host']}, started {run['started']}"
     except (OSError, ValueError, KeyError, TypeError):
         return "a run that has not said which yet"

@@ -14,6 +14,13 @@ import click
 BAR_LABEL = "Badging"
 BAR_FIELDS = ("count", "rate", "eta")
 MIN_BAR_WIDTH = 10
+MAX_RATE = 99_999.0
+"""The fastest rate shown, in images a second: the field holds five digits."""
+MAX_ETA_S = 99 * 3600 + 59 * 60 + 59
+"""The longest time left shown, 99:59:59: the field holds two digits of hours."""
+WHOLE_RATE = 1000
+"""From this many images a second, the rate is shown without a decimal."""
+_EPSILON_S = 1e-6
 
 
 def bar_layout(columns: int, total: int) -> tuple[str, int, tuple[str, ...]]:
@@ -32,11 +39,11 @@ def bar_layout(columns: int, total: int) -> tuple[str, int, tuple[str, ...]]:
 
 def bar_info(fields: tuple[str, ...], done: int, total: int, elapsed: float) -> str:
     """The bar's info, each field at a fixed width: ``14210/20000   38.2 img/s  00:02:31``."""
-    rate = min(done / max(elapsed, 1e-6), 99_999.0)
-    seconds = min(round((total - done) / rate), 99 * 3600 + 3599) if rate else None
+    rate = min(done / max(elapsed, _EPSILON_S), MAX_RATE)
+    seconds = min(round((total - done) / rate), MAX_ETA_S) if rate else None
     parts = {
         "count": f"{done:>{len(str(total))}}/{total}",
-        "rate": f"{rate:5.1f} img/s" if rate < 1000 else f"{rate:5.0f} img/s",
+        "rate": f"{rate:5.1f} img/s" if rate < WHOLE_RATE else f"{rate:5.0f} img/s",
         "eta": "--:--:--" if seconds is None else clock(seconds),
     }
     return "  ".join(parts[field] for field in fields)
