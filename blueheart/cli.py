@@ -30,7 +30,13 @@ from blueheart.cliparams import (
     build_options,
     style_command,
 )
-from blueheart.errors import EXIT_FAILED, EXIT_INTERRUPTED, BlueheartError, OptionError
+from blueheart.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    BlueheartError,
+    OptionError,
+    one_line,
+)
 from blueheart.options import DEFAULT_MAX_PIXELS
 from blueheart.process import handling, quiet_libraries, raise_interrupt, stop_on_first_signal
 from blueheart.progress import progress_bar
@@ -69,7 +75,7 @@ def _library_errors() -> Iterator[None]:
 
 def _click_error(error: Exception) -> click.ClickException:
     if not isinstance(error, OptionError):
-        return click.ClickException(_in_cli_words(" ".join(str(error).split())))
+        return click.ClickException(_in_cli_words(one_line(str(error))))
     message = _in_cli_words(str(error).removeprefix(f"{error.field}: "))
     if error.field in ARGUMENT_FIELDS:
         return click.UsageError(message)
@@ -95,8 +101,8 @@ def _one_line(error: BlueheartError, source: str) -> str:
     """An input's error on one line, naming the input; an option this input cannot take (an
     emblem that cannot fit, an output too large) is named as its flag."""
     if not isinstance(error, OptionError):
-        return _in_cli_words(" ".join(str(error).split()))
-    message = " ".join(str(error).removeprefix(f"{error.field}: ").split())
+        return _in_cli_words(one_line(str(error)))
+    message = one_line(str(error).removeprefix(f"{error.field}: "))
     return f"{source}: invalid value for {_flag(error.field)}: {message}"
 
 

@@ -10,6 +10,12 @@ EXIT_INTERRUPTED = 130
 """The exit code of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells say)."""
 
 
+def one_line(text: str) -> str:
+    """``text`` on one line, as every message blueheart gives: each run of whitespace (line
+    breaks included) made one space."""
+    return " ".join(text.split())
+
+
 class BlueheartError(Exception):
     """Base class of every error blueheart raises for an image or a file."""
 

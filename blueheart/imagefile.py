@@ -34,6 +34,7 @@ from blueheart.errors import (
     OutputWriteError,
     UnreadableImageError,
     UnsupportedFormatError,
+    one_line,
 )
 from blueheart.formats import TEMP_SUFFIX, format_of_name
 from blueheart.metadata import Metadata
@@ -126,7 +127,7 @@ def decoding(name: str) -> Iterator[None]:
 
 
 def _reason(error: BaseException) -> str:
-    text = " ".join(str(error).split()) or type(error).__name__
+    text = one_line(str(error)) or type(error).__name__
     return text[:200]
 
 

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from blueheart.batching import find_images
 from blueheart.crop import circle_mask, square_window
-from blueheart.errors import EXIT_FAILED, BlueheartError, OptionError, OutputExistsError
+from blueheart.errors import EXIT_FAILED, BlueheartError, OptionError, OutputExistsError, one_line
 from blueheart.formats import named_format
 from blueheart.imagefile import decoding, open_image, save_image_atomic
 from blueheart.options import DEFAULT_MAX_PIXELS, Focus, OutputFormat
@@ -162,7 +162,7 @@ def _draw_page(
         try:
             sheet.paste(_tile(path, cell), (left, top))
         except BlueheartError as error:
-            unreadable.append((path, " ".join(str(error).split())))
+            unreadable.append((path, one_line(str(error))))
             draw.line((left, top, left + cell - 1, top + cell - 1), fill=UNREADABLE_MARK, width=3)
             draw.line((left, top + cell - 1, left + cell - 1, top), fill=UNREADABLE_MARK, width=3)
         caption = _fit(_caption(path, root), font, cell)

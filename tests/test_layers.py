@@ -21,7 +21,7 @@ LAYERS = {
     "geometry": ["colour", "placement", "emblem", "saliency", "framing"],
     "image": ["compose", "crop", "pipeline"],
     "files": ["imagefile", "metadata", "emblemfile", "files", "targets"],
-    "many files": ["batching", "sheet", "_dask"],
+    "many files": ["executors", "batching", "sheet", "_dask"],
     "front ends": ["__init__", "__main__", "cli", "cliparams", "progress", "process", "web"],
 }
 """Bottom to top. ``__init__`` is the public face: only front ends import it."""

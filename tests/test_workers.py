@@ -20,7 +20,8 @@ from helpers import photo
 from PIL import Image
 
 from blueheart import BadgeOptions, batch
-from blueheart.batching import LOCK_NAME, Job, WorkerPool, badge_job, plan_batch, run_jobs
+from blueheart.batching import LOCK_NAME, Job, badge_job, plan_batch, run_jobs
+from blueheart.executors import WorkerPool
 
 KILLER = "photo-007.jpg"
 
@@ -311,10 +312,10 @@ def test_a_scheduler_address_that_is_no_scheduler_is_one_line_and_exit_2(
     pytest.importorskip("distributed")
     from click.testing import CliRunner
 
-    import blueheart.batching
+    import blueheart.executors
     from blueheart.cli import cli
 
-    monkeypatch.setattr(blueheart.batching, "_SCHEDULER_TIMEOUT_S", 2)
+    monkeypatch.setattr(blueheart.executors, "SCHEDULER_TIMEOUT_S", 2)
     address = f"tcp://127.0.0.1:{local_server(reply)}"
     source = many_photos(tmp_path, 1)
     started = time.monotonic()
