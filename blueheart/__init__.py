@@ -7,7 +7,7 @@ The library in one breath::
     blueheart.badge_file("in.jpg", "out.jpg", options)
     data = blueheart.badge_bytes(jpeg_bytes, options)
     heart = blueheart.render_emblem(256)
-    report = blueheart.batch("photos", "out", options, executor=None, progress=callback)
+    report = blueheart.batch("photos", "out", options, workers=2, progress=callback)
 
 Heavy modules (Pillow, numpy) load on first use, so ``import blueheart`` stays cheap.
 """
@@ -32,7 +32,7 @@ from blueheart.errors import (
 )
 
 if TYPE_CHECKING:
-    from blueheart.batching import Report, Result, batch
+    from blueheart.batching import Plan, Report, Result, batch
     from blueheart.emblem import AUTO_RING, HEART_RING, emblem_svg, render_emblem, silhouette
     from blueheart.files import (
         PREVIEW_SIDE,
@@ -70,6 +70,7 @@ _LAZY = {
     "HEART_RING": "blueheart.emblem",
     "AUTO_RING": "blueheart.emblem",
     "batch": "blueheart.batching",
+    "Plan": "blueheart.batching",
     "Report": "blueheart.batching",
     "Result": "blueheart.batching",
     "contact_sheet": "blueheart.sheet",
@@ -106,6 +107,7 @@ __all__ = [
     "OutputFormat",
     "OutputTooLargeError",
     "OutputWriteError",
+    "Plan",
     "Position",
     "Preview",
     "Report",
