@@ -97,7 +97,7 @@ def _flag(field: str) -> str:
     return f"'--{field.replace('_', '-')}'"
 
 
-def _one_line(error: BlueheartError, source: str) -> str:
+def _input_error(error: BlueheartError, source: str) -> str:
     """An input's error on one line, naming the input; an option this input cannot take (an
     emblem that cannot fit, an output too large) is named as its flag."""
     if not isinstance(error, OptionError):
@@ -183,7 +183,7 @@ def badge(inputs: tuple[str, ...], output: str | None, overwrite: bool, **params
                 if _debug():
                     raise
                 failed += 1
-                click.echo(f"Error: {_one_line(error, source)}", err=True)
+                click.echo(f"Error: {_input_error(error, source)}", err=True)
                 continue
         click.echo(str(target))
     if failed:
