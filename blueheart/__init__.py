@@ -7,7 +7,7 @@ The library in one breath::
     blueheart.badge_file("in.jpg", "out.jpg", options)
     data = blueheart.badge_bytes(jpeg_bytes, options)
     heart = blueheart.render_emblem(256)
-    report = blueheart.batch("photos", "out", options, executor=None, progress=callback)
+    report = blueheart.batch("photos", "out", options, workers=2, progress=callback)
 
 Heavy modules (Pillow, numpy) load on first use, so ``import blueheart`` stays cheap.
 """
@@ -32,9 +32,19 @@ from blueheart.errors import (
 )
 
 if TYPE_CHECKING:
-    from blueheart.batching import Report, Result, batch
-    from blueheart.emblem import emblem_svg, render_emblem
+    from blueheart.batching import Plan, Report, Result, batch
+    from blueheart.emblem import AUTO_RING, HEART_RING, emblem_svg, render_emblem, silhouette
+    from blueheart.files import (
+        PREVIEW_SIDE,
+        Preview,
+        apply_badge,
+        badge_bytes,
+        badge_file,
+        preview_bytes,
+        write_emblem,
+    )
     from blueheart.options import (
+        DEFAULT_MAX_PIXELS,
         UN_BLUE,
         BadgeOptions,
         Crop,
@@ -43,20 +53,24 @@ if TYPE_CHECKING:
         Position,
         Style,
     )
-    from blueheart.pipeline import apply_badge
-    from blueheart.render import Preview, badge_bytes, badge_file, preview_bytes
     from blueheart.sheet import SheetReport, contact_sheet, write_contact_sheets
-    from blueheart.units import Length
+    from blueheart.units import Length, Unit
 
 _LAZY = {
-    "apply_badge": "blueheart.pipeline",
-    "badge_bytes": "blueheart.render",
-    "badge_file": "blueheart.render",
-    "preview_bytes": "blueheart.render",
-    "Preview": "blueheart.render",
+    "apply_badge": "blueheart.files",
+    "badge_bytes": "blueheart.files",
+    "badge_file": "blueheart.files",
+    "preview_bytes": "blueheart.files",
+    "Preview": "blueheart.files",
+    "PREVIEW_SIDE": "blueheart.files",
+    "write_emblem": "blueheart.files",
     "render_emblem": "blueheart.emblem",
     "emblem_svg": "blueheart.emblem",
+    "silhouette": "blueheart.emblem",
+    "HEART_RING": "blueheart.emblem",
+    "AUTO_RING": "blueheart.emblem",
     "batch": "blueheart.batching",
+    "Plan": "blueheart.batching",
     "Report": "blueheart.batching",
     "Result": "blueheart.batching",
     "contact_sheet": "blueheart.sheet",
@@ -69,10 +83,16 @@ _LAZY = {
     "Focus": "blueheart.options",
     "OutputFormat": "blueheart.options",
     "UN_BLUE": "blueheart.options",
+    "DEFAULT_MAX_PIXELS": "blueheart.options",
     "Length": "blueheart.units",
+    "Unit": "blueheart.units",
 }
 
 __all__ = [
+    "AUTO_RING",
+    "DEFAULT_MAX_PIXELS",
+    "HEART_RING",
+    "PREVIEW_SIDE",
     "UN_BLUE",
     "BadgeOptions",
     "BlueheartError",
@@ -87,12 +107,14 @@ __all__ = [
     "OutputFormat",
     "OutputTooLargeError",
     "OutputWriteError",
+    "Plan",
     "Position",
     "Preview",
     "Report",
     "Result",
     "SheetReport",
     "Style",
+    "Unit",
     "UnreadableImageError",
     "UnsupportedFormatError",
     "__version__",
@@ -104,7 +126,9 @@ __all__ = [
     "emblem_svg",
     "preview_bytes",
     "render_emblem",
+    "silhouette",
     "write_contact_sheets",
+    "write_emblem",
 ]
 
 

@@ -6,16 +6,11 @@ Jobs carry paths, never decoded pixels, so a process pool and a Dask cluster run
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import fcntl
-import importlib
 import json
-import logging
 import os
-import signal
 import socket
 import stat
-import sys
 import threading
 import time
 from collections import deque
@@ -25,40 +20,42 @@ from concurrent.futures import (
     BrokenExecutor,
     Executor,
     Future,
-    ProcessPoolExecutor,
     wait,
 )
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, ParamSpec, TypeVar
+from typing import Literal
 
 from blueheart._version import __version__
-from blueheart.errors import BlueheartError, OptionError, OutputExistsError
+from blueheart.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    BlueheartError,
+    OptionError,
+    OutputExistsError,
+    one_line,
+)
+from blueheart.executors import WorkerPool, executor_for
 from blueheart.formats import SUFFIX_FORMATS, TEMP_SUFFIX, output_format, output_suffix
-from blueheart.imagefile import file_identity, file_kind, open_regular
-from blueheart.options import BadgeOptions, Crop
+from blueheart.imagefile import check_output, file_identity, file_kind, open_regular, write_atomic
+from blueheart.options import BadgeOptions
 
 Status = Literal["ok", "skipped", "failed"]
 
 _MAX_CHUNK = 16
 _CHUNK_BYTES = 1_000_000
-_SCHEDULER_TIMEOUT_S = 10
 LOCK_NAME = ".blueheart-batch"
 """The file a run holds locked in its destination; it stays there as the mark of a batch's
 output folder, so that a later batch whose source holds that folder leaves it out."""
 Identity = tuple[int, int]
 """(device, inode): the same file whatever the path (hard links, links, bind mounts)."""
 
-# How often a waiting run looks at its stop flag, and a worker without Linux's
-# parent-death signal at its parent.
 _POLL_S = 0.2
-_PARENT_POLL_S = 1.0
-_PR_SET_PDEATHSIG = 1
+"""How often a waiting run looks at its stop flag, in seconds."""
 # File systems stamp times from a coarse clock, up to a tick behind time.time_ns().
 _CLOCK_SLACK_NS = 50_000_000
-
-P = ParamSpec("P")
-T = TypeVar("T")
+_LOCK_NOTE_BYTES = 4096
+"""The most read back of what a run wrote into its lock file (one line of JSON)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +109,11 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        """130 if interrupted, 1 if any file failed, else 0."""
+        """``EXIT_INTERRUPTED`` (130) if interrupted, ``EXIT_FAILED`` (1) if any file
+        failed, else 0."""
         if self.interrupted:
-            return 130
-        return 1 if self.counts["failed"] else 0
+            return EXIT_INTERRUPTED
+        return EXIT_FAILED if self.counts["failed"] else 0
 
     def summary(self) -> str:
         """``N ok, N skipped, N failed``."""
@@ -157,6 +155,7 @@ def is_report(path: Path) -> bool:
 
 
 ProgressCallback = Callable[[Result], None]
+PlanCallback = Callable[[Plan], None]
 
 
 def batch(
@@ -165,32 +164,112 @@ def batch(
     options: BadgeOptions | None = None,
     *,
     executor: Executor | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
     progress: ProgressCallback | None = None,
+    planned: PlanCallback | None = None,
     overwrite: bool = False,
+    report: str | Path | None = None,
+    dry_run: bool = False,
+    stop: threading.Event | None = None,
 ) -> Report:
     """Badge every image under ``source`` into ``destination``, mirroring relative paths.
 
     Non-images, hidden names and files that are not regular are skipped, unreadable images
     and folders failed (the batch goes on), existing outputs skipped unless ``overwrite``.
-    The run holds ``destination``'s lock (see ``destination_lock``) and first removes the
-    temporary files a killed run left there. ``executor`` runs the jobs (None: in this
-    process); ``progress`` is called with each ``Result`` as it arrives. Raises
-    ``OptionError`` for a missing ``source``, a ``destination`` that is ``source`` or
-    contains it, or one another run holds.
+
+    The jobs run on ``executor``; without one, on ``workers`` processes (1: in this
+    process) or on the Dask ``scheduler`` at that address ("local": a cluster of
+    ``workers`` started for the run; see ``executor_for``). ``progress`` is called with
+    each ``Result`` as it arrives: first those decided while planning, then, after
+    ``planned`` has been called with the ``Plan``, those of the files badged. ``report``
+    names a JSON report (``Report.to_json``) to write at the end: checked before anything is
+    badged, it replaces only a previous report, or with ``overwrite`` a regular file that is
+    not an input. ``dry_run`` stops after ``planned``, writing nothing.
+
+    The run holds ``destination``'s lock (see ``destination_lock``), first removes the
+    temporary files a killed run left there, and after an interrupted run its own. Setting
+    ``stop`` (from a signal handler, say), or ``KeyboardInterrupt``, stops the run: the
+    files finished are kept and reported, and the report says ``interrupted``. Raises
+    ``OptionError`` for a missing ``source``, a ``destination`` that is ``source`` or holds
+    it or is in use by another run, a ``report`` that may not be written, or a
+    ``scheduler`` that cannot be reached.
     """
     resolved = options if options is not None else BadgeOptions()
     plan = plan_batch(source, destination, resolved, overwrite=overwrite)
+    report_path = Path(report) if report is not None else None
+    if report_path is not None:
+        check_report(report_path, plan.inputs, overwrite=overwrite)
     results = list(plan.decided)
     for result in results:
         if progress:
             progress(result)
+    if dry_run:
+        if planned:
+            planned(plan)
+        return Report(tuple(results))
     with destination_lock(Path(destination)):
         remove_stale_temp_files(Path(destination))
-        for result in run_jobs(plan.jobs, resolved, executor=executor, overwrite=overwrite):
+        if planned:
+            planned(plan)
+        stop = stop if stop is not None else threading.Event()
+        with _running_on(executor, workers, scheduler) as runner:
+            _run(plan.jobs, resolved, runner, overwrite, stop, results, progress)
+        if stop.is_set():
+            # Workers stopped mid-photo leave their hidden temp files; the run removes its own.
+            remove_stale_temp_files(Path(destination))
+        outcome = Report(tuple(results), interrupted=stop.is_set())
+        if report_path is not None:
+            write_atomic(report_path, outcome.to_json().encode("utf-8"), overwrite=True)
+    return outcome
+
+
+def _running_on(
+    executor: Executor | None, workers: int, scheduler: str | None
+) -> contextlib.AbstractContextManager[Executor | None]:
+    if executor is not None:
+        return contextlib.nullcontext(executor)
+    return executor_for(workers, scheduler)
+
+
+def _run(
+    jobs: tuple[Job, ...],
+    options: BadgeOptions,
+    executor: Executor | None,
+    overwrite: bool,
+    stop: threading.Event,
+    results: list[Result],
+    progress: ProgressCallback | None,
+) -> None:
+    """Run ``jobs``, adding each result to ``results``; a ``KeyboardInterrupt`` sets ``stop``."""
+    try:
+        for result in run_jobs(jobs, options, executor=executor, overwrite=overwrite, stop=stop):
             results.append(result)
             if progress:
                 progress(result)
-    return Report(tuple(results))
+    except KeyboardInterrupt:
+        stop.set()
+
+
+def check_report(path: Path, inputs: frozenset[Identity], *, overwrite: bool) -> None:
+    """Raise ``OptionError`` (field ``report``) unless a report may be written to ``path``.
+
+    The report goes into an existing folder; it replaces a previous report (a re-run), or
+    with ``overwrite`` any regular file, but never one of ``inputs`` nor anything else.
+    """
+    if not path.parent.is_dir():
+        missing = "is not a folder" if path.parent.exists() else "does not exist"
+        raise OptionError("report", f"{path.parent} {missing}")
+    if file_identity(path) in inputs:
+        raise OptionError("report", f"{path} is an input of the batch; inputs are never written")
+    try:
+        existing = check_output(path, overwrite=True)
+    except BlueheartError as error:
+        raise OptionError("report", str(error)) from None
+    if existing and not overwrite and not is_report(path):
+        raise OptionError(
+            "report", f"{path} exists and is not a blueheart report (overwrite=True replaces it)"
+        )
 
 
 def check_folders(source: Path, destination: Path) -> None:
@@ -209,9 +288,11 @@ def check_folders(source: Path, destination: Path) -> None:
     except OSError as error:
         raise OptionError("source", f"{source}: cannot read ({error.strerror or error})") from None
     if destination_identity == lineage[0]:
-        raise OptionError("destination", "DEST_DIR may not be SRC_DIR: inputs are never written")
+        raise OptionError(
+            "destination", "the destination may not be the source: inputs are never written"
+        )
     if destination_identity in lineage:
-        raise OptionError("destination", "DEST_DIR may not contain SRC_DIR")
+        raise OptionError("destination", "the destination may not contain the source")
 
 
 def _lineage(folder: Path) -> list[Identity]:
@@ -388,7 +469,7 @@ def _file_left_out(path: Path, source: Path) -> str | None:
 
 
 def _suffix(path: Path, kind: str, options: BadgeOptions) -> str:
-    written = output_format(kind, options.format, needs_alpha=options.crop is Crop.CIRCLE)
+    written = output_format(kind, options.format, needs_alpha=options.needs_alpha)
     return output_suffix(path.suffix, written)
 
 
@@ -437,7 +518,7 @@ def _run_description() -> str:
 def _holder(descriptor: int) -> str:
     """The run holding a lock, in words, from what it wrote into the lock file."""
     try:
-        run = json.loads(os.pread(descriptor, 4096, 0))
+        run = json.loads(os.pread(descriptor, _LOCK_NOTE_BYTES, 0))
         return f"pid {run['pid']} on {run['host']}, started {run['started']}"
     except (OSError, ValueError, KeyError, TypeError):
         return "a run that has not said which yet"
@@ -456,222 +537,6 @@ def remove_stale_temp_files(destination: Path) -> int:
                 (Path(folder) / name).unlink(missing_ok=True)
                 removed += 1
     return removed
-
-
-@contextlib.contextmanager
-def executor_for(workers: int, scheduler: str | None = None) -> Iterator[Executor | None]:
-    """The executor for ``workers`` processes, or for a Dask ``scheduler`` address.
-
-    ``scheduler`` "local" starts a ``distributed.LocalCluster``; any other value is a
-    scheduler address, which must answer within 10 s. Several workers and no scheduler: a
-    ``WorkerPool``; one worker and no scheduler: None (run here). Raises ``OptionError``
-    (field "scheduler") without the ``dask`` extra or when the scheduler cannot be reached.
-    On exit pending work is cancelled; on an exception the pool's workers are killed rather
-    than waited for.
-    """
-    if scheduler:
-        with _dask_executor(workers, scheduler) as executor:
-            yield executor
-    elif workers == 1:
-        yield None
-    else:
-        # Forked workers inherit what is imported here instead of importing it each.
-        for module in ("blueheart.render", "blueheart.pipeline"):
-            importlib.import_module(module)
-        with WorkerPool(workers) as pool:
-            yield pool
-
-
-@contextlib.contextmanager
-def _dask_executor(workers: int, scheduler: str) -> Iterator[Executor]:
-    try:
-        distributed: Any = importlib.import_module("distributed")
-    except ImportError:
-        raise OptionError(
-            "scheduler",
-            "needs the dask extra "
-            "(pip install '.[dask]' in a blueheart checkout, or pip install distributed)",
-        ) from None
-    cluster = (
-        distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, preload=["blueheart._dask"]
-        )
-        if scheduler == "local"
-        else None
-    )
-    client = _dask_client(distributed, cluster or scheduler, scheduler)
-
-    def close() -> None:
-        # A cluster closing under an interrupted run logs every cancelled task; the run's
-        # own summary says what happened.
-        with _quiet_logger("distributed"):
-            client.close()
-            if cluster is not None:
-                cluster.close()
-
-    try:
-        # Workers of our own cluster stop with the run; a shared cluster's are not ours to stop.
-        yield _ClusterExecutor(client.get_executor(), close if cluster is not None else None)
-    finally:
-        close()
-
-
-class _ClusterExecutor(Executor):
-    """A Dask client's executor, with ``kill_workers()`` when the cluster is this run's."""
-
-    def __init__(self, executor: Executor, stop_cluster: Callable[[], None] | None) -> None:
-        self._executor, self._stop_cluster = executor, stop_cluster
-
-    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-        """As ``Executor.submit``."""
-        return self._executor.submit(fn, *args, **kwargs)
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """As ``Executor.shutdown``."""
-        self._executor.shutdown(wait=wait, cancel_futures=cancel_futures)
-
-    def kill_workers(self) -> None:
-        """Stop this run's cluster; a shared one keeps running what it has started."""
-        if self._stop_cluster is not None:
-            self._stop_cluster()
-
-
-def _dask_client(distributed: Any, address: Any, shown: str) -> Any:
-    """A connected ``distributed.Client``, or ``OptionError`` within the timeout: the
-    client's own timeout does not cover a server that accepts and then stays silent."""
-    connected: Future[Any] = Future()
-
-    def connect() -> None:
-        try:
-            connected.set_result(distributed.Client(address, timeout=_SCHEDULER_TIMEOUT_S))
-        except BaseException as error:  # handed to the waiting caller
-            connected.set_exception(error)
-
-    # A daemon thread: one stuck in a silent server's handshake must not keep the process.
-    threading.Thread(target=connect, name="blueheart-dask-connect", daemon=True).start()
-    try:
-        return connected.result(timeout=_SCHEDULER_TIMEOUT_S)
-    except TimeoutError:
-        reason = f"no answer within {_SCHEDULER_TIMEOUT_S} s"
-    except OSError as error:
-        reason = str(error) or type(error).__name__
-    except Exception as error:  # it answered, but not as a Dask scheduler (HTTP, say)
-        reason = f"not a Dask scheduler ({type(error).__name__})"
-    raise OptionError("scheduler", _one_line(f"cannot reach {shown}: {reason}"))
-
-
-@contextlib.contextmanager
-def _quiet_logger(name: str) -> Iterator[None]:
-    logger = logging.getLogger(name)
-    level = logger.level
-    logger.setLevel(logging.CRITICAL + 1)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-class WorkerPool(Executor):
-    """``workers`` processes that die with this process, leave Ctrl-C and SIGTERM to it,
-    and are replaced when one dies (killed, or out of memory).
-
-    A process pool whose worker dies is broken for good; this one starts a fresh pool at the
-    next ``submit``. ``initializer(*initargs)`` runs in each worker after blueheart's own
-    set-up. Leaving a ``with`` block on an exception kills the workers instead of waiting
-    for them.
-    """
-
-    def __init__(
-        self,
-        workers: int,
-        *,
-        initializer: Callable[..., object] | None = None,
-        initargs: tuple[Any, ...] = (),
-    ) -> None:
-        self.workers = workers
-        self._setup = (os.getpid(), initializer, initargs)
-        self._pool = self._start()
-
-    def _start(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.workers, initializer=_start_worker, initargs=self._setup)
-
-    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-        """Schedule ``fn(*args, **kwargs)``; a broken pool is replaced first."""
-        try:
-            return self._pool.submit(fn, *args, **kwargs)
-        except BrokenExecutor:
-            self._pool.shutdown(wait=False)
-            self._pool = self._start()
-            return self._pool.submit(fn, *args, **kwargs)
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """As ``Executor.shutdown``."""
-        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
-
-    def kill_workers(self) -> None:
-        """Cancel pending work and kill every worker now, without waiting for any."""
-        processes = list((self._pool._processes or {}).values())
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.kill()
-        for process in processes:
-            process.join()
-
-    def __exit__(self, kind: Any, value: Any, traceback: Any) -> bool | None:
-        if kind is None:
-            self.shutdown(wait=True, cancel_futures=True)
-        else:
-            self.kill_workers()
-        return None
-
-
-def _start_worker(parent: int, initializer: Callable[..., object] | None, initargs: Any) -> None:
-    _leave_interrupts_to_parent()
-    _die_with_parent(parent)
-    if initializer is not None:
-        initializer(*initargs)
-
-
-def _leave_interrupts_to_parent() -> None:
-    # Ctrl-C reaches every process of the terminal's group, and systemd's SIGTERM every
-    # process of the unit: the parent decides what stops, and kills its workers itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
-
-def _die_with_parent(parent: int) -> None:
-    """Make this worker end when ``parent`` does, even when it is killed outright."""
-    if not _kernel_kills_orphans():
-        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    if not _alive(parent):  # it died before the kernel was told
-        os._exit(1)
-
-
-def _kernel_kills_orphans() -> bool:
-    """Linux: ask for SIGKILL when the parent dies (``prctl(PR_SET_PDEATHSIG)``)."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return int(libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)) == 0
-    except (OSError, AttributeError):
-        return False
-
-
-def _watch_parent(parent: int) -> None:
-    while _alive(parent):
-        time.sleep(_PARENT_POLL_S)
-    os._exit(1)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # the number belongs to another user's process now
-        return False
-    return True
 
 
 def run_jobs(
@@ -806,7 +671,7 @@ def written_by_this_run(output: Path, overwrite: bool, since_ns: int) -> bool:
 
 def _failed(chunk: list[Job], reason: str) -> Iterator[Result]:
     for job in chunk:
-        yield Result(job.source, job.output, "failed", _one_line(f"{job.source}: {reason}"))
+        yield Result(job.source, job.output, "failed", one_line(f"{job.source}: {reason}"))
 
 
 def _worker_failed(error: BaseException) -> str:
@@ -848,7 +713,7 @@ def badge_job(job: Job, options: BadgeOptions, overwrite: bool) -> Result:
     an output that exists when it runs was written by an earlier attempt of the same job (a
     Dask task run again after its worker died): ``ok``, not ``failed``.
     """
-    from blueheart.render import badge_file
+    from blueheart.files import badge_file
 
     output = Path(job.output)
     # A symbolic link inside DEST must not carry an output out of it.
@@ -860,10 +725,10 @@ def badge_job(job: Job, options: BadgeOptions, overwrite: bool) -> Result:
     except OutputExistsError:
         return Result(job.source, job.output, "ok")
     except (BlueheartError, OptionError) as error:
-        return Result(job.source, job.output, "failed", _one_line(str(error)))
+        return Result(job.source, job.output, "failed", one_line(str(error)))
     except Exception as error:  # the batch goes on; the reason is kept
         reason = f"unexpected {type(error).__name__}: {error}"
-        return Result(job.source, job.output, "failed", _one_line(reason))
+        return Result(job.source, job.output, "failed", one_line(reason))
     return Result(job.source, job.output, "ok")
 
 
@@ -871,7 +736,3 @@ def _within(folder: Path, root: Path) -> bool:
     """Whether ``folder``, links resolved, is ``root`` or lies below it."""
     resolved, resolved_root = folder.resolve(), root.resolve()
     return resolved == resolved_root or resolved_root in resolved.parents
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())

@@ -7,9 +7,9 @@ import io
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 from PIL import Image, ImageCms
 
+from blueheart.colour import srgb_to_lab
 from blueheart.options import hex_to_rgb
 from blueheart.placement import Box
 
@@ -20,14 +20,6 @@ LOW_CONTRAST_DELTA_E = 25.0
 """Median CIE76 colour difference under the emblem below which the blue would blend in."""
 
 _CONTRAST_SAMPLE_PX = 48
-_SRGB_TO_XYZ = np.array(
-    [
-        [0.4124564, 0.2126729, 0.0193339],
-        [0.3575761, 0.7151522, 0.1191920],
-        [0.1804375, 0.0721750, 0.9503041],
-    ]
-)
-"""Rows: the XYZ (D65) of linear sRGB red, green and blue."""
 _TRANSPARENT_MODES = ("RGBA", "LA", "La", "PA", "RGBa")
 _STRIP_PIXELS = 1 << 18
 """Pixels scaled at a time from wide samples: a whole frame's float copy would cost 8 bytes
@@ -198,19 +190,3 @@ def has_low_contrast(image: Image.Image, box: Box, colour: str) -> bool:
     distances = np.sort(np.sqrt((difference**2).sum(axis=1)))
     # The middle value by hand: np.median imports numpy.ma, 25 ms at every start.
     return float(distances[len(distances) // 2]) < LOW_CONTRAST_DELTA_E
-
-
-def srgb_to_lab(rgb: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """CIE L*a*b* (D65) of sRGB byte triples, shape (..., 3)."""
-    c = rgb / 255.0
-    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    # Summed by hand, not with `@`: a matrix product starts BLAS threads, which spin in every
-    # batch worker and take the other worker's core.
-    xyz = sum(linear[..., channel, None] * _SRGB_TO_XYZ[channel] for channel in range(3))
-    xyz = xyz / np.array([0.95047, 1.0, 1.08883])
-    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
-    lab: npt.NDArray[np.float64] = np.stack(
-        [116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])],
-        axis=-1,
-    )
-    return lab

@@ -13,6 +13,9 @@ from blueheart.units import round_px
 
 SUBJECT_CENTRE_WEIGHT = 0.3
 """How much ``focus=auto`` favours the middle over the most salient square."""
+RESIZE_REDUCING_GAP = 3.0
+"""Pillow's ``reducing_gap``: a large shrink first reduces by a whole factor (fast), leaving
+Lanczos (sharp) a shrink of at least this factor."""
 
 
 def square_window(image: Image.Image, focus: Focus) -> tuple[int, int, int, int]:
@@ -37,12 +40,23 @@ def _salient_start(image: Image.Image, side: int, slack: int) -> int:
     return min(slack, round_px(best * (side + slack) / length))
 
 
+def changes_frame(size: tuple[int, int], *, crop: Crop, output_size: int | None) -> bool:
+    """Whether ``crop_and_resize`` changes an image of ``size`` (width, height) px: a circle
+    crop always does (its corners), a square crop of an oblong image does, and so does a new
+    size. Callers that may keep the image as it is ask first, and spare a copy."""
+    return crop is Crop.CIRCLE or output_canvas(size, crop, output_size) != size
+
+
 def crop_and_resize(
-    image: Image.Image, crop: Crop, focus: Focus, output_size: int | None
+    image: Image.Image,
+    *,
+    crop: Crop = Crop.NONE,
+    focus: Focus = Focus.CENTER,
+    output_size: int | None = None,
 ) -> Image.Image:
-    """``image`` cropped (square/circle keep a square) and scaled so its longer side is
-    ``output_size`` px (None: unchanged). Circle crops get transparent, anti-aliased corners.
-    Returns ``image`` itself when nothing changes."""
+    """A new image: ``image`` cropped (square and circle keep a square, the one ``focus``
+    picks) and scaled so its longer side is ``output_size`` px (None: unchanged). Circle
+    crops get transparent, anti-aliased corners. ``image`` is not modified."""
     window = (0, 0, image.width, image.height)
     if crop is not Crop.NONE and image.width != image.height:
         window = square_window(image, focus)
@@ -50,14 +64,16 @@ def crop_and_resize(
     target = output_canvas((width, height), Crop.NONE, output_size)
     if target != (width, height):
         # Resizing straight from the window spares a copy of the crop.
-        result = image.resize(target, Image.Resampling.LANCZOS, box=window, reducing_gap=3.0)
+        result = image.resize(
+            target, Image.Resampling.LANCZOS, box=window, reducing_gap=RESIZE_REDUCING_GAP
+        )
     elif window != (0, 0, image.width, image.height):
         result = crop_region(image, window)
     else:
         result = image
     if crop is Crop.CIRCLE:
-        result = apply_circle_mask(result)
-    return result
+        return apply_circle_mask(result)
+    return result.copy() if result is image else result
 
 
 def circle_mask(size: tuple[int, int]) -> Image.Image:

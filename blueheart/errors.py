@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
+import struct
+
+EXIT_FAILED = 1
+"""The exit code of a run in which some input failed."""
+EXIT_INTERRUPTED = 130
+"""The exit code of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells say)."""
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line, as every message blueheart gives: each run of whitespace (line
+    breaks included) made one space."""
+    return " ".join(text.split())
+
 
 class BlueheartError(Exception):
     """Base class of every error blueheart raises for an image or a file."""
@@ -49,3 +62,19 @@ class EmblemDoesNotFitError(OptionError, BlueheartError):
 
 class OutputTooLargeError(OptionError, ImageTooLargeError):
     """The output size asked for would make more pixels than the limit allows for this image."""
+
+
+EXIF_ERRORS = (
+    SyntaxError,
+    struct.error,
+    TypeError,
+    AttributeError,
+    ValueError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    EOFError,
+)
+"""What Pillow raises on a damaged EXIF block (a RATIONAL stored as text, a count that does
+not fit the type, a bad offset), reading it or writing it back. Cameras write such blocks and
+viewers show the photo anyway: the block is left out, the photo is badged."""

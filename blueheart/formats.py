@@ -79,7 +79,7 @@ def named_format(name: PurePath, requested: OutputFormat, *, needs_alpha: bool) 
         raise OptionError(
             "destination",
             f"{name}: names {written}, but the format asked for is {requested.value}; "
-            f"name it {EXTENSIONS[requested.value.upper()]} or leave out --format",
+            f"name it {EXTENSIONS[requested.value.upper()]} or pass format='keep'",
         )
     if needs_alpha and written in OPAQUE_FORMATS:
         raise OptionError(

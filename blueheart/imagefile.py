@@ -34,6 +34,7 @@ from blueheart.errors import (
     OutputWriteError,
     UnreadableImageError,
     UnsupportedFormatError,
+    one_line,
 )
 from blueheart.formats import TEMP_SUFFIX, format_of_name
 from blueheart.metadata import Metadata
@@ -128,7 +129,7 @@ def decoding(name: str) -> Iterator[None]:
 
 
 def _reason(error: BaseException) -> str:
-    text = " ".join(str(error).split()) or type(error).__name__
+    text = one_line(str(error)) or type(error).__name__
     return text[:200]
 
 
@@ -612,7 +613,7 @@ def check_output(path: Path, *, overwrite: bool) -> os.stat_result | None:
             f"{path}: is {file_kind(existing.st_mode)}; only regular files are replaced"
         )
     if not overwrite:
-        raise OutputExistsError(f"{path}: exists (use --overwrite to replace it)")
+        raise OutputExistsError(f"{path}: exists (pass overwrite=True to replace it)")
     return existing
 
 
@@ -677,10 +678,10 @@ def _publish(temp: Path, path: Path, *, overwrite: bool) -> None:
         # A hard link fails if the name exists: no-clobber even against a concurrent writer.
         os.link(temp, path)
     except FileExistsError:
-        raise OutputExistsError(f"{path}: exists (use --overwrite to replace it)") from None
+        raise OutputExistsError(f"{path}: exists (pass overwrite=True to replace it)") from None
     except OSError:
         if check_output(path, overwrite=True) is not None:
-            raise OutputExistsError(f"{path}: exists (use --overwrite to replace it)") from None
+            raise OutputExistsError(f"{path}: exists (pass overwrite=True to replace it)") from None
         temp.replace(path)
         return
     temp.unlink()

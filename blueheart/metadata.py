@@ -23,6 +23,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from PIL import ExifTags, Image
 
+from blueheart.errors import EXIF_ERRORS
 from blueheart.options import BadgeOptions
 
 
@@ -127,20 +128,6 @@ _ORIENTATION_ELEMENT = re.compile(
 _ORIENTATION_ATTRIBUTE = re.compile(
     rf"\s{_QUALIFIED_ORIENTATION}\s*=\s*(?:\"[^\"]*\"|'[^']*')", re.IGNORECASE
 )
-EXIF_ERRORS = (
-    SyntaxError,
-    struct.error,
-    TypeError,
-    AttributeError,
-    ValueError,
-    KeyError,
-    IndexError,
-    OverflowError,
-    EOFError,
-)
-"""What Pillow raises on a damaged EXIF block (a RATIONAL stored as text, a count that does
-not fit the type, a bad offset), reading it or writing it back. Cameras write such blocks and
-viewers show the photo anyway: the block is left out, the photo is badged."""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import dataclasses
 import enum
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,38 +71,59 @@ class OutputFormat(enum.Enum):
     AVIF = "avif"
 
 
-def _coerce_enum(name: str, enum_type: type[enum.Enum], value: object) -> Any:
-    if isinstance(value, enum_type):
-        return value
-    try:
-        return enum_type(value)
-    except ValueError:
-        choices = ", ".join(str(member.value) for member in enum_type)
-        raise OptionError(name, f"expected one of {choices}, got {value!r}") from None
+Check = Callable[[str, Any], Any]
+"""A field's checker: (field name, value given) -> the typed value, or ``OptionError``."""
+
+
+def _enum(kind: type[enum.Enum]) -> Check:
+    def check(name: str, value: object) -> Any:
+        if isinstance(value, kind):
+            return value
+        try:
+            return kind(value)
+        except ValueError:
+            choices = ", ".join(str(member.value) for member in kind)
+            raise OptionError(name, f"expected one of {choices}, got {value!r}") from None
+
+    return check
+
+
+def _length(low: float, high: float, *, noun: str = "", above_zero: bool = False) -> Check:
+    """A ``Length``; a fraction within ``low``..``high``. With ``noun``, checked first in any
+    unit: above 0 (``above_zero``) or 0 or more."""
+
+    def check(name: str, value: object) -> Length:
+        length = _coerce_length(name, value)
+        if noun and (not length.value > 0 if above_zero else length.value < 0):
+            bound = "above 0" if above_zero else "of 0 or more"
+            raise OptionError(name, f"expected {noun} {bound}, got {length}")
+        if not math.isfinite(length.value):
+            raise OptionError(name, f"expected a finite number, got {length}")
+        if length.unit is Unit.FRACTION and not low <= length.value <= high:
+            raise OptionError(name, f"expected a fraction from {low:g} to {high:g}, got {length}")
+        return length
+
+    return check
 
 
 def _coerce_length(name: str, value: object) -> Length:
     if isinstance(value, Length):
         return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return Length.fraction(value)
+    if _is_number(value, finite=False):
+        return Length.fraction(value)  # type: ignore[arg-type]
     raise OptionError(name, f"expected a fraction (float) or blueheart.Length.px(N), got {value!r}")
 
 
-def _check_colour(name: str, value: object) -> str:
-    if not isinstance(value, str) or not _HEX_COLOUR.fullmatch(value):
-        raise OptionError(name, f"expected a colour as #RRGGBB, got {value!r}")
-    return value.upper()
+def _pair(part: Check) -> Check:
+    def check(name: str, value: object) -> tuple[Any, Any]:
+        if not isinstance(value, (tuple, list)) or len(value) != 2:
+            raise OptionError(name, f"expected an (x, y) pair, got {value!r}")
+        return part(name, value[0]), part(name, value[1])
+
+    return check
 
 
-def _check_fraction_range(name: str, length: Length, low: float, high: float) -> None:
-    if not math.isfinite(length.value):
-        raise OptionError(name, f"expected a finite number, got {length}")
-    if length.unit is Unit.FRACTION and not low <= length.value <= high:
-        raise OptionError(name, f"expected a fraction from {low:g} to {high:g}, got {length}")
-
-
-def _check_point(name: str, value: object) -> tuple[float, float] | None:
+def _point(name: str, value: object) -> tuple[float, float] | None:
     if value is None:
         return None
     if not isinstance(value, (tuple, list)) or len(value) != 2:
@@ -109,6 +131,93 @@ def _check_point(name: str, value: object) -> tuple[float, float] | None:
     if not all(_is_number(part) and 0.0 <= part <= 1.0 for part in value):
         raise OptionError(name, f"expected x and y from 0 to 1, got {tuple(value)!r}")
     return float(value[0]), float(value[1])
+
+
+def _flag(*, optional: bool = False) -> Check:
+    expected = "True, False or None" if optional else "True or False"
+
+    def check(name: str, value: object) -> bool | None:
+        if not isinstance(value, bool) and not (optional and value is None):
+            raise OptionError(name, f"expected {expected}, got {value!r}")
+        return value
+
+    return check
+
+
+def _number(low: float, high: float, *, noun: str = "a number", none_means: str = "") -> Check:
+    """A finite number within ``low``..``high``; None too when ``none_means`` says what it means."""
+    expected = f"expected {noun} from {low:g} to {high:g}"
+    expected += f" or None ({none_means})" if none_means else ""
+
+    def check(name: str, value: object) -> Any:
+        if value is None and none_means:
+            return None
+        if not _is_number(value) or not low <= value <= high:  # type: ignore[operator]
+            raise OptionError(name, f"{expected}, got {value!r}")
+        return value
+
+    return check
+
+
+def _whole(low: int, high: int | None = None, *, unit: str = "", none_means: str = "",
+           optional: bool = False) -> Check:  # fmt: skip
+    """A whole number from ``low`` (to ``high``); None too when ``optional`` or ``none_means``."""
+    if high is None:
+        expected = f"expected a whole number{unit} above {low - 1}"
+    else:
+        expected = f"expected a whole number{unit} from {low} to {high}"
+    expected += f" or None ({none_means})" if none_means else ""
+
+    def check(name: str, value: object) -> Any:
+        if value is None and (optional or none_means):
+            return None
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        if not whole or value < low or (high is not None and value > high):  # type: ignore[operator]
+            raise OptionError(name, f"{expected}, got {value!r}")
+        return value
+
+    return check
+
+
+def _colour(name: str, value: object) -> str:
+    if not isinstance(value, str) or not _HEX_COLOUR.fullmatch(value):
+        raise OptionError(name, f"expected a colour as #RRGGBB, got {value!r}")
+    return value.upper()
+
+
+def _path(name: str, value: object) -> Path | None:
+    return None if value is None else Path(value)  # type: ignore[arg-type]
+
+
+def _is_number(value: object, *, finite: bool = True) -> bool:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    return math.isfinite(value) or not finite
+
+
+_CHECKS: dict[str, Check] = {
+    "position": _enum(Position),
+    "style": _enum(Style),
+    "crop": _enum(Crop),
+    "focus": _enum(Focus),
+    "format": _enum(OutputFormat),
+    "size": _length(0.0, 1.0, noun="a size", above_zero=True),
+    "margin": _length(0.0, 0.5, noun="a margin"),
+    "offset": _pair(_length(-1.0, 1.0)),
+    "at": _point,
+    "circle_safe": _flag(optional=True),
+    "keep_metadata": _flag(),
+    "strip_metadata": _flag(),
+    "opacity": _number(0.0, 1.0),
+    "ring": _number(0.0, 0.25, noun="a fraction", none_means="auto"),
+    "color": _colour,
+    "background": _colour,
+    "emblem": _path,
+    "output_size": _whole(1, unit=" of pixels", optional=True),
+    "quality": _whole(1, 100, none_means="keep"),
+    "max_pixels": _whole(1),
+}
+"""Each field's checker, in the order they are checked."""
 
 
 def hex_to_rgb(colour: str) -> tuple[int, int, int]:
@@ -190,91 +299,32 @@ class BadgeOptions:
         ) -> None: ...
 
     def __post_init__(self) -> None:
-        def put(name: str, value: object) -> None:
-            object.__setattr__(self, name, value)
-
-        put("position", _coerce_enum("position", Position, self.position))
-        put("style", _coerce_enum("style", Style, self.style))
-        put("crop", _coerce_enum("crop", Crop, self.crop))
-        put("focus", _coerce_enum("focus", Focus, self.focus))
-        put("format", _coerce_enum("format", OutputFormat, self.format))
-
-        size = _coerce_length("size", self.size)
-        if not size.value > 0:
-            raise OptionError("size", f"expected a size above 0, got {size}")
-        _check_fraction_range("size", size, 0.0, 1.0)
-        put("size", size)
-
-        margin = _coerce_length("margin", self.margin)
-        if margin.value < 0:
-            raise OptionError("margin", f"expected a margin of 0 or more, got {margin}")
-        _check_fraction_range("margin", margin, 0.0, 0.5)
-        put("margin", margin)
-
-        if not isinstance(self.offset, (tuple, list)) or len(self.offset) != 2:
-            raise OptionError("offset", f"expected an (x, y) pair, got {self.offset!r}")
-        offset = (
-            _coerce_length("offset", self.offset[0]),
-            _coerce_length("offset", self.offset[1]),
-        )
-        for part in offset:
-            _check_fraction_range("offset", part, -1.0, 1.0)
-        put("offset", offset)
-        put("at", _check_point("at", self.at))
-
-        if self.circle_safe is not None and not isinstance(self.circle_safe, bool):
-            raise OptionError(
-                "circle_safe", f"expected True, False or None, got {self.circle_safe!r}"
-            )
-        for flag in ("keep_metadata", "strip_metadata"):
-            if not isinstance(getattr(self, flag), bool):
-                raise OptionError(flag, f"expected True or False, got {getattr(self, flag)!r}")
+        for name, check in _CHECKS.items():
+            object.__setattr__(self, name, check(name, getattr(self, name)))
         if self.keep_metadata and self.strip_metadata:
             raise OptionError(
                 "strip_metadata", "keep_metadata and strip_metadata exclude each other"
             )
-        if not _is_number(self.opacity) or not 0.0 <= self.opacity <= 1.0:
-            raise OptionError("opacity", f"expected a number from 0 to 1, got {self.opacity!r}")
-        if self.ring is not None and (not _is_number(self.ring) or not 0.0 <= self.ring <= 0.25):
-            raise OptionError(
-                "ring", f"expected a fraction from 0 to 0.25 or None (auto), got {self.ring!r}"
-            )
-        put("color", _check_colour("color", self.color))
-        put("background", _check_colour("background", self.background))
-        if self.emblem is not None:
-            put("emblem", Path(self.emblem))
-        if self.output_size is not None and (not _is_int(self.output_size) or self.output_size < 1):
-            raise OptionError(
-                "output_size",
-                f"expected a whole number of pixels above 0, got {self.output_size!r}",
-            )
-        if self.quality is not None and (not _is_int(self.quality) or not 1 <= self.quality <= 100):
-            raise OptionError(
-                "quality",
-                f"expected a whole number from 1 to 100 or None (keep), got {self.quality!r}",
-            )
-        if not _is_int(self.max_pixels) or self.max_pixels < 1:
-            raise OptionError(
-                "max_pixels", f"expected a whole number above 0, got {self.max_pixels!r}"
-            )
-        if self.crop is Crop.CIRCLE and self.format is OutputFormat.JPEG:
+        if self.needs_alpha and self.format is OutputFormat.JPEG:
             raise OptionError(
                 "format",
                 "a circle crop needs transparent corners, which JPEG cannot store; "
                 "choose png, webp or avif",
             )
 
+    @property
+    def needs_alpha(self) -> bool:
+        """Whether the output needs an alpha channel: a circle crop's transparent corners."""
+        return self.crop is Crop.CIRCLE
+
+    @property
+    def keeps_frame(self) -> bool:
+        """Whether the output keeps the photo's frame: neither cropped nor resized."""
+        return self.crop is Crop.NONE and self.output_size is None
+
     def replace(self, **changes: Any) -> BadgeOptions:
         """A copy with some fields changed, validated again."""
         return dataclasses.replace(self, **changes)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def resolve_options(options: BadgeOptions | None, overrides: dict[str, Any]) -> BadgeOptions:

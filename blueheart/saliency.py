@@ -11,11 +11,16 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from blueheart.compose import srgb_to_lab
+from blueheart.colour import srgb_to_lab
 
 MAP_SIDE = 64
 _SMALLEST_MAP = 3
 FloatMap = npt.NDArray[np.float64]
+SKIN_CB = (77, 127)
+SKIN_CR = (137, 173)
+"""The Cb and Cr ranges (of 0..255) where skin tones fall, whatever their lightness."""
+CENTRE_SIGMA = 0.3
+"""The centre prior's spread, as a fraction of the width and height."""
 
 
 def saliency_map(image: Image.Image, *, centre_weight: float = 1.0) -> FloatMap:
@@ -64,14 +69,16 @@ def _skin(rgb: FloatMap) -> FloatMap:
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     cb = 128 - 0.168736 * r - 0.331264 * g + 0.5 * b
     cr = 128 + 0.5 * r - 0.418688 * g - 0.081312 * b
-    return ((cb >= 77) & (cb <= 127) & (cr >= 137) & (cr <= 173)).astype(np.float64)
+    in_cb = (cb >= SKIN_CB[0]) & (cb <= SKIN_CB[1])
+    in_cr = (cr >= SKIN_CR[0]) & (cr <= SKIN_CR[1])
+    return (in_cb & in_cr).astype(np.float64)
 
 
 def _centre_prior(shape: tuple[int, ...]) -> FloatMap:
     rows, cols = shape[0], shape[1]
     y = (np.arange(rows) + 0.5) / rows - 0.5
     x = (np.arange(cols) + 0.5) / cols - 0.5
-    prior: FloatMap = np.exp(-(y[:, None] ** 2 + x[None, :] ** 2) / (2 * 0.3**2))
+    prior: FloatMap = np.exp(-(y[:, None] ** 2 + x[None, :] ** 2) / (2 * CENTRE_SIGMA**2))
     return prior
 
 

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from blueheart.batching import find_images
 from blueheart.crop import circle_mask, square_window
-from blueheart.errors import BlueheartError, OptionError, OutputExistsError
+from blueheart.errors import EXIT_FAILED, BlueheartError, OptionError, OutputExistsError, one_line
 from blueheart.formats import named_format
 from blueheart.imagefile import decoding, open_image, save_image_atomic
 from blueheart.options import DEFAULT_MAX_PIXELS, Focus, OutputFormat
@@ -42,8 +42,8 @@ class SheetReport:
 
     @property
     def exit_code(self) -> int:
-        """1 when some file could not be read, else 0."""
-        return 1 if self.unreadable else 0
+        """``EXIT_FAILED`` (1) when some file could not be read, else 0."""
+        return EXIT_FAILED if self.unreadable else 0
 
     def summary(self) -> str:
         """``"40 images on 1 page, 2 unreadable"``."""
@@ -90,7 +90,7 @@ def write_contact_sheets(
     pages = page_names(target, len(batches))
     existing = [page for page in pages if page.exists()]
     if existing and not overwrite:
-        raise OutputExistsError(f"{existing[0]}: exists (use --overwrite to replace it)")
+        raise OutputExistsError(f"{existing[0]}: exists (pass overwrite=True to replace it)")
     unreadable: list[tuple[Path, str]] = []
     for batch, page in zip(batches, pages, strict=True):
         sheet, failed = _draw_page(batch, root, cell, columns)
@@ -162,7 +162,7 @@ def _draw_page(
         try:
             sheet.paste(_tile(path, cell), (left, top))
         except BlueheartError as error:
-            unreadable.append((path, " ".join(str(error).split())))
+            unreadable.append((path, one_line(str(error))))
             draw.line((left, top, left + cell - 1, top + cell - 1), fill=UNREADABLE_MARK, width=3)
             draw.line((left, top + cell - 1, left + cell - 1, top), fill=UNREADABLE_MARK, width=3)
         caption = _fit(_caption(path, root), font, cell)

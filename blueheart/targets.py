@@ -8,7 +8,7 @@ from pathlib import Path
 
 from blueheart.errors import OptionError
 from blueheart.formats import SUFFIX_FORMATS, badged_name, named_format
-from blueheart.options import BadgeOptions, Crop
+from blueheart.options import BadgeOptions
 
 _SEPARATORS = tuple(sep for sep in (os.sep, os.altsep) if sep)
 
@@ -26,7 +26,6 @@ def badge_targets(
     two inputs to one output, or an output would be an input; nothing has been written then.
     """
     sources = [Path(name) for name in inputs]
-    needs_alpha = options.crop is Crop.CIRCLE
     if output is not None and not _is_folder(output, len(sources)):
         if len(sources) > 1:
             raise OptionError(
@@ -34,12 +33,12 @@ def badge_targets(
                 f"{output}: names one file, but there are {len(sources)} inputs; "
                 "give a folder (end it with /)",
             )
-        named_format(Path(output), options.format, needs_alpha=needs_alpha)
+        named_format(Path(output), options.format, needs_alpha=options.needs_alpha)
         targets = [Path(output)]
     else:
         targets = [
             (Path(output) if output is not None else source.parent)
-            / badged_name(source, options.format, needs_alpha=needs_alpha)
+            / badged_name(source, options.format, needs_alpha=options.needs_alpha)
             for source in sources
         ]
     _check_distinct(sources, targets)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 import struct
+from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageCms
+from PIL import ExifTags, Image, ImageCms
 
 UN_BLUE_RGB = (0x00, 0x9E, 0xDB)
 
@@ -218,3 +219,69 @@ def heart_pixels(image: Image.Image, box: tuple[int, int, int, int]) -> np.ndarr
     r = max(1, (right - left) // 12)
     patch = np.asarray(image.convert("RGB") if image.mode not in ("RGB", "CMYK") else image)
     return patch[cy - r : cy + r, cx - r : cx + r].reshape(-1, patch.shape[-1])
+
+
+XMP_WITH_LOCATION = (
+    '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+    'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    '<rdf:Description rdf:about="" xmlns:exif="http://ns.adobe.com/exif/1.0/" '
+    'xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" '
+    'xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" '
+    'xmlns:dc="http://purl.org/dc/elements/1.1/" '
+    'exif:GPSLatitude="48,51.5N" exif:GPSLongitude="2,21.0E">'
+    "<photoshop:City>Paris</photoshop:City>"
+    "<Iptc4xmpExt:LocationCreated><rdf:Bag><rdf:li>Rue X</rdf:li></rdf:Bag>"
+    "</Iptc4xmpExt:LocationCreated>"
+    "<dc:creator><rdf:Seq><rdf:li>A volunteer</rdf:li></rdf:Seq></dc:creator>"
+    '</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
+).encode()
+
+
+def camera_exif(orientation: int = 1, *, gps: bool = True) -> Image.Exif:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "TestPhone"
+    exif[ExifTags.Base.Model] = "Model 15"
+    exif[ExifTags.Base.Orientation] = orientation
+    if gps:
+        location = exif.get_ifd(ExifTags.IFD.GPSInfo)
+        location[ExifTags.GPS.GPSLatitudeRef] = "N"
+        location[ExifTags.GPS.GPSLatitude] = (48.0, 51.0, 30.0)
+        location[ExifTags.GPS.GPSLongitudeRef] = "E"
+        location[ExifTags.GPS.GPSLongitude] = (2.0, 21.0, 5.0)
+    return exif
+
+
+def save(image: Image.Image, path: Path, fmt: str | None = None, **params: object) -> Path:
+    image.save(path, fmt, **params)
+    return path
+
+
+def reopen(path_or_bytes: Path | bytes) -> Image.Image:
+    source = io.BytesIO(path_or_bytes) if isinstance(path_or_bytes, bytes) else path_or_bytes
+    image = Image.open(source)
+    image.load()
+    return image
+
+
+def blue_fraction(image: Image.Image) -> float:
+    pixels = np.asarray(image.convert("RGB")).reshape(-1, 3).astype(int)
+    close = np.abs(pixels - UN_BLUE_RGB).max(axis=1) <= 20
+    return float(close.mean())
+
+
+# What each EXIF orientation asks a viewer to do, undone to make the stored pixels.
+STORE_FOR_ORIENTATION = {
+    1: None,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
+
+def animation(count: int = 4) -> list[Image.Image]:
+    return [photo(160, 120, seed=i) for i in range(count)]

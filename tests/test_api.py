@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import blueheart
-from blueheart.batching import executor_for
+from blueheart.executors import executor_for
 from blueheart.options import BadgeOptions
 
 if sys.version_info >= (3, 11):

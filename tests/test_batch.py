@@ -212,7 +212,7 @@ def test_a_destination_on_a_read_only_path_fails_with_a_reason(tmp_path: Path) -
 
 def test_dask_local_cluster_runs_the_batch(tmp_path: Path) -> None:
     pytest.importorskip("distributed")
-    from blueheart.batching import executor_for
+    from blueheart.executors import executor_for
 
     source = organiser_tree(tmp_path)
     with executor_for(2, "local") as executor:
@@ -331,10 +331,10 @@ def test_an_unreachable_scheduler_is_a_usage_error(
     pytest.importorskip("distributed")
     from click.testing import CliRunner
 
-    import blueheart.batching
+    import blueheart.executors
     from blueheart.cli import cli
 
-    monkeypatch.setattr(blueheart.batching, "_SCHEDULER_TIMEOUT_S", 1)
+    monkeypatch.setattr(blueheart.executors, "SCHEDULER_TIMEOUT_S", 1)
     source = organiser_tree(tmp_path)
     result = CliRunner().invoke(
         cli, ["batch", str(source), str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:9"]

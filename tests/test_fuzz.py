@@ -124,8 +124,7 @@ def test_damaged_icc_profiles_never_cost_the_photo() -> None:
 
 def test_mutated_xmp_never_leaks_the_location() -> None:
     # A mutated packet is cleaned, or dropped whole when it cannot be cleaned with certainty.
-    from helpers import photo
-    from test_files import XMP_WITH_LOCATION
+    from helpers import XMP_WITH_LOCATION, photo
 
     from blueheart import badge_bytes
 

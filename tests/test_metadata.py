@@ -19,7 +19,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from helpers import P3_PROFILE, UN_BLUE_RGB, default_box, heart_pixels, photo
+from helpers import (
+    P3_PROFILE,
+    STORE_FOR_ORIENTATION,
+    UN_BLUE_RGB,
+    XMP_WITH_LOCATION,
+    blue_fraction,
+    camera_exif,
+    default_box,
+    heart_pixels,
+    photo,
+    reopen,
+    save,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import ExifTags, Image, PngImagePlugin, TiffImagePlugin, TiffTags
@@ -404,3 +416,129 @@ def outside_pixels(data: bytes) -> bytes:
             kept.append(data[position:end])
         position = end
     return b"".join(kept)
+
+
+def gps_jpeg(tmp_path: Path) -> Path:
+    return save(photo(200, 150), tmp_path / "gps.jpg", "JPEG", exif=camera_exif().tobytes(),
+                xmp=XMP_WITH_LOCATION, icc_profile=P3_PROFILE)  # fmt: skip
+
+
+def test_location_is_removed_by_default_and_the_rest_kept(tmp_path: Path) -> None:
+    target = tmp_path / "out.jpg"
+    badge_file(gps_jpeg(tmp_path), target)
+    result = reopen(target)
+    exif = result.getexif()
+    assert ExifTags.IFD.GPSInfo not in exif and not exif.get_ifd(ExifTags.IFD.GPSInfo)
+    assert exif[ExifTags.Base.Model] == "Model 15"
+    xmp = result.info.get("xmp", b"")
+    assert b"GPS" not in xmp and b"Paris" not in xmp and b"Location" not in xmp
+    assert b"A volunteer" in xmp
+    assert result.info["icc_profile"] == P3_PROFILE
+    raw = target.read_bytes()
+    assert b"Paris" not in raw and b"GPSLatitude" not in raw
+
+
+def test_the_exif_thumbnail_of_the_original_is_not_carried(tmp_path: Path) -> None:
+    # Cameras embed a thumbnail of the photo as shot: uncropped and without the heart.
+    small = io.BytesIO()
+    photo(16, 12).save(small, "JPEG", comment=b"thumbnail-of-the-original")
+    thumbnail = small.getvalue()
+    ifd0 = struct.pack("<H", 1) + struct.pack("<HHI4s", 0x0110, 2, 4, b"Cam\0")
+    ifd1_at = 8 + len(ifd0) + 4
+    ifd1 = struct.pack("<H", 2) + struct.pack("<HHII", 0x0201, 4, 1, ifd1_at + 30)
+    ifd1 += struct.pack("<HHII", 0x0202, 4, 1, len(thumbnail)) + struct.pack("<I", 0)
+    exif = b"Exif\0\0II*\0" + struct.pack("<I", 8) + ifd0 + struct.pack("<I", ifd1_at) + ifd1
+    source = save(photo(200, 150), tmp_path / "cam.jpg", "JPEG", exif=exif + thumbnail)
+    assert b"thumbnail-of-the-original" in source.read_bytes()
+    for keep in (False, True):
+        output = badge_bytes(source.read_bytes(), keep_metadata=keep, crop="square")
+        assert b"thumbnail-of-the-original" not in output
+        assert reopen(output).getexif()[0x0110] == "Cam"
+
+
+def test_vendor_location_fields_are_removed_too(tmp_path: Path) -> None:
+    # Drones and video tools name places their own way; the names still say what they hold.
+    xmp = XMP_WITH_LOCATION.replace(
+        b'exif:GPSLatitude="48,51.5N"',
+        b'xmlns:drone-dji="http://www.dji.com/drone-dji/1.0/" '
+        b'xmlns:xmpDM="http://ns.adobe.com/xmp/1.0/DynamicMedia/" '
+        b'drone-dji:GpsLatitude="48.858" drone-dji:AbsoluteAltitude="+35.20"',
+    ).replace(b"<dc:creator>", b"<xmpDM:shotLocation>Quai Branly</xmpDM:shotLocation><dc:creator>")
+    source = save(photo(64, 48), tmp_path / "drone.jpg", "JPEG", xmp=xmp)
+    result = reopen(badge_bytes(source.read_bytes())).info["xmp"]
+    for place in (b"48.858", b"35.20", b"Quai Branly", b"Paris"):
+        assert place not in result
+    assert b"A volunteer" in result
+
+
+def test_keep_metadata_keeps_the_location(tmp_path: Path) -> None:
+    target = tmp_path / "out.jpg"
+    badge_file(gps_jpeg(tmp_path), target, keep_metadata=True)
+    result = reopen(target)
+    assert result.getexif().get_ifd(ExifTags.IFD.GPSInfo)[ExifTags.GPS.GPSLatitudeRef] == "N"
+    assert b"Paris" in result.info["xmp"]
+
+
+def test_unparseable_xmp_is_dropped_rather_than_leaked(tmp_path: Path) -> None:
+    broken = XMP_WITH_LOCATION.replace(b"</x:xmpmeta>", b"")
+    source = save(photo(64, 64), tmp_path / "x.jpg", "JPEG", xmp=broken)
+    result = reopen(badge_bytes(source.read_bytes()))
+    assert b"Paris" not in result.info.get("xmp", b"")
+
+
+def test_metadata_too_large_for_a_jpeg_segment_is_left_out_not_fatal(tmp_path: Path) -> None:
+    # Photoshop keeps its history in a PNG's XMP, hundreds of KB; a JPEG segment holds 64 KB.
+    history = b"".join(b"<rdf:li>xmp.did:%032d</rdf:li>" % i for i in range(3000))
+    xmp = XMP_WITH_LOCATION.replace(b"</dc:creator>", b"</dc:creator><x:h>" + history + b"</x:h>")
+    exif = camera_exif()
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.MakerNote] = bytes(70_000)
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", xmp.decode())
+    source = save(photo(200, 150), tmp_path / "big.png", "PNG", pnginfo=info,
+                  exif=exif.tobytes())  # fmt: skip
+    assert len(xmp) > 65536 and len(exif.tobytes()) > 65536
+    as_jpeg = reopen(badge_bytes(source.read_bytes(), format="jpeg", keep_metadata=True))
+    assert blue_fraction(as_jpeg) > 0
+    assert "xmp" not in as_jpeg.info and not as_jpeg.getexif()
+    as_png = reopen(badge_bytes(source.read_bytes(), keep_metadata=True))  # room for both
+    assert b"A volunteer" in as_png.info["XML:com.adobe.xmp"].encode()
+    assert as_png.getexif()[ExifTags.Base.Model] == "Model 15"
+    described = reopen(badge_bytes(source.read_bytes(), format="jpeg"))  # the allow-list fits
+    assert b"A volunteer" in described.info["xmp"] and b"xmp.did" not in described.info["xmp"]
+    assert described.getexif()[ExifTags.Base.Model] == "Model 15"
+
+
+def damaged_exif(orientation: int) -> bytes:
+    """EXIF as some firmware writes it: XResolution, a RATIONAL, stored as text. Pillow reads
+    it but cannot write it back."""
+    entries = [(0x0112, 3, 1, struct.pack("<HH", orientation, 0)), (0x011A, 2, 4, b"72\0\0")]
+    ifd = struct.pack("<H", len(entries))
+    for tag, kind, count, value in entries:
+        ifd += struct.pack("<HHI", tag, kind, count) + value
+    return b"Exif\0\0" + b"II*\0" + struct.pack("<I", 8) + ifd + struct.pack("<I", 0)
+
+
+def test_a_damaged_exif_tag_costs_the_exif_not_the_photo(tmp_path: Path) -> None:
+    upright = photo(300, 200)
+    stored = upright.transpose(STORE_FOR_ORIENTATION[6])
+    source = save(stored, tmp_path / "odd.jpg", "JPEG", exif=damaged_exif(6), quality=95)
+    with pytest.raises((TypeError, ValueError)):
+        Image.open(source).getexif().tobytes()  # what Pillow does with it
+    result = reopen(badge_bytes(source.read_bytes()))
+    assert result.size == (300, 200) and not result.getexif()
+    seen = np.asarray(result.convert("RGB"), dtype=int)
+    expected = np.asarray(apply_badge(upright), dtype=int)
+    upside_down = np.asarray(apply_badge(upright.transpose(Image.Transpose.ROTATE_180)), dtype=int)
+    # Two JPEG generations of a noisy photo differ by a few levels; a wrong turn by dozens.
+    assert np.abs(seen - expected).mean() < 8 < 20 < np.abs(seen - upside_down).mean()
+    in_memory = apply_badge(Image.open(source))
+    assert in_memory.size == (300, 200) and "exif" not in in_memory.info
+
+
+def test_xmp_with_text_between_its_properties_is_dropped(tmp_path: Path) -> None:
+    # A damaged tag can turn into text that still reads as a place (found by the fuzzer).
+    damaged = XMP_WITH_LOCATION.replace(b' exif:GPSLongitude="2,21.0E">',
+                                        b'>xif:GPSLongitude="2,21.0E">')  # fmt: skip
+    source = save(photo(64, 48), tmp_path / "x.webp", "WEBP", xmp=damaged)
+    output = badge_bytes(source.read_bytes())
+    assert b"2,21" not in output and b"48,51" not in output

@@ -20,7 +20,8 @@ from helpers import photo
 from PIL import Image
 
 from blueheart import BadgeOptions, batch
-from blueheart.batching import LOCK_NAME, Job, WorkerPool, badge_job, plan_batch, run_jobs
+from blueheart.batching import LOCK_NAME, Job, badge_job, plan_batch, run_jobs
+from blueheart.executors import WorkerPool
 
 KILLER = "photo-007.jpg"
 
@@ -38,9 +39,9 @@ def many_photos(root: Path, count: int, size: tuple[int, int] = (400, 300)) -> P
 def _badge_file_that(action: str, name: str, marker: str | None) -> None:
     """Worker initializer: ``badge_file`` kills its worker (or hangs) on the file ``name``;
     with a ``marker`` path, only the first time."""
-    import blueheart.render
+    import blueheart.files
 
-    original = blueheart.render.badge_file
+    original = blueheart.files.badge_file
 
     def badge_file(source: Any, *args: Any, **kwargs: Any) -> None:
         first = marker is None or not Path(marker).exists()
@@ -52,7 +53,7 @@ def _badge_file_that(action: str, name: str, marker: str | None) -> None:
             time.sleep(3600)
         original(source, *args, **kwargs)
 
-    blueheart.render.badge_file = badge_file
+    blueheart.files.badge_file = badge_file
 
 
 def decodes(path: Path) -> bool:
@@ -320,10 +321,10 @@ def test_a_scheduler_address_that_is_no_scheduler_is_one_line_and_exit_2(
     pytest.importorskip("distributed")
     from click.testing import CliRunner
 
-    import blueheart.batching
+    import blueheart.executors
     from blueheart.cli import cli
 
-    monkeypatch.setattr(blueheart.batching, "_SCHEDULER_TIMEOUT_S", 2)
+    monkeypatch.setattr(blueheart.executors, "SCHEDULER_TIMEOUT_S", 2)
     address = f"tcp://127.0.0.1:{local_server(reply)}"
     source = many_photos(tmp_path, 1)
     started = time.monotonic()

@@ -22,8 +22,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from blueheart import BadgeOptions, OptionError
-from blueheart.render import PREVIEW_SIDE
+from blueheart import PREVIEW_SIDE, BadgeOptions, OptionError
 from blueheart.web.campaign import Campaign
 from blueheart.web.emblems import PageEmblem, page_emblems
 from blueheart.web.languages import LANGUAGES, RIGHT_TO_LEFT, negotiate

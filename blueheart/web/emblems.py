@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from blueheart import BadgeOptions, Style, emblem_svg
-from blueheart.emblem import AUTO_RING, HEART_RING, silhouette
+from blueheart import AUTO_RING, HEART_RING, BadgeOptions, Style, emblem_svg, silhouette
 
 PICTURE_SIDE = 512
 """The longer side of a custom emblem's picture, in px: sharp on any phone's preview."""

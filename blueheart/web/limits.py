@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from starlette.requests import ClientDisconnect, Request
 
-from blueheart.options import DEFAULT_MAX_PIXELS
+from blueheart import DEFAULT_MAX_PIXELS
 
 MB = 1_000_000
 

@@ -11,8 +11,7 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from blueheart import BadgeOptions, Crop, Length, OptionError
-from blueheart.units import Unit
+from blueheart import BadgeOptions, Crop, Length, OptionError, Unit
 
 CROP_OUTPUT_SIDE = 1080
 """A crop's side when neither the request nor the campaign sets ``output_size``."""

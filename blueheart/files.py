@@ -1,7 +1,10 @@
-"""One image file in, the badged file out: open -> decode -> badge -> encode -> write.
+"""One image in, the badged image out: the library's entries for a PIL image, a file on
+disk and a file in memory, and the emblem written alone.
 
-``badge_file`` and ``badge_bytes`` are the library's entries for files; the pixels go through
-``blueheart.pipeline``, imported while the first photo decodes (see ``_decode``).
+A file goes open -> draft -> settings -> decode -> metadata -> badge -> encode -> write (see
+``_render_file``); its pixels go through ``blueheart.pipeline.badge_frame``, as
+``apply_badge``'s do. The pipeline is imported while the first photo decodes (see
+``_decode``), so this module imports nothing heavy itself.
 """
 
 from __future__ import annotations
@@ -11,15 +14,16 @@ import importlib
 import math
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PIL import ExifTags, Image
+from PIL import ExifTags, Image, PngImagePlugin
 
-from blueheart.errors import OptionError, UnreadableImageError
-from blueheart.formats import named_format, output_format
-from blueheart.framing import output_canvas
+from blueheart.errors import EXIF_ERRORS, OptionError, UnreadableImageError
+from blueheart.formats import emblem_format, named_format, output_format
+from blueheart.framing import framed_size, output_canvas
 from blueheart.imagefile import (
     PAGED_FORMATS,
     EncodeSettings,
@@ -28,28 +32,54 @@ from blueheart.imagefile import (
     decoding,
     encode,
     file_identity,
+    frame_count,
     is_lossless_webp,
     jpeg_settings,
     open_image,
+    save_image_atomic,
     write_atomic,
 )
 from blueheart.metadata import (
-    EXIF_ERRORS,
     PNG_SIGNATURE,
     Metadata,
     png_without_oversized_text,
     policy_for,
     read_metadata,
 )
-from blueheart.options import BadgeOptions, Crop, hex_to_rgb, resolve_options
+from blueheart.options import UN_BLUE, BadgeOptions, Crop, Style, hex_to_rgb, resolve_options
 from blueheart.units import Length, Unit
 
+if TYPE_CHECKING:
+    from blueheart.pipeline import CustomEmblem
+
 CMYK_FORMATS = ("JPEG", "TIFF")
+DRAFT_FORMATS = ("JPEG", "MPO")
+"""Formats Pillow can decode at a reduced scale (``Image.draft``)."""
 PREVIEW_SIDE = 640
 """The preview's longer side at most, in px: sharp on a phone, quick to send."""
 PREVIEW_QUALITY = 85
 _SIDEWAYS_ORIENTATIONS = (5, 6, 7, 8)
 _PIPELINE = "blueheart.pipeline"
+
+
+def apply_badge(
+    image: Image.Image, options: BadgeOptions | None = None, **overrides: Any
+) -> Image.Image:
+    """Return a new image: ``image`` upright, cropped as asked, with the emblem on it.
+
+    ``image`` is any PIL image (EXIF orientation is applied; grayscale and palette images come
+    back in colour; an embedded ICC profile is honoured so the heart shows its sRGB colour);
+    ``options`` a ``BadgeOptions`` (defaults if None), with ``overrides`` as keyword fields,
+    e.g. ``apply_badge(im, position="auto", size=0.25)``. The input is not modified. Raises
+    ``OptionError`` (a ``ValueError``) for invalid options, an ``emblem`` file that cannot be
+    read, an emblem that cannot fit, or an ``output_size`` that would make more than
+    ``max_pixels`` pixels (``OutputTooLargeError``).
+    """
+    from blueheart.pipeline import badge_frame
+
+    resolved = resolve_options(options, overrides)
+    keep_cmyk = not resolved.needs_alpha
+    return badge_frame(image, resolved, keep_cmyk=keep_cmyk, custom=_custom(resolved)).image
 
 
 def badge_bytes(data: bytes, options: BadgeOptions | None = None, **overrides: Any) -> bytes:
@@ -89,9 +119,7 @@ def badge_file(
         raise OptionError(
             "destination", f"{destination_path} is the input; inputs are never written"
         )
-    named = named_format(
-        destination_path, resolved.format, needs_alpha=resolved.crop is Crop.CIRCLE
-    )
+    named = named_format(destination_path, resolved.format, needs_alpha=resolved.needs_alpha)
     check_output(destination_path, overwrite=overwrite)
     data, _ = render_file(source_path, str(source_path), resolved, written_format=named)
     write_atomic(destination_path, data, overwrite=overwrite)
@@ -118,34 +146,106 @@ def _render_file(
     source: Path | bytes, name: str, options: BadgeOptions, written_format: str | None
 ) -> tuple[bytes, str]:
     with open_image(source, name=name, max_pixels=options.max_pixels) as image, decoding(name):
-        written_format = written_format or output_format(
-            image.format, options.format, needs_alpha=options.crop is Crop.CIRCLE
+        written = written_format or output_format(
+            image.format, options.format, needs_alpha=options.needs_alpha
         )
-        resized = _draft(image, options)
-        reuse_tables = options.quality is None and not resized and options.crop is Crop.NONE
-        settings = EncodeSettings(
-            format=written_format,
-            quality=options.quality,
-            background=hex_to_rgb(options.background),
-            loop=image.info.get("loop"),
-            tiff_compression=image.info.get("compression") if image.format == "TIFF" else None,
-            lossless=options.quality is None and is_lossless_webp(image),
-            **jpeg_settings(image, reuse_tables=reuse_tables),
-        )
+        _draft(image, options)
+        settings = _encode_settings(image, options, written)
         _decode(image)
         # Everything read from the file comes before the pixels change: badging clears the
-        # frames' own metadata so that no encoder falls back on it (see pipeline.badged_frames).
-        metadata = read_metadata(image, policy_for(options), output_format=written_format)
-        from blueheart.pipeline import badged_frames
-
+        # frames' own metadata so that no encoder falls back on it (see without_file_metadata).
+        metadata = read_metadata(image, policy_for(options), output_format=written)
         frames, icc = badged_frames(
             image,
             options,
-            keep_cmyk=written_format in CMYK_FORMATS,
+            keep_cmyk=written in CMYK_FORMATS,
             # Pages become frames only of their own format, never of an animation.
-            all_frames=image.format not in PAGED_FORMATS or written_format == image.format,
+            all_frames=image.format not in PAGED_FORMATS or written == image.format,
         )
-        return encode(frames, settings, replace(metadata, icc_profile=icc)), written_format
+        return encode(frames, settings, replace(metadata, icc_profile=icc)), written
+
+
+def _encode_settings(image: Image.Image, options: BadgeOptions, written: str) -> EncodeSettings:
+    """How to encode: the options, and what the input says (a JPEG's own tables where its
+    frame is kept, a GIF's loop, a TIFF's compression, a WebP's losslessness)."""
+    keep_own = options.quality is None
+    return EncodeSettings(
+        format=written,
+        quality=options.quality,
+        background=hex_to_rgb(options.background),
+        loop=image.info.get("loop"),
+        tiff_compression=image.info.get("compression") if image.format == "TIFF" else None,
+        lossless=keep_own and is_lossless_webp(image),
+        **jpeg_settings(image, reuse_tables=keep_own and options.keeps_frame),
+    )
+
+
+def badged_frames(
+    image: Image.Image, options: BadgeOptions, *, keep_cmyk: bool, all_frames: bool = True
+) -> tuple[list[Frame], bytes | None]:
+    """Every frame (or page) of the opened ``image``, badged, and the ICC profile of their
+    pixels; only the first with ``all_frames`` False."""
+    from blueheart.pipeline import BadgePlan, badge_frame
+
+    custom = _custom(options)
+    frames: list[Frame] = []
+    plan: BadgePlan | None = None
+    icc: bytes | None = None
+    count = frame_count(image) if all_frames else 1
+    # A still image is ours to change; an animation's frames share one decoder image.
+    still = count == 1
+    for source_frame in _frames(image, count):
+        badged = badge_frame(
+            source_frame, options, keep_cmyk=keep_cmyk, custom=custom, in_place=still, plan=plan
+        )
+        plan, icc = badged.plan, badged.icc
+        duration = source_frame.info.get("duration")
+        frames.append(
+            Frame(
+                image=without_file_metadata(badged.image),
+                duration=duration,
+                disposal=_disposal(image),
+                blend=PngImagePlugin.Blend.OP_SOURCE if image.format == "PNG" else None,
+            )
+        )
+    return frames, icc
+
+
+def _custom(options: BadgeOptions) -> CustomEmblem | None:
+    """The custom emblem ``options`` name, loaded; None for the built-in heart."""
+    if options.emblem is None:
+        return None
+    from blueheart.emblemfile import load_emblem
+
+    return load_emblem(options.emblem)
+
+
+def without_file_metadata(photo: Image.Image) -> Image.Image:
+    """``photo`` with nothing of its source file's metadata for an encoder to fall back on.
+
+    Savers read ``info`` (PNG and TIFF the ICC profile, JPEG and GIF the comment) and the TIFF
+    saver copies IPTC, Photoshop and XMP blocks from a TIFF file's tags: only what the
+    metadata policy passes explicitly may reach the output.
+    """
+    if hasattr(photo, "tag_v2"):
+        photo = photo.copy()
+    photo.info = {}
+    return photo
+
+
+def _frames(image: Image.Image, count: int) -> Iterator[Image.Image]:
+    for index in range(count):
+        image.seek(index)  # the image itself, showing that frame
+        yield image
+
+
+def _disposal(image: Image.Image) -> int | None:
+    if image.format == "GIF":
+        return int(getattr(image, "disposal_method", 0))
+    if image.format == "PNG":
+        value = image.info.get("disposal")
+        return int(value) if value is not None else None
+    return None
 
 
 def _png_bytes(source: Path | bytes) -> bytes:
@@ -203,12 +303,12 @@ def preview_bytes(
         _draft(image, framing)
         _decode(image)
         from blueheart.crop import crop_and_resize
-        from blueheart.pipeline import normalise, plan_badge, without_file_metadata
+        from blueheart.pipeline import normalise, plan_badge
 
         photo, icc = normalise(image, keep_cmyk=False, in_place=True)
-        photo = crop_and_resize(photo, framing.crop, framing.focus, side)
-        scale = photo.width / output[0]
-        plan = plan_badge(photo, _scaled(resolved, scale, square=output[0] == output[1]), icc)
+        photo = crop_and_resize(photo, crop=framing.crop, focus=framing.focus, output_size=side)
+        scaled = _scaled(resolved, photo.width / output[0], square=output[0] == output[1])
+        plan = plan_badge(photo, scaled, icc, _custom(resolved))
         settings = EncodeSettings("JPEG", PREVIEW_QUALITY, hex_to_rgb(resolved.background))
         preview = without_file_metadata(photo)
         jpeg = encode([Frame(preview, None)], settings, Metadata(icc, None, None))
@@ -247,16 +347,43 @@ def _scaled(options: BadgeOptions, scale: float, *, square: bool) -> BadgeOption
     )
 
 
-def _draft(image: Image.Image, options: BadgeOptions) -> bool:
-    """Ask a JPEG to decode at a reduced scale when the output is smaller; True if it resizes."""
+def write_emblem(
+    path: str | Path,
+    size: int = 512,
+    *,
+    style: Style | str = Style.HEART,
+    ring: float | None = None,
+    color: str = UN_BLUE,
+    overwrite: bool = False,
+) -> None:
+    """Write the emblem alone to ``path``, atomically: SVG when its name ends in ``.svg``,
+    else a transparent raster (PNG, WebP, AVIF or TIFF) of ``size`` x ``size`` px.
+
+    ``style``, ``ring`` (None: the style's usual ring; there is no photo to contrast with)
+    and ``color`` as for ``render_emblem``. Raises ``OptionError`` for an invalid value or a
+    name that is no such format (field ``destination``), ``OutputExistsError`` when ``path``
+    exists and ``overwrite`` is False, ``OutputWriteError``.
+    """
+    from blueheart.emblem import HEART_RING, emblem_svg, render_emblem
+
+    target = Path(path)
+    drawn = {"style": style, "ring": HEART_RING if ring is None else ring, "color": color}
+    if emblem_format(target) == "SVG":
+        svg = emblem_svg(size=size, **drawn)  # type: ignore[arg-type]
+        write_atomic(target, svg.encode("utf-8"), overwrite=overwrite)
+    else:
+        raster = render_emblem(size, **drawn)  # type: ignore[arg-type]
+        save_image_atomic(raster, target, overwrite=overwrite)
+
+
+def _draft(image: Image.Image, options: BadgeOptions) -> None:
+    """Ask a JPEG to decode at a reduced scale when the output is smaller."""
     if options.output_size is None:
-        return False
+        return
     width, height = image.size
-    reference = min(width, height) if options.crop is not Crop.NONE else max(width, height)
-    scale = options.output_size / reference
-    if image.format in ("JPEG", "MPO") and scale < 1:
+    scale = options.output_size / max(framed_size(image.size, options.crop))
+    if image.format in DRAFT_FORMATS and scale < 1:
         image.draft(image.mode, (math.ceil(width * scale), math.ceil(height * scale)))
-    return True
 
 
 def _decode(image: Image.Image) -> None:

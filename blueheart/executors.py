@@ -1,0 +1,244 @@
+"""Where a batch's jobs run: a pool of worker processes that survives killed workers and
+dies with its parent, or a Dask cluster; both are ``concurrent.futures.Executor``s."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import importlib
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
+from typing import Any, ParamSpec, TypeVar
+
+from blueheart.errors import OptionError, one_line
+
+SCHEDULER_TIMEOUT_S = 10
+"""How long a Dask scheduler has to answer, in seconds."""
+_PARENT_POLL_S = 1.0
+"""How often a worker without Linux's parent-death signal looks at its parent, in seconds."""
+_PR_SET_PDEATHSIG = 1
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def executor_for(workers: int, scheduler: str | None = None) -> Iterator[Executor | None]:
+    """The executor for ``workers`` processes, or for a Dask ``scheduler`` address.
+
+    ``scheduler`` "local" starts a ``distributed.LocalCluster``; any other value is a
+    scheduler address, which must answer within 10 s. Several workers and no scheduler: a
+    ``WorkerPool``; one worker and no scheduler: None (run here). Raises ``OptionError``
+    (field "scheduler") without the ``dask`` extra or when the scheduler cannot be reached.
+    On exit pending work is cancelled; on an exception the pool's workers are killed rather
+    than waited for.
+    """
+    if scheduler:
+        with _dask_executor(workers, scheduler) as executor:
+            yield executor
+    elif workers == 1:
+        yield None
+    else:
+        # Forked workers inherit what is imported here instead of importing it each.
+        for module in ("blueheart.files", "blueheart.pipeline"):
+            importlib.import_module(module)
+        with WorkerPool(workers) as pool:
+            yield pool
+
+
+@contextlib.contextmanager
+def _dask_executor(workers: int, scheduler: str) -> Iterator[Executor]:
+    try:
+        distributed: Any = importlib.import_module("distributed")
+    except ImportError:
+        raise OptionError(
+            "scheduler",
+            "needs the dask extra "
+            "(pip install '.[dask]' in a blueheart checkout, or pip install distributed)",
+        ) from None
+    cluster = (
+        distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, preload=["blueheart._dask"]
+        )
+        if scheduler == "local"
+        else None
+    )
+    client = _dask_client(distributed, cluster or scheduler, scheduler)
+
+    def close() -> None:
+        # A cluster closing under an interrupted run logs every cancelled task; the run's
+        # own summary says what happened.
+        with _quiet_logger("distributed"):
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+    try:
+        # Workers of our own cluster stop with the run; a shared cluster's are not ours to stop.
+        yield _ClusterExecutor(client.get_executor(), close if cluster is not None else None)
+    finally:
+        close()
+
+
+class _ClusterExecutor(Executor):
+    """A Dask client's executor, with ``kill_workers()`` when the cluster is this run's."""
+
+    def __init__(self, executor: Executor, stop_cluster: Callable[[], None] | None) -> None:
+        self._executor, self._stop_cluster = executor, stop_cluster
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        """As ``Executor.submit``."""
+        return self._executor.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """As ``Executor.shutdown``."""
+        self._executor.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+    def kill_workers(self) -> None:
+        """Stop this run's cluster; a shared one keeps running what it has started."""
+        if self._stop_cluster is not None:
+            self._stop_cluster()
+
+
+def _dask_client(distributed: Any, address: Any, shown: str) -> Any:
+    """A connected ``distributed.Client``, or ``OptionError`` within the timeout: the
+    client's own timeout does not cover a server that accepts and then stays silent."""
+    connected: Future[Any] = Future()
+
+    def connect() -> None:
+        try:
+            connected.set_result(distributed.Client(address, timeout=SCHEDULER_TIMEOUT_S))
+        except BaseException as error:  # handed to the waiting caller
+            connected.set_exception(error)
+
+    # A daemon thread: one stuck in a silent server's handshake must not keep the process.
+    threading.Thread(target=connect, name="blueheart-dask-connect", daemon=True).start()
+    try:
+        return connected.result(timeout=SCHEDULER_TIMEOUT_S)
+    except TimeoutError:
+        reason = f"no answer within {SCHEDULER_TIMEOUT_S} s"
+    except OSError as error:
+        reason = str(error) or type(error).__name__
+    except Exception as error:  # it answered, but not as a Dask scheduler (HTTP, say)
+        reason = f"not a Dask scheduler ({type(error).__name__})"
+    raise OptionError("scheduler", one_line(f"cannot reach {shown}: {reason}"))
+
+
+@contextlib.contextmanager
+def _quiet_logger(name: str) -> Iterator[None]:
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+class WorkerPool(Executor):
+    """``workers`` processes that die with this process, leave Ctrl-C and SIGTERM to it,
+    and are replaced when one dies (killed, or out of memory).
+
+    A process pool whose worker dies is broken for good; this one starts a fresh pool at the
+    next ``submit``. ``initializer(*initargs)`` runs in each worker after blueheart's own
+    set-up. Leaving a ``with`` block on an exception kills the workers instead of waiting
+    for them.
+    """
+
+    def __init__(
+        self,
+        workers: int,
+        *,
+        initializer: Callable[..., object] | None = None,
+        initargs: tuple[Any, ...] = (),
+    ) -> None:
+        self.workers = workers
+        self._setup = (os.getpid(), initializer, initargs)
+        self._pool = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.workers, initializer=_start_worker, initargs=self._setup)
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        """Schedule ``fn(*args, **kwargs)``; a broken pool is replaced first."""
+        try:
+            return self._pool.submit(fn, *args, **kwargs)
+        except BrokenExecutor:
+            self._pool.shutdown(wait=False)
+            self._pool = self._start()
+            return self._pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """As ``Executor.shutdown``."""
+        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+    def kill_workers(self) -> None:
+        """Cancel pending work and kill every worker now, without waiting for any."""
+        processes = list((self._pool._processes or {}).values())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.kill()
+        for process in processes:
+            process.join()
+
+    def __exit__(self, kind: Any, value: Any, traceback: Any) -> bool | None:
+        if kind is None:
+            self.shutdown(wait=True, cancel_futures=True)
+        else:
+            self.kill_workers()
+        return None
+
+
+def _start_worker(parent: int, initializer: Callable[..., object] | None, initargs: Any) -> None:
+    _leave_interrupts_to_parent()
+    _die_with_parent(parent)
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def _leave_interrupts_to_parent() -> None:
+    # Ctrl-C reaches every process of the terminal's group, and systemd's SIGTERM every
+    # process of the unit: the parent decides what stops, and kills its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Make this worker end when ``parent`` does, even when it is killed outright."""
+    if not _kernel_kills_orphans():
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if not _alive(parent):  # it died before the kernel was told
+        os._exit(1)
+
+
+def _kernel_kills_orphans() -> bool:
+    """Linux: ask for SIGKILL when the parent dies (``prctl(PR_SET_PDEATHSIG)``)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent: int) -> None:
+    while _alive(parent):
+        time.sleep(_PARENT_POLL_S)
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # the number belongs to another user's process now
+        return False
+    return True

@@ -1,0 +1,67 @@
+"""The command line's own process: the signals that stop a run, and the decoders' chatter
+kept off the terminal. Front-end plumbing; the library never touches either."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+
+def raise_interrupt(signum: int, frame: Any) -> None:
+    """A handler that makes a signal a ``KeyboardInterrupt``, as Ctrl-C is."""
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def handling(signals: tuple[int, ...], handler: Any) -> Iterator[None]:
+    """Handle ``signals`` with ``handler`` inside the block (when Python lets this thread:
+    only the main thread may), as before after it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.signal(number, handler) for number in signals}
+    try:
+        yield
+    finally:
+        for number, former in previous.items():
+            signal.signal(number, former)
+
+
+def stop_on_first_signal(stop: threading.Event) -> Callable[[int, Any], None]:
+    """A handler for Ctrl-C and SIGTERM: the first asks the run to stop (it writes its
+    report); a second one interrupts at once."""
+
+    def handle(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    return handle
+
+
+def quiet_libraries() -> None:
+    """Keep stderr to blueheart's one line per error: what the decoders' C libraries print
+    (libtiff gives dozens of lines for one damaged file) goes to the null device, and Pillow's
+    warnings about damage it works around are ignored.
+
+    Only here, in blueheart's own process: the library never touches file descriptor 2 or
+    the warning filters, which belong to its host. Python's ``sys.stderr`` moves to a copy of
+    the descriptor; batch workers started from this process inherit the same arrangement.
+    """
+    warnings.simplefilter("ignore")
+    try:
+        terminal = os.dup(2)
+        sink = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    os.dup2(sink, 2)
+    os.close(sink)
+    sys.stderr = os.fdopen(
+        terminal, "w", encoding=sys.stderr.encoding, errors="backslashreplace", buffering=1
+    )
