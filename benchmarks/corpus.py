@@ -50,12 +50,17 @@ def _grainy(source: Path, size: tuple[int, int], seed: int) -> Image.Image:
 
 
 def build(folder: Path, *, camera_count: int = 20, social_count: int = 50) -> dict[str, Path]:
-    """Write the corpus under ``folder`` (skipped when already there) and return its sets."""
+    """Write the corpus under ``folder`` (skipped when already there with these counts) and
+    return its sets."""
     sets = {name: folder / name for name in ("camera", "social", "alpha")}
-    if all(path.is_dir() and any(path.iterdir()) for path in sets.values()):
+    # A --quick run's smaller sets must not stand in for the full ones, nor the reverse.
+    stamp = folder / "counts.txt"
+    wanted = f"{camera_count} {social_count}\n"
+    if stamp.is_file() and stamp.read_text() == wanted:
         return sets
     for path in sets.values():
-        path.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
     for index in range(camera_count):
         source = SOURCES[index % len(SOURCES)]
         portrait = index % 2 == 1
@@ -82,6 +87,7 @@ def build(folder: Path, *, camera_count: int = 20, social_count: int = 50) -> di
         alpha = np.where(np.hypot(x - 600, y - 600) < 560, 255, 0).astype(np.uint8)
         picture.putalpha(Image.fromarray(alpha))
         picture.save(sets["alpha"] / f"alpha-{index}.png")
+    stamp.write_text(wanted)
     return sets
 
 
