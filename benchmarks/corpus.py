@@ -1,16 +1,22 @@
-"""The benchmark corpus, made from the public-domain photos in the repository.
+"""The benchmark corpora.
 
-Each photo is resized with Lanczos to the target size and given mild Gaussian grain (sigma 3.5
-levels) so the JPEG's entropy resembles a camera's rather than a smooth upscale. Deterministic:
-the same files on every machine. Nothing is downloaded.
+``build``: made from the public-domain photos in the repository. Each photo is resized with
+Lanczos to the target size and given mild Gaussian grain (sigma 3.5 levels) so the JPEG's
+entropy resembles a camera's rather than a smooth upscale. Deterministic: the same files on
+every machine. Nothing is downloaded.
+
+``build_camera``: real camera photos (``camera_photos``), used as they are, and social-size
+JPEGs made from them.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
-from PIL import ExifTags, Image
+from PIL import ExifTags, Image, ImageOps
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [
@@ -20,6 +26,9 @@ SOURCES = [
 ]
 CAMERA = (4032, 3024)
 GRAIN_SIGMA = 3.5
+CAMERA_PHOTOS_VARIABLE = "BLUEHEART_CAMERA_PHOTOS"
+CAMERA_PHOTOS = ROOT.parent / "shared" / "photos" / "camera"
+"""Where the real camera photos are: beside the repository, or in the variable above."""
 
 
 def _grainy(source: Path, size: tuple[int, int], seed: int) -> Image.Image:
@@ -41,12 +50,17 @@ def _grainy(source: Path, size: tuple[int, int], seed: int) -> Image.Image:
 
 
 def build(folder: Path, *, camera_count: int = 20, social_count: int = 50) -> dict[str, Path]:
-    """Write the corpus under ``folder`` (skipped when already there) and return its sets."""
+    """Write the corpus under ``folder`` (skipped when already there with these counts) and
+    return its sets."""
     sets = {name: folder / name for name in ("camera", "social", "alpha")}
-    if all(path.is_dir() and any(path.iterdir()) for path in sets.values()):
+    # A --quick run's smaller sets must not stand in for the full ones, nor the reverse.
+    stamp = folder / "counts.txt"
+    wanted = f"{camera_count} {social_count}\n"
+    if stamp.is_file() and stamp.read_text() == wanted:
         return sets
     for path in sets.values():
-        path.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
     for index in range(camera_count):
         source = SOURCES[index % len(SOURCES)]
         portrait = index % 2 == 1
@@ -73,4 +87,44 @@ def build(folder: Path, *, camera_count: int = 20, social_count: int = 50) -> di
         alpha = np.where(np.hypot(x - 600, y - 600) < 560, 255, 0).astype(np.uint8)
         picture.putalpha(Image.fromarray(alpha))
         picture.save(sets["alpha"] / f"alpha-{index}.png")
+    stamp.write_text(wanted)
+    return sets
+
+
+def camera_photos() -> Path:
+    """The folder of real camera photos: ``$BLUEHEART_CAMERA_PHOTOS``, else
+    ``../shared/photos/camera`` beside the repository (it may not exist)."""
+    return Path(os.environ.get(CAMERA_PHOTOS_VARIABLE) or CAMERA_PHOTOS)
+
+
+def build_camera(folder: Path, photos: Path, *, social_count: int = 50) -> dict[str, Path] | None:
+    """The real camera corpus under ``folder``, from the JPEGs in ``photos``; None if none.
+
+    ``camera``: the photos themselves, byte for byte (sideways ones, ICC profiles and all);
+    ``social``: ``social_count`` JPEGs of 1080-2000 px on the longer side, quality 85, made
+    from them upright with Lanczos, without metadata, as platforms serve photos.
+    """
+    originals = sorted(photos.glob("*.jpg")) if photos.is_dir() else []
+    if not originals:
+        return None
+    sets = {name: folder / name for name in ("camera", "social")}
+    stamp = folder / "source.txt"
+    wanted = f"{photos.resolve()} {len(originals)} {social_count}\n"
+    if stamp.is_file() and stamp.read_text() == wanted:
+        return sets
+    shutil.rmtree(folder, ignore_errors=True)
+    for path in sets.values():
+        path.mkdir(parents=True)
+    for original in originals:
+        shutil.copyfile(original, sets["camera"] / original.name)
+    rng = np.random.default_rng(7)
+    for index in range(social_count):
+        longer = int(rng.integers(1080, 2001))
+        with Image.open(originals[index % len(originals)]) as opened:
+            upright = ImageOps.exif_transpose(opened).convert("RGB")
+        scale = longer / max(upright.size)
+        size = (round(upright.width * scale), round(upright.height * scale))
+        picture = upright.resize(size, Image.Resampling.LANCZOS)
+        picture.save(sets["social"] / f"social-{index:02}.jpg", quality=85)
+    stamp.write_text(wanted)
     return sets

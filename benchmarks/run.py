@@ -1,7 +1,11 @@
 """Run every contender on the same files in one run, alternating, and print medians and ratios.
 
-    python -m benchmarks                 # everything (about ten minutes on 2 cores)
+    python -m benchmarks                 # everything (about half an hour on 2 cores)
     python -m benchmarks --quick         # fewer repetitions, smaller sets
+    python -m benchmarks --only "social-size JPEGs, 2"    # the scenarios whose title holds it
+
+Two corpora: one generated from the repository's photos, and the real camera photos of
+``../shared/photos/camera`` (or ``$BLUEHEART_CAMERA_PHOTOS``) when they are there.
 
 Contenders missing on the machine (ImageMagick, pyvips) are reported as such and skipped.
 """
@@ -33,6 +37,8 @@ PYTHON = sys.executable
 BLUEHEART = [PYTHON, "-m", "blueheart"]
 ROOT = Path(__file__).resolve().parent
 Command = Callable[[Path, Path], list[str] | None]
+SINGLE_PHOTO = "phone-12mp-p01.jpg"
+"""The camera photo of the one-file scenario, when the camera photos are there."""
 
 
 def _imagemagick() -> str | None:
@@ -62,17 +68,26 @@ VIPS = _has_pyvips()
 
 
 def magick_command(source: Path, target: Path) -> list[str]:
-    """ImageMagick's usual recipe for one file (sizes worked out beforehand, untimed)."""
+    """ImageMagick's usual recipe for one file (sizes worked out beforehand, untimed);
+    ``-auto-orient`` only for a photo whose orientation tag asks for it."""
     assert MAGICK
     with Image.open(source) as image:
         width, height = image.size
-        if image.getexif().get(0x0112, 1) in (5, 6, 7, 8):
-            width, height = height, width
+        orientation = image.getexif().get(0x0112, 1)
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
     side, left, _ = corner_box(width, height)
     margin = width - left - side
-    return [MAGICK, str(source), "-auto-orient", "(", str(EMBLEM), "-resize", f"{side}x{side}",
+    orient = ["-auto-orient"] if orientation != 1 else []
+    return [MAGICK, str(source), *orient, "(", str(EMBLEM), "-resize", f"{side}x{side}",
             ")", "-gravity", "southeast", "-geometry", f"+{margin}+{margin}", "-composite",
             "-quality", str(QUALITY), str(target)]  # fmt: skip
+
+
+def magick_into_folder(source: Path, target: Path) -> list[str]:
+    """``magick_command`` writing into the new folder ``target``."""
+    target.mkdir(parents=True)
+    return magick_command(source, target / source.name)
 
 
 def magick_batch(source: Path, target: Path, jobs: int) -> list[str]:
@@ -105,8 +120,10 @@ def scenario(
     """Median seconds per contender, alternating contenders within each repetition.
 
     CPU time is printed beside wall time: on a shared machine it drifts less, and for one
-    worker it is the work itself."""
+    worker it is the work itself. The ratios' min-max pairs each run with the floor's run of
+    the same repetition."""
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in contenders}
+    load = os.getloadavg()[0]
     for repeat in range(repeats):
         order = list(contenders)
         order = order[repeat % len(order) :] + order[: repeat % len(order)]
@@ -118,21 +135,27 @@ def scenario(
             if command is not None:
                 times[name].append(timed(command))
     print(f"\n### {title}\n")
-    medians = {
-        name: tuple(statistics.median(run[i] for run in runs) for i in (0, 1))
-        for name, runs in times.items()
-        if runs
-    }
-    floor_wall, floor_cpu = medians["floor"]  # every scenario has the floor
-    print("| contender | median s | ratio to floor | median CPU s | CPU ratio |")
-    print("| --- | ---: | ---: | ---: | ---: |")
-    for name in contenders:
-        if name not in medians:
-            print(f"| {name} | not installed | | | |")
+    print(f"Load average {load:.1f} before, {os.getloadavg()[0]:.1f} after; {repeats} runs.\n")
+    floor = times["floor"]  # every scenario has the floor
+    floor_wall, floor_cpu = (statistics.median(run[i] for run in floor) for i in (0, 1))
+    print(
+        "| contender | median s | ratio to floor | min-max | median CPU s | CPU ratio | min-max |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, runs in times.items():
+        if not runs:
+            print(f"| {name} | not installed | | | | | |")
             continue
-        wall, cpu = medians[name]
-        print(f"| {name} | {wall:.3f} | {wall / floor_wall:.2f}x | {cpu:.3f} | "
-              f"{cpu / floor_cpu:.2f}x |")  # fmt: skip
+        wall, cpu = (statistics.median(run[i] for run in runs) for i in (0, 1))
+        spans = [
+            _span([run[i] / base[i] for run, base in zip(runs, floor, strict=True)]) for i in (0, 1)
+        ]
+        print(f"| {name} | {wall:.3f} | {wall / floor_wall:.2f}x | {spans[0]} | {cpu:.3f} | "
+              f"{cpu / floor_cpu:.2f}x | {spans[1]} |")  # fmt: skip
+
+
+def _span(ratios: list[float]) -> str:
+    return f"{min(ratios):.2f}-{max(ratios):.2f}"
 
 
 def batch_contenders(jobs: int) -> dict[str, Command]:
@@ -173,8 +196,7 @@ def single_contenders() -> dict[str, Command]:
             if VIPS else lambda s, t: None
         ),
         "ImageMagick": (
-            (lambda s, t: (t.mkdir(parents=True), magick_command(s, t / s.name))[1])
-            if MAGICK else lambda s, t: None
+            magick_into_folder if MAGICK else lambda s, t: None
         ),
     }  # fmt: skip
 
@@ -231,8 +253,9 @@ def compositing(photo: Path, repeats: int) -> None:
     Pillow decoding and re-encoding that image at quality 90; and the emblem cache."""
     import io
 
+    from blueheart.compose import stamp
     from blueheart.options import BadgeOptions
-    from blueheart.pipeline import _prepared_heart, plan_badge, stamp
+    from blueheart.pipeline import _prepared_heart, plan_badge
 
     def floor() -> None:
         with Image.open(photo) as image:
@@ -280,30 +303,66 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions and files")
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="TEXT",
+        help="run only the scenarios whose title holds TEXT (repeatable)",
+    )
     args = parser.parse_args(argv)
     # pip compiles a package's modules when it installs it; an editable checkout run with
     # PYTHONDONTWRITEBYTECODE would instead compile blueheart in every timed process.
     compileall.compile_dir(Path(blueheart.__file__).parent, quiet=1)
     repeats = 2 if args.quick else 5
-    sets = corpus.build(args.corpus, camera_count=6 if args.quick else 20,
-                        social_count=12 if args.quick else 50)  # fmt: skip
+    corpora = {
+        "generated": corpus.build(args.corpus, camera_count=6 if args.quick else 20,
+                                  social_count=12 if args.quick else 50),
+    }  # fmt: skip
+    photos = corpus.camera_photos()
+    camera = corpus.build_camera(args.corpus / "real", photos, social_count=50)
+    if camera is None:
+        print(f"No camera photos in {photos} (set ${corpus.CAMERA_PHOTOS_VARIABLE}): "
+              "the real-photo corpus is left out.")  # fmt: skip
+    else:
+        corpora["camera photos"] = camera
     machine = f"{platform.platform()}, {os.cpu_count()} cores"
     print(f"Machine: {machine}, Python {platform.python_version()}")
     print(f"ImageMagick: {MAGICK or 'not installed'}; pyvips: {'yes' if VIPS else 'not installed'}")
+    if camera is not None:
+        print(f"Camera photos: {photos}")
+
+    def wanted(title: str) -> bool:
+        return not args.only or any(text in title for text in args.only)
+
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        one = sorted(sets["camera"].glob("*.jpg"))[0]
-        scenario("One 12 MP file, process start included", single_contenders(), one,
-                 repeats * 2, work)  # fmt: skip
-        for label, key in (("12 MP", "camera"), ("social-size", "social")):
-            for jobs in (1, 2):
-                scenario(f"Batch of {label} JPEGs, {jobs} worker(s)", batch_contenders(jobs),
-                         sets[key], repeats, work)  # fmt: skip
-        scenario("Avatar (square 1080 px) from the 12 MP set, 1 worker", avatar_contenders(),
-                 sets["camera"], repeats, work)  # fmt: skip
-        compositing(one, repeats * 4)
-        peak_memory(one, work)
-        startup(repeats * 4)
+        for name, sets in corpora.items():
+            photos_in = {key: sorted(path.glob("*.jpg")) for key, path in sets.items()}
+            one = next(
+                (p for p in photos_in["camera"] if p.name == SINGLE_PHOTO), photos_in["camera"][0]
+            )
+            scenarios: list[tuple[str, dict[str, Command], Path, int]] = [
+                (f"{name}: one file ({one.name}), process start included", single_contenders(),
+                 one, repeats * 2),
+            ]  # fmt: skip
+            for label, key in (("camera JPEGs", "camera"), ("social-size JPEGs", "social")):
+                for jobs in (1, 2):
+                    scenarios.append((
+                        f"{name}: batch of {len(photos_in[key])} {label}, {jobs} worker(s)",
+                        batch_contenders(jobs), sets[key], repeats,
+                    ))  # fmt: skip
+            for title, contenders, source, count in scenarios:
+                if wanted(title):
+                    scenario(title, contenders, source, count, work)
+        generated = corpora["generated"]
+        one = sorted(generated["camera"].glob("*.jpg"))[0]
+        if wanted("Avatar"):
+            scenario("Avatar (square 1080 px) from the generated 12 MP set, 1 worker",
+                     avatar_contenders(), generated["camera"], repeats, work)  # fmt: skip
+        if not args.only:
+            compositing(one, repeats * 4)
+            peak_memory(one, work)
+            startup(repeats * 4)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -192,6 +193,58 @@ def _convex_polygon_distance(
     return result
 
 
+_RENDER_DISTANCE_EXACT_DEPTH = 0.05
+"""Heart units inside the outline within which ``_render_distance`` equals ``heart_distance``."""
+
+
+def _render_distance(x: FloatArray, y: FloatArray) -> FloatArray:
+    """``heart_distance`` as a render reads it, at a third of the cost.
+
+    Equal to it outside the heart and within 0.05 heart units inside (the band whose
+    coverage is neither 0 nor 1 at any size above 40 px); deeper inside it may be further
+    from the outline. The heart is symmetric, so each point is taken to the left half, where
+    it is nearer the left line than the right one; outside the heart the kite's edges inside
+    the lobes never beat the lobes, and inside only the left lobe's radius to the tangent
+    point comes near the outline.
+    """
+    x = -np.abs(x)
+    g = heart_geometry()
+    lobes = (
+        np.minimum(
+            np.hypot(x - g.left_centre[0], y - g.left_centre[1]),
+            np.hypot(x - g.right_centre[0], y - g.right_centre[1]),
+        )
+        - LOBE_RADIUS
+    )
+    line = _segment_distance(x, y, g.tip, g.left_tangent)
+    kite = [g.tip, g.left_tangent, g.left_centre, g.right_centre, g.right_tangent]
+    inside = _inside_convex_polygon(x, y, kite)
+    radius = _segment_distance(x, y, g.left_tangent, g.left_centre)
+    result: FloatArray = np.minimum(lobes, np.where(inside, -np.minimum(line, radius), line))
+    return result
+
+
+def _segment_distance(
+    x: FloatArray, y: FloatArray, a: tuple[float, float], b: tuple[float, float]
+) -> FloatArray:
+    ex, ey = b[0] - a[0], b[1] - a[1]
+    px, py = x - a[0], y - a[1]
+    t = np.clip((px * ex + py * ey) / (ex * ex + ey * ey), 0.0, 1.0)
+    result: FloatArray = np.hypot(px - t * ex, py - t * ey)
+    return result
+
+
+def _inside_convex_polygon(
+    x: FloatArray, y: FloatArray, vertices: list[tuple[float, float]]
+) -> npt.NDArray[np.bool_]:
+    edges = list(zip(vertices, vertices[1:] + vertices[:1], strict=True))
+    winding = math.copysign(1.0, sum(ax * by - bx * ay for (ax, ay), (bx, by) in edges))
+    inside = np.ones(x.shape, dtype=bool)
+    for (ax, ay), (bx, by) in edges:
+        inside &= winding * ((bx - ax) * (y - ay) - (by - ay) * (x - ax)) >= 0
+    return inside
+
+
 @dataclass(frozen=True)
 class EmblemLayout:
     """Where the heart sits inside an emblem box of side 1: centre, scale, ring width."""
@@ -246,26 +299,32 @@ _STRIP_PIXELS = 1 << 16
 """Pixels rendered at a time: bounds the float temporaries of a large render to a few MB."""
 
 
-def _heart_distance_px(
-    size: int, rows: range, columns: int, layout: EmblemLayout, *, edges_px: tuple[float, ...]
-) -> FloatArray:
-    """Signed distance in px from each pixel centre of ``rows`` x the first ``columns`` to the
-    heart, exact near ``edges_px``; ``rows`` starts on a block boundary.
+def _block_distances(
+    size: int, rows: range, columns: int, layout: EmblemLayout, edges_px: tuple[float, ...]
+) -> tuple[FloatArray, npt.NDArray[np.bool_], Callable[[FloatArray, FloatArray], FloatArray]]:
+    """Signed distance in px from the centre of each block of ``rows`` x the first
+    ``columns`` to the heart, which blocks lie near ``edges_px``, and the per-pixel distance
+    (rows and columns in px, from the emblem's top left); ``rows`` starts on a block boundary.
 
     Coverage only needs the exact distance within a pixel of each edge drawn (the heart's
     outline at 0, the ring's at its width). The distance is 1-Lipschitz, so a block whose
     centre is further than half its diagonal from every edge lies wholly on one side of each:
-    it keeps its centre's value, and only blocks along the edges are computed per pixel.
+    its pixels keep their centre's value, and only blocks along the edges are computed per
+    pixel.
     """
     px_per_unit = layout.scale * size
+    # Coverage reads the distance within half a pixel inside the outline, where the cheaper
+    # function is exact once half a pixel is at most its 0.05 heart units.
+    exact = (
+        _render_distance if px_per_unit >= 0.5 / _RENDER_DISTANCE_EXACT_DEPTH else heart_distance
+    )
 
     def distance(ys: FloatArray, xs: FloatArray) -> FloatArray:
         hx = ((xs + 0.5) / size - layout.centre_x) / layout.scale
         hy = ((ys + 0.5) / size - layout.centre_y) / layout.scale
-        result: FloatArray = heart_distance(hx, hy) * px_per_unit
+        result: FloatArray = exact(hx, hy) * px_per_unit
         return result
 
-    height = len(rows)
     centre = (_BLOCK_PX - 1) / 2
     block_ys = np.arange(rows.start, rows.stop, _BLOCK_PX, dtype=np.float64) + centre
     block_xs = np.arange(0, columns, _BLOCK_PX, dtype=np.float64) + centre
@@ -274,16 +333,37 @@ def _heart_distance_px(
     near = np.zeros(coarse.shape, dtype=bool)
     for edge in edges_px:
         near |= np.abs(coarse - edge) <= reach
-    grid = np.repeat(np.repeat(coarse, _BLOCK_PX, axis=0), _BLOCK_PX, axis=1)[:height, :columns]
+    return coarse, near, distance
+
+
+def _near_pixels(
+    near: npt.NDArray[np.bool_], height: int, columns: int
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Rows and columns (from the strip's top left) of the pixels of the ``near`` blocks."""
     near_rows, near_cols = np.nonzero(near)
     offsets = np.arange(_BLOCK_PX)
     ys = (near_rows[:, None, None] * _BLOCK_PX + offsets[None, :, None]).repeat(_BLOCK_PX, 2)
     xs = (near_cols[:, None, None] * _BLOCK_PX + offsets[None, None, :]).repeat(_BLOCK_PX, 1)
     keep = (ys < height) & (xs < columns)
-    ys, xs = ys[keep], xs[keep]
+    return ys[keep], xs[keep]
+
+
+def _per_pixel(blocks: npt.NDArray[Any], height: int, columns: int) -> npt.NDArray[Any]:
+    """Each block's value repeated over its pixels, cut to ``height`` x ``columns``."""
+    pixels = np.repeat(np.repeat(blocks, _BLOCK_PX, axis=0), _BLOCK_PX, axis=1)
+    return pixels[:height, :columns]
+
+
+def _heart_distance_px(
+    size: int, rows: range, columns: int, layout: EmblemLayout, *, edges_px: tuple[float, ...]
+) -> FloatArray:
+    """Signed distance in px from each pixel centre of ``rows`` x the first ``columns`` to the
+    heart, exact near ``edges_px`` (see ``_block_distances``)."""
+    coarse, near, distance = _block_distances(size, rows, columns, layout, edges_px)
+    grid: FloatArray = _per_pixel(coarse, len(rows), columns)
+    ys, xs = _near_pixels(near, len(rows), columns)
     grid[ys, xs] = distance((ys + rows.start).astype(np.float64), xs.astype(np.float64))
-    result: FloatArray = grid
-    return result
+    return grid
 
 
 def _pixel_grid(size: int, rows: range, columns: int) -> tuple[FloatArray, FloatArray]:
@@ -326,37 +406,69 @@ def _cached_emblem(size: int, style: Style, ring: float, color: str) -> Image.Im
     """The shared render behind ``render_emblem``; never modify the result."""
     pixels = np.empty((size, size, 4), dtype=np.uint8)
     strip = max(1, _STRIP_PIXELS // (size * _BLOCK_PX)) * _BLOCK_PX
+    columns = (size + 1) // 2
     for top in range(0, size, strip):
         rows = range(top, min(size, top + strip))
-        pixels[rows.start : rows.stop] = _render_rows(size, rows, style, ring, color)
+        left = _render_rows(size, rows, style, ring, color)
+        # The emblem is symmetric about its vertical axis, and so is the pixel grid: the
+        # left half (with the middle column) is mirrored, so both sides agree to the last bit.
+        pixels[rows.start : rows.stop, :columns] = left
+        pixels[rows.start : rows.stop, columns:] = left[:, : size // 2][:, ::-1]
     return Image.fromarray(pixels, "RGBA")
 
 
 def _render_rows(
     size: int, rows: range, style: Style, ring: float, color: str
 ) -> npt.NDArray[np.uint8]:
-    """RGBA bytes of ``rows`` of the emblem: coverage of the heart, its backing and shadow.
-
-    The emblem is symmetric about its vertical axis, and so is the pixel grid: the left half
-    (with the middle column) is computed and mirrored, which also makes the two sides equal
-    to the last bit."""
+    """RGBA bytes of the left half (with the middle column) of ``rows`` of the emblem:
+    coverage of the heart, its backing and shadow."""
     layout = heart_layout(style, ring)
-    ring_px = ring * size if style is Style.HEART else 0.0
-    edges = (0.0, ring_px) if ring_px else (0.0,)
     columns = (size + 1) // 2
-    distance = _heart_distance_px(size, rows, columns, layout, edges_px=edges)
-    heart = _coverage(distance)
     if style is Style.PIN:
-        x, y = _pixel_grid(size, rows, columns)
-        lift = PIN_SHADOW_OFFSET / 2
-        backing = _coverage((np.hypot(x - 0.5, y - 0.5 + lift) - PIN_DISC_RADIUS) * size)
-        shadow_distance = np.hypot(x - 0.5, y - 0.5 - lift) - PIN_DISC_RADIUS
-        falloff = np.clip(1.0 - shadow_distance / PIN_SHADOW_SOFTNESS, 0.0, 1.0)
-        # Where only the shadow shows, the colour is black.
-        alpha = backing + PIN_SHADOW_OPACITY * falloff**2 * (1.0 - backing)
-    else:
-        backing = _coverage(distance - ring_px) if ring_px else heart
-        alpha = backing
+        return _pin_rows(size, rows, columns, layout, color)
+    return _heart_rows(size, rows, columns, layout, ring * size, color)
+
+
+def _heart_rows(
+    size: int, rows: range, columns: int, layout: EmblemLayout, ring_px: float, color: str
+) -> npt.NDArray[np.uint8]:
+    """The heart style's left half: blocks away from both edges are wholly heart, ring or
+    outside, filled as bytes; only the pixels of blocks near an edge are computed in floats."""
+    edges = (0.0, ring_px) if ring_px else (0.0,)
+    coarse, near, distance = _block_distances(size, rows, columns, layout, edges)
+    blocks = np.zeros((*coarse.shape, 4), dtype=np.uint8)
+    blocks[coarse < ring_px] = (*hex_to_rgb(WHITE), 255)
+    blocks[coarse < 0] = (*hex_to_rgb(color), 255)
+    rgba = _per_pixel(blocks, len(rows), columns)
+    ys, xs = _near_pixels(near, len(rows), columns)
+    exact = distance((ys + rows.start).astype(np.float64), xs.astype(np.float64))
+    heart = _coverage(exact)
+    backing = _coverage(exact - ring_px) if ring_px else heart
+    rgba[ys, xs] = _colours(heart, backing, backing, color)
+    result: npt.NDArray[np.uint8] = rgba
+    return result
+
+
+def _pin_rows(
+    size: int, rows: range, columns: int, layout: EmblemLayout, color: str
+) -> npt.NDArray[np.uint8]:
+    """The pin style's left half: its shadow fades over many pixels, so every pixel is
+    computed."""
+    heart = _coverage(_heart_distance_px(size, rows, columns, layout, edges_px=(0.0,)))
+    x, y = _pixel_grid(size, rows, columns)
+    lift = PIN_SHADOW_OFFSET / 2
+    backing = _coverage((np.hypot(x - 0.5, y - 0.5 + lift) - PIN_DISC_RADIUS) * size)
+    shadow_distance = np.hypot(x - 0.5, y - 0.5 - lift) - PIN_DISC_RADIUS
+    falloff = np.clip(1.0 - shadow_distance / PIN_SHADOW_SOFTNESS, 0.0, 1.0)
+    # Where only the shadow shows, the colour is black.
+    alpha = backing + PIN_SHADOW_OPACITY * falloff**2 * (1.0 - backing)
+    return _colours(heart, backing, alpha, color)
+
+
+def _colours(
+    heart: FloatArray, backing: FloatArray, alpha: FloatArray, color: str
+) -> npt.NDArray[np.uint8]:
+    """RGBA bytes from the coverage of the heart and its white backing, and the alpha."""
     visible = alpha > 0
     blue_share = np.divide(heart, alpha, out=np.zeros_like(alpha), where=visible)
     white_share = np.divide(backing - heart, alpha, out=np.zeros_like(alpha), where=visible)
@@ -364,8 +476,7 @@ def _render_rows(
     for channel, (blue, light) in enumerate(zip(hex_to_rgb(color), hex_to_rgb(WHITE), strict=True)):
         rgba[..., channel] = np.rint(blue_share * blue + white_share * light)
     rgba[..., 3] = np.rint(alpha * 255.0)
-    mirrored: npt.NDArray[np.uint8] = np.concatenate([rgba, rgba[:, : size // 2][:, ::-1]], axis=1)
-    return mirrored
+    return rgba
 
 
 def emblem_svg(

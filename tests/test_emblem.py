@@ -10,7 +10,13 @@ from helpers import UN_BLUE_RGB
 from PIL import Image
 
 from blueheart import UN_BLUE, OptionError, emblem_svg, render_emblem
-from blueheart.emblem import _cached_emblem, heart_geometry, heart_layout, silhouette
+from blueheart.emblem import (
+    _cached_emblem,
+    heart_distance,
+    heart_geometry,
+    heart_layout,
+    silhouette,
+)
 from blueheart.options import Style
 
 
@@ -24,6 +30,26 @@ def test_heart_area_matches_the_geometry_within_one_percent(size: int) -> None:
     expected = heart_geometry().area() * (layout.scale * size) ** 2
     measured = alpha(render_emblem(size, ring=0.0)).sum()
     assert measured == pytest.approx(expected, rel=0.01)
+
+
+@pytest.mark.parametrize("size", [1, 7, 13, 14, 15, 41, 100, 301, 470, 757])
+@pytest.mark.parametrize("ring", [0.0, 0.06, 0.11])
+def test_every_pixel_is_the_coverage_of_the_exact_distance(size: int, ring: float) -> None:
+    # The definition, computed for every pixel centre: the render's shortcuts (blocks away
+    # from the edges, the cheaper distance near them) must not change a single value.
+    layout = heart_layout(Style.HEART, ring)
+    centres = (np.arange(size) + 0.5) / size
+    hx = (centres[None, :] - layout.centre_x) / layout.scale
+    hy = (centres[:, None] - layout.centre_y) / layout.scale
+    distance = heart_distance(*np.broadcast_arrays(hx, hy)) * layout.scale * size
+    heart = np.clip(0.5 - distance, 0.0, 1.0)
+    backing = np.clip(0.5 - (distance - ring * size), 0.0, 1.0)
+    pixels = np.asarray(render_emblem(size, ring=ring)).astype(np.int64)
+    assert np.array_equal(pixels[..., 3], np.rint(backing * 255))
+    blue_share = np.divide(heart, backing, out=np.zeros_like(heart), where=backing > 0)
+    expected_red = np.rint(blue_share * UN_BLUE_RGB[0] + (backing - heart) / np.where(
+        backing > 0, backing, 1) * 255)  # fmt: skip
+    assert np.array_equal(pixels[..., 0], expected_red)
 
 
 def test_geometry_area_is_the_union_of_lobes_and_kite() -> None:
