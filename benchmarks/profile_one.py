@@ -43,7 +43,7 @@ import importlib.abc, importlib.machinery, json, runpy, sys, threading, time
 clock = time.perf_counter
 events = [("script starts", "", clock(), clock(), time.process_time())]
 MODULES = {"PIL.Image", "numpy", "click", "blueheart.cli", "blueheart.imagefile",
-           "blueheart.render", "blueheart.pipeline", "benchmarks.tools"}
+           "blueheart.files", "blueheart.pipeline", "benchmarks.tools"}
 STEPS = {
     "blueheart.emblem": {"_cached_emblem": "emblem render"},
     "blueheart.compose": {"has_low_contrast": "contrast check", "stamp": "blend",
@@ -173,7 +173,7 @@ def imports(runs: int) -> None:
         "PIL.Image": "import PIL.Image",
         "click": "import click",
         "blueheart.cli": "import blueheart.cli",
-        "blueheart.render (files: Pillow, metadata, writes)": "import blueheart.render",
+        "blueheart.files (Pillow, metadata, writes)": "import blueheart.files",
         "numpy": "import numpy",
         "blueheart.pipeline (numpy, ImageCms, emblem)": "import blueheart.pipeline",
     }
