@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
 from pathlib import Path
 
@@ -10,6 +11,12 @@ import numpy as np
 from PIL import ExifTags, Image, ImageCms
 
 UN_BLUE_RGB = (0x00, 0x9E, 0xDB)
+SHARED_PHOTOS = Path(
+    os.environ.get(
+        "BLUEHEART_SHARED_PHOTOS", Path(__file__).resolve().parents[2] / "shared" / "photos"
+    )
+)
+"""The real camera photos beside the checkout (``../shared/photos``), where present."""
 
 D50 = np.array([0.9642, 1.0, 0.8249])
 D65_XY = (0.3127, 0.3290)

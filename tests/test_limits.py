@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from helpers import UN_BLUE_RGB, default_box, heart_pixels, photo
+from helpers import SHARED_PHOTOS, UN_BLUE_RGB, default_box, heart_pixels, photo
 from PIL import Image
 
 from blueheart import (
@@ -202,7 +202,7 @@ def test_real_jpegs_pass_the_density_check() -> None:
     Image.new("L", (4000, 3000), 128).save(flat, "JPEG", optimize=True, comment=b"x" * 60_000)
     for data in (restarts.getvalue(), flat.getvalue()):
         assert Image.open(io.BytesIO(badge_bytes(data))).size == Image.open(io.BytesIO(data)).size
-    cameras = sorted(Path("/work/shared/photos/camera").glob("*.jp*g"))[:8]
+    cameras = sorted((SHARED_PHOTOS / "camera").glob("*.jp*g"))[:8]
     for path in cameras:
         assert badge_bytes(path.read_bytes(), output_size=256)
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import UN_BLUE_RGB, photo
+from helpers import SHARED_PHOTOS, UN_BLUE_RGB, photo
 from PIL import Image, JpegImagePlugin
 from test_hostile import LOCATION_MARKERS, XMP
 
@@ -20,7 +19,7 @@ from blueheart import (
     preview_bytes,
 )
 
-PHONE_PHOTO = Path("/work/shared/photos/camera/phone-12mp-p01.jpg")
+PHONE_PHOTO = SHARED_PHOTOS / "camera" / "phone-12mp-p01.jpg"
 
 
 def jpeg(image: Image.Image, **params: object) -> bytes:

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("starlette")
-from helpers import UN_BLUE_RGB, photo
+from helpers import SHARED_PHOTOS, UN_BLUE_RGB, photo
 from PIL import ExifTags, Image
 from test_hostile import LOCATION_MARKERS, XMP, located_exif, png_bomb
 
@@ -45,7 +45,7 @@ with warnings.catch_warnings():
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx`")
 
 REGRESSIONS = Path(__file__).resolve().parent / "fuzz-regressions"
-PHONE_PHOTO = Path("/work/shared/photos/camera/phone-12mp-p01.jpg")
+PHONE_PHOTO = SHARED_PHOTOS / "camera" / "phone-12mp-p01.jpg"
 
 
 def jpeg(width: int = 400, height: int = 300, **params: Any) -> bytes:
