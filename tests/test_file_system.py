@@ -494,6 +494,9 @@ def test_an_unreadable_folder_as_another_user(tmp_path: Path) -> None:
         destination.mkdir(mode=0o777)
         destination.chmod(0o777)
         as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+        importable = subprocess.run([*as_nobody, sys.executable, "-c", "import blueheart.cli"])
+        if importable.returncode != 0:
+            pytest.skip("nobody cannot read this Python environment (a private temp folder)")
         command = [*as_nobody, sys.executable, "-m", "blueheart", "batch", source, destination]
         done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S)
         assert done.returncode == 1, done.stderr
