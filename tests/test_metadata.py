@@ -12,6 +12,7 @@ import shutil
 import string
 import struct
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 import zlib
 from pathlib import Path
@@ -270,6 +271,33 @@ def test_xmp_keeps_the_shapes_of_allowed_properties_and_escapes_their_text() -> 
     assert b"<exif:ExposureTime>1/60</exif:ExposureTime>" in kept
     for dropped in (b"Quai Branly", b"Orientation", b"48,51"):
         assert dropped not in kept
+
+
+def test_xmp_text_and_attributes_come_back_exactly() -> None:
+    # Line ends and, in attributes, tabs and newlines are normalised by any XML parser unless
+    # they are written as character references.
+    xmp = xmp_packet(
+        '<dc:title><rdf:Alt><rdf:li xml:lang="x&quot;y&#9;z&#10;">Blue&#13;&#10;heart\t"day"'
+        "</rdf:li></rdf:Alt></dc:title>",
+        attributes='tiff:Make="Cam &amp; Co&#13;&#10;&#9;]]&gt;"',
+    )
+    source = io.BytesIO()
+    photo(32, 24).save(source, "JPEG", xmp=xmp)
+    with Image.open(io.BytesIO(badge_bytes(source.getvalue()))) as result:
+        kept = result.info["xmp"]
+    packet = ET.fromstring(kept.split(b"?>", 1)[1].rsplit(b"<?", 1)[0])
+    (title,) = packet.findall(".//{http://purl.org/dc/elements/1.1/}title/*/*")
+    assert (title.attrib[XML_LANG], title.text) == ('x"y\tz\n', 'Blue\r\nheart\t"day"')
+    assert packet.findtext(".//{http://ns.adobe.com/tiff/1.0/}Make") == "Cam & Co\r\n\t]]>"
+
+
+def test_the_metadata_policy_imports_no_network_code() -> None:
+    # xml.sax.saxutils brings urllib.request and http.client: 20 ms on every run.
+    probe = "import sys, blueheart.files; print(sorted({'urllib.request', 'http.client'} & set(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout == "[]\n"
 
 
 def test_png_text_keeps_only_the_descriptive_keywords(tmp_path: Path) -> None:
