@@ -47,8 +47,12 @@ def policy_for(options: BadgeOptions) -> Policy:
 
 # -- the allow-list: the one place that says what is descriptive ---------------------------
 
-_MAIN_FIELDS = ("ImageDescription", "Make", "Model", "DateTime", "Artist", "Copyright")
-"""EXIF fields of the main directory (IFD0), named as in ``PIL.ExifTags.Base``."""
+_MAIN_FIELDS = (
+    "ImageDescription", "Make", "Model", "DateTime", "Artist", "Copyright",
+    "XResolution", "YResolution", "ResolutionUnit",
+)  # fmt: skip
+"""EXIF fields of the main directory (IFD0), named as in ``PIL.ExifTags.Base``; the print
+resolution says how large the photo prints, nothing of who or where."""
 _EXIF_FIELDS = (
     "DateTimeOriginal", "DateTimeDigitized", "OffsetTime", "OffsetTimeOriginal",
     "OffsetTimeDigitized", "SubsecTime", "SubsecTimeOriginal", "SubsecTimeDigitized",
@@ -111,6 +115,11 @@ _MAX_XMP_BYTES = 4 << 20
 _MAX_PNG_TEXT = 1 << 20
 """Pillow refuses a PNG text chunk that expands past this (``PngImagePlugin.MAX_TEXT_CHUNK``)."""
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_MAX_DPI = 65535
+"""The most dots per inch kept: a JPEG stores its density in 16 bits."""
+_INCHES, _CENTIMETRES = 2, 3
+"""EXIF's ``ResolutionUnit`` values (1: no unit, an aspect ratio only)."""
+_CM_PER_INCH = 2.54
 _XPACKET = re.compile(r"<\?xpacket[^>]*\?>")
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _DESCRIPTION = f"{{{_RDF}}}Description"
@@ -147,13 +156,14 @@ _ORIENTATION_ATTRIBUTE = re.compile(
 @dataclass(frozen=True)
 class Metadata:
     """What the output carries (each may be absent): the ICC profile, EXIF and XMP bytes, PNG
-    text chunks and a JPEG or GIF comment."""
+    text chunks, a JPEG or GIF comment and the print resolution (dots per inch, x and y)."""
 
     icc_profile: bytes | None
     exif: bytes | None = None
     xmp: bytes | None = None
     text: dict[str, str] | None = None
     comment: bytes | None = None
+    dpi: tuple[float, float] | None = None
 
 
 def read_metadata(image: Image.Image, policy: Policy, *, output_format: str) -> Metadata:
@@ -182,7 +192,39 @@ def read_metadata(image: Image.Image, policy: Policy, *, output_format: str) -> 
             key: value for key, value in _png_text(image).items() if keep or key in _PNG_TEXT_FIELDS
         },
         comment=comment if keep and isinstance(comment, bytes) else None,
+        dpi=print_resolution(image),
     )
+
+
+def print_resolution(image: Image.Image) -> tuple[float, float] | None:
+    """The (x, y) dots per inch the opened ``image`` states (a JPEG's JFIF density, a PNG's
+    pHYs, a TIFF's or BMP's resolution, else EXIF's ``XResolution``), or None if it states
+    none, or none between 1 and 65535."""
+    stated_by_jfif = image.info.get("jfif_unit") in (1, 2)
+    # Pillow's JPEG reader says 72 dpi when nothing in the file says anything.
+    if image.format in ("JPEG", "MPO") and not stated_by_jfif:
+        dpi = _exif_resolution(image)
+    else:
+        dpi = image.info.get("dpi") or _exif_resolution(image)
+    try:
+        x, y = (float(value) for value in dpi or ())
+    except (TypeError, ValueError):
+        return None
+    return (x, y) if all(1 <= v <= _MAX_DPI for v in (x, y)) else None
+
+
+def _exif_resolution(image: Image.Image) -> tuple[float, float] | None:
+    try:
+        exif = image.getexif()
+        x = exif.get(ExifTags.Base.XResolution)
+        y = exif.get(ExifTags.Base.YResolution, x)
+        unit = exif.get(ExifTags.Base.ResolutionUnit, _INCHES)  # EXIF's default
+        if x is None or unit not in (_INCHES, _CENTIMETRES):
+            return None
+        scale = _CM_PER_INCH if unit == _CENTIMETRES else 1
+        return float(x) * scale, float(y) * scale
+    except (*EXIF_ERRORS, ZeroDivisionError):
+        return None
 
 
 # -- EXIF ----------------------------------------------------------------------------------
