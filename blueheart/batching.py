@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import os
 import socket
@@ -185,21 +186,23 @@ def batch(
     ``planned`` has been called with the ``Plan``, those of the files badged. ``report``
     names a JSON report (``Report.to_json``) to write at the end: checked before anything is
     badged, it replaces only a previous report, or with ``overwrite`` a regular file that is
-    not an input. ``dry_run`` stops after ``planned``, writing nothing.
+    not an input, and it is never where an output goes. ``dry_run`` stops after ``planned``,
+    writing nothing.
 
-    The run holds ``destination``'s lock (see ``destination_lock``), first removes the
-    temporary files a killed run left there, and after an interrupted run its own. Setting
+    Once the workers (or the cluster) are ready, the run holds ``destination``'s lock (see
+    ``destination_lock``; nothing is created before), first removes the temporary files a
+    killed run left there, and after an interrupted run its own. Setting
     ``stop`` (from a signal handler, say), or ``KeyboardInterrupt``, stops the run: the
     files finished are kept and reported, and the report says ``interrupted``. Raises
     ``OptionError`` for a missing ``source``, a ``destination`` that is ``source`` or holds
-    it or is in use by another run, a ``report`` that may not be written, or a
-    ``scheduler`` that cannot be reached.
+    it or is in use by another run (or lies inside a folder in use by one), a ``report``
+    that may not be written, or a ``scheduler`` that cannot be reached.
     """
     resolved = options if options is not None else BadgeOptions()
     plan = plan_batch(source, destination, resolved, overwrite=overwrite)
     report_path = Path(report) if report is not None else None
     if report_path is not None:
-        check_report(report_path, plan.inputs, overwrite=overwrite)
+        check_report(report_path, plan, overwrite=overwrite)
     results = list(plan.decided)
     for result in results:
         if progress:
@@ -208,13 +211,14 @@ def batch(
         if planned:
             planned(plan)
         return Report(tuple(results))
-    with destination_lock(Path(destination)):
+    stop = stop if stop is not None else threading.Event()
+    # The workers first: a scheduler that cannot be reached refuses the run before the
+    # destination or its lock is made.
+    with _running_on(executor, workers, scheduler) as runner, destination_lock(Path(destination)):
         remove_stale_temp_files(Path(destination))
         if planned:
             planned(plan)
-        stop = stop if stop is not None else threading.Event()
-        with _running_on(executor, workers, scheduler) as runner:
-            _run(plan.jobs, resolved, runner, overwrite, stop, results, progress)
+        _run(plan.jobs, resolved, runner, overwrite, stop, results, progress)
         if stop.is_set():
             # Workers stopped mid-photo leave their hidden temp files; the run removes its own.
             remove_stale_temp_files(Path(destination))
@@ -251,17 +255,26 @@ def _run(
         stop.set()
 
 
-def check_report(path: Path, inputs: frozenset[Identity], *, overwrite: bool) -> None:
+def check_report(path: Path, plan: Plan, *, overwrite: bool) -> None:
     """Raise ``OptionError`` (field ``report``) unless a report may be written to ``path``.
 
     The report goes into an existing folder; it replaces a previous report (a re-run), or
-    with ``overwrite`` any regular file, but never one of ``inputs`` nor anything else.
+    with ``overwrite`` any regular file, but never an input of ``plan``, a name where one of
+    its outputs goes (folders compared by device and inode, so a link or a bind mount of the
+    destination is seen through), a lock file, nor anything else.
     """
     if not path.parent.is_dir():
         missing = "is not a folder" if path.parent.exists() else "does not exist"
         raise OptionError("report", f"{path.parent} {missing}")
-    if file_identity(path) in inputs:
+    if file_identity(path) in plan.inputs:
         raise OptionError("report", f"{path} is an input of the batch; inputs are never written")
+    source = _source_writing(path, plan)
+    if source is not None:
+        raise OptionError(
+            "report", f"{path} is where the output of {source} goes; give the report its own name"
+        )
+    if path.name == LOCK_NAME:
+        raise OptionError("report", f"{path} is the lock file of a batch's output folder")
     try:
         existing = check_output(path, overwrite=True)
     except BlueheartError as error:
@@ -270,6 +283,30 @@ def check_report(path: Path, inputs: frozenset[Identity], *, overwrite: bool) ->
         raise OptionError(
             "report", f"{path} exists and is not a blueheart report (overwrite=True replaces it)"
         )
+
+
+def _source_writing(path: Path, plan: Plan) -> str | None:
+    """The input whose planned output is ``path`` (a file in an existing folder), if any."""
+    folder = file_identity(path.parent)
+    folders: dict[Path, Identity | None] = {}
+    for source, output in _planned_outputs(plan):
+        output_path = Path(output)
+        if output_path.name != path.name:
+            continue
+        if output_path.parent not in folders:
+            folders[output_path.parent] = file_identity(output_path.parent)
+        if folders[output_path.parent] == folder:
+            return source
+    return None
+
+
+def _planned_outputs(plan: Plan) -> Iterator[tuple[str, str]]:
+    """(source, output) for every output ``plan`` names, to write or decided."""
+    for job in plan.jobs:
+        yield job.source, job.output
+    for result in plan.decided:
+        if result.output is not None:
+            yield result.source, result.output
 
 
 def check_folders(source: Path, destination: Path) -> None:
@@ -318,9 +355,14 @@ def _lineage(folder: Path) -> list[Identity]:
 def plan_batch(
     source: str | Path, destination: str | Path, options: BadgeOptions, *, overwrite: bool
 ) -> Plan:
-    """Walk ``source`` and decide each file's output, without reading any image."""
+    """Walk ``source`` and decide each file's output, without reading any image.
+
+    An output that would go into another batch's output folder inside ``destination`` (one
+    holding a ``LOCK_NAME``) is skipped: that folder is the other batch's to write and clean.
+    """
     source_path, destination_path = Path(source), Path(destination)
     check_folders(source_path, destination_path)
+    in_other_batch = _in_other_batch(destination_path)
     found = list(discover(source_path, destination_path))
     inputs = frozenset(item.identity for item in found if item.identity)
     jobs: list[Job] = []
@@ -337,7 +379,13 @@ def plan_batch(
             / item.relative.parent
             / (item.path.stem + _suffix(item.path, kind, options))
         )
-        decision = _decide_output(output, claimed, inputs, overwrite=overwrite)
+        decision = _decide_output(
+            output,
+            claimed,
+            inputs,
+            overwrite=overwrite,
+            foreign=in_other_batch(item.relative.parent),
+        )
         if decision is None:
             jobs.append(Job(shown, str(output), str(destination_path)))
         else:
@@ -346,10 +394,26 @@ def plan_batch(
     return Plan(tuple(jobs), tuple(decided), inputs)
 
 
+def _in_other_batch(destination: Path) -> Callable[[Path], bool]:
+    """Whether a folder, relative to ``destination``, is or lies inside another batch's
+    output folder there (``destination``'s own lock is this run's)."""
+
+    @functools.cache
+    def inside(relative: Path) -> bool:
+        if relative == relative.parent:  # destination itself
+            return False
+        return inside(relative.parent) or os.path.lexists(destination / relative / LOCK_NAME)
+
+    return inside
+
+
 def _decide_output(
-    output: Path, claimed: set[str], inputs: frozenset[Identity], *, overwrite: bool
+    output: Path, claimed: set[str], inputs: frozenset[Identity], *, overwrite: bool, foreign: bool
 ) -> tuple[Status, str | None, str | None] | None:
-    """(status, error, reason) for an output decided without badging, or None: to badge."""
+    """(status, error, reason) for an output decided without badging, or None: to badge;
+    ``foreign``: its folder is another batch's."""
+    if foreign:
+        return "skipped", None, f"in another batch's output folder (holds {LOCK_NAME})"
     if str(output) in claimed:
         return "failed", f"{output}: another input has this output name", None
     try:
@@ -480,9 +544,11 @@ def destination_lock(destination: Path) -> Iterator[None]:
     An exclusive lock (``flock``) on its ``LOCK_NAME`` file, which names the run (pid, host,
     start time); the lock goes with the process, so a killed run never leaves it held. The
     file stays after the run as the mark of a batch's output folder. Raises ``OptionError``
-    (field "destination") naming the other run when one holds the lock, or when the file
-    cannot be made.
+    (field "destination") naming the other run when one holds the lock or that of a folder
+    holding ``destination`` (whose cleanup would take this run's temporary files for a killed
+    run's), or when the file cannot be made. Nothing is created when it raises for another run.
     """
+    _refuse_inside_a_running_batch(destination)
     lock = destination / LOCK_NAME
     try:
         destination.mkdir(parents=True, exist_ok=True)
@@ -509,6 +575,35 @@ def destination_lock(destination: Path) -> Iterator[None]:
         os.close(descriptor)
 
 
+def _refuse_inside_a_running_batch(destination: Path) -> None:
+    for folder in destination.resolve().parents:
+        holder = _running_batch(folder / LOCK_NAME)
+        if holder is not None:
+            raise OptionError(
+                "destination", f"{destination} is inside {folder}, in use by another run ({holder})"
+            )
+
+
+def _running_batch(lock: Path) -> str | None:
+    """The run holding ``lock``, in words, or None if no run holds it (or there is none)."""
+    try:
+        descriptor = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return None
+        # A shared lock for a moment: taken only if no run holds the lock exclusively.
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _holder(descriptor)
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
+    return None
+
+
 def _run_description() -> str:
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     run = {"program": f"blueheart {__version__}", "pid": os.getpid(), "host": socket.gethostname()}
@@ -527,11 +622,16 @@ def _holder(descriptor: int) -> str:
 def remove_stale_temp_files(destination: Path) -> int:
     """Delete the hidden temporary files a killed run left in ``destination``; how many.
 
-    Call it only under ``destination_lock``: a live run's temporary files look the same."""
+    Call it only under ``destination_lock``: a live run's temporary files look the same.
+    Folders inside holding another batch's ``LOCK_NAME`` are left alone: that batch may be
+    running, and cleans them itself when it next runs."""
     removed = 0
     if not destination.is_dir():
         return removed
-    for folder, _, files in os.walk(destination, followlinks=False):
+    for folder, subfolders, files in os.walk(destination, followlinks=False):
+        subfolders[:] = [
+            name for name in subfolders if not os.path.lexists(Path(folder, name, LOCK_NAME))
+        ]
         for name in files:
             if name.startswith(".") and name.endswith(TEMP_SUFFIX):
                 (Path(folder) / name).unlink(missing_ok=True)

@@ -19,7 +19,6 @@ import xml.etree.ElementTree as ET
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
 
 from PIL import ExifTags, Image
 
@@ -48,8 +47,12 @@ def policy_for(options: BadgeOptions) -> Policy:
 
 # -- the allow-list: the one place that says what is descriptive ---------------------------
 
-_MAIN_FIELDS = ("ImageDescription", "Make", "Model", "DateTime", "Artist", "Copyright")
-"""EXIF fields of the main directory (IFD0), named as in ``PIL.ExifTags.Base``."""
+_MAIN_FIELDS = (
+    "ImageDescription", "Make", "Model", "DateTime", "Artist", "Copyright",
+    "XResolution", "YResolution", "ResolutionUnit",
+)  # fmt: skip
+"""EXIF fields of the main directory (IFD0), named as in ``PIL.ExifTags.Base``; the print
+resolution says how large the photo prints, nothing of who or where."""
 _EXIF_FIELDS = (
     "DateTimeOriginal", "DateTimeDigitized", "OffsetTime", "OffsetTimeOriginal",
     "OffsetTimeDigitized", "SubsecTime", "SubsecTimeOriginal", "SubsecTimeDigitized",
@@ -112,6 +115,11 @@ _MAX_XMP_BYTES = 4 << 20
 _MAX_PNG_TEXT = 1 << 20
 """Pillow refuses a PNG text chunk that expands past this (``PngImagePlugin.MAX_TEXT_CHUNK``)."""
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_MAX_DPI = 65535
+"""The most dots per inch kept: a JPEG stores its density in 16 bits."""
+_INCHES, _CENTIMETRES = 2, 3
+"""EXIF's ``ResolutionUnit`` values (1: no unit, an aspect ratio only)."""
+_CM_PER_INCH = 2.54
 _XPACKET = re.compile(r"<\?xpacket[^>]*\?>")
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _DESCRIPTION = f"{{{_RDF}}}Description"
@@ -120,6 +128,21 @@ _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _RDF_ARRAYS = frozenset(f"{{{_RDF}}}{kind}" for kind in ("Seq", "Bag", "Alt"))
 _RDF_CONTAINERS = frozenset({"xmpmeta", "RDF", "Description", "Bag", "Seq", "Alt"})
 """XMP elements that hold properties, never text of their own."""
+# XML escapes, written here: ``xml.sax.saxutils`` imports ``urllib.request`` (20 ms a run).
+# Carriage returns and, in attributes, newlines and tabs are escaped too, so that a parser's
+# line-end and attribute normalisation gives back the text exactly.
+_XML_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+_XML_ATTRIBUTE = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "\r": "&#13;",
+        "\n": "&#10;",
+        "\t": "&#9;",
+    }
+)
 _ORIENTATION = "Orientation"
 _QUALIFIED_ORIENTATION = rf"[A-Za-z_][\w.-]*:{_ORIENTATION}"
 _ORIENTATION_ELEMENT = re.compile(
@@ -133,13 +156,14 @@ _ORIENTATION_ATTRIBUTE = re.compile(
 @dataclass(frozen=True)
 class Metadata:
     """What the output carries (each may be absent): the ICC profile, EXIF and XMP bytes, PNG
-    text chunks and a JPEG or GIF comment."""
+    text chunks, a JPEG or GIF comment and the print resolution (dots per inch, x and y)."""
 
     icc_profile: bytes | None
     exif: bytes | None = None
     xmp: bytes | None = None
     text: dict[str, str] | None = None
     comment: bytes | None = None
+    dpi: tuple[float, float] | None = None
 
 
 def read_metadata(image: Image.Image, policy: Policy, *, output_format: str) -> Metadata:
@@ -168,7 +192,39 @@ def read_metadata(image: Image.Image, policy: Policy, *, output_format: str) -> 
             key: value for key, value in _png_text(image).items() if keep or key in _PNG_TEXT_FIELDS
         },
         comment=comment if keep and isinstance(comment, bytes) else None,
+        dpi=print_resolution(image),
     )
+
+
+def print_resolution(image: Image.Image) -> tuple[float, float] | None:
+    """The (x, y) dots per inch the opened ``image`` states (a JPEG's JFIF density, a PNG's
+    pHYs, a TIFF's or BMP's resolution, else EXIF's ``XResolution``), or None if it states
+    none, or none between 1 and 65535."""
+    stated_by_jfif = image.info.get("jfif_unit") in (1, 2)
+    # Pillow's JPEG reader says 72 dpi when nothing in the file says anything.
+    if image.format in ("JPEG", "MPO") and not stated_by_jfif:
+        dpi = _exif_resolution(image)
+    else:
+        dpi = image.info.get("dpi") or _exif_resolution(image)
+    try:
+        x, y = (float(value) for value in dpi or ())
+    except (TypeError, ValueError):
+        return None
+    return (x, y) if all(1 <= v <= _MAX_DPI for v in (x, y)) else None
+
+
+def _exif_resolution(image: Image.Image) -> tuple[float, float] | None:
+    try:
+        exif = image.getexif()
+        x = exif.get(ExifTags.Base.XResolution)
+        y = exif.get(ExifTags.Base.YResolution, x)
+        unit = exif.get(ExifTags.Base.ResolutionUnit, _INCHES)  # EXIF's default
+        if x is None or unit not in (_INCHES, _CENTIMETRES):
+            return None
+        scale = _CM_PER_INCH if unit == _CENTIMETRES else 1
+        return float(x) * scale, float(y) * scale
+    except (*EXIF_ERRORS, ZeroDivisionError):
+        return None
 
 
 # -- EXIF ----------------------------------------------------------------------------------
@@ -235,7 +291,7 @@ def descriptive_xmp(xmp: bytes | None) -> bytes | None:
         return None
     used = {name.split("}")[0][1:] for name in properties}
     declarations = "".join(
-        f" xmlns:{prefix}={quoteattr(uri)}"
+        f" xmlns:{prefix}={_xml_attribute(uri)}"
         for prefix, uri in _XMP_NAMESPACES.items()
         if uri in used
     )
@@ -257,7 +313,7 @@ def _descriptive_properties(root: ET.Element) -> Iterator[tuple[str, str]]:
     for description in descriptions:
         for name, value in description.attrib.items():
             if name in _XMP_PROPERTIES:
-                yield name, _property(name, escape(value))
+                yield name, _property(name, _xml_text(value))
         for node in description:
             if node.tag in _XMP_PROPERTIES and (serialised := _property_value(node)):
                 yield node.tag, _property(node.tag, serialised)
@@ -267,7 +323,7 @@ def _property_value(node: ET.Element) -> str | None:
     """The serialised value of a simple or array property; None for any other shape."""
     children = list(node)
     if not children:
-        return escape(node.text) if node.text else None
+        return _xml_text(node.text) if node.text else None
     array = children[0]
     if len(children) > 1 or array.tag not in _RDF_ARRAYS or node.attrib:
         return None
@@ -275,10 +331,19 @@ def _property_value(node: ET.Element) -> str | None:
     for item in array:
         if item.tag != f"{{{_RDF}}}li" or len(item) or set(item.attrib) - {_XML_LANG}:
             return None
-        lang = f" xml:lang={quoteattr(item.attrib[_XML_LANG])}" if item.attrib else ""
-        items.append(f"<rdf:li{lang}>{escape(item.text or '')}</rdf:li>")
+        lang = f" xml:lang={_xml_attribute(item.attrib[_XML_LANG])}" if item.attrib else ""
+        items.append(f"<rdf:li{lang}>{_xml_text(item.text or '')}</rdf:li>")
     kind = _local(array.tag)
     return f"<rdf:{kind}>{''.join(items)}</rdf:{kind}>"
+
+
+def _xml_text(text: str) -> str:
+    return text.translate(_XML_TEXT)
+
+
+def _xml_attribute(text: str) -> str:
+    """``text`` as a quoted XML attribute value."""
+    return f'"{text.translate(_XML_ATTRIBUTE)}"'
 
 
 def _property(name: str, value: str) -> str:

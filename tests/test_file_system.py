@@ -172,6 +172,30 @@ def test_a_rerun_replaces_its_own_report(source: Path, tmp_path: Path) -> None:
     assert json.loads(report.read_text())["counts"] == {"ok": 0, "skipped": 2, "failed": 0}
 
 
+def test_the_report_is_never_where_an_output_goes(source: Path, tmp_path: Path) -> None:
+    destination = tmp_path / "d10"
+    destination.mkdir()
+    (tmp_path / "link").symlink_to(destination)
+    for report, photo_name in (
+        (destination / "a.jpg", "a.jpg"),
+        (tmp_path / "link" / "b.png", "b.png"),
+    ):
+        result = run("batch", source, destination, "--report", report)
+        assert result.exit_code == 2 and one_line(result.stderr)
+        assert result.stderr == (
+            f"Error: Invalid value for '--report': {report} is where the output of "
+            f"{source / photo_name} goes; give the report its own name\n"
+        )
+    assert list(destination.iterdir()) == []  # refused before the lock is made
+    assert batch(source, destination).counts["ok"] == 2
+    badged = digest(destination / "a.jpg")
+    for report in (destination / "a.jpg", destination / LOCK_NAME):
+        again = run("batch", source, destination, "--report", report, "--overwrite")
+        assert again.exit_code == 2 and one_line(again.stderr)
+    assert digest(destination / "a.jpg") == badged
+    assert json.loads((destination / LOCK_NAME).read_text())["pid"] == os.getpid()
+
+
 def test_the_report_folder_must_exist(source: Path, tmp_path: Path) -> None:
     report = tmp_path / "missing" / "dir" / "r.json"
     result = run("batch", source, tmp_path / "out", "--report", report)
@@ -376,6 +400,54 @@ def test_a_second_run_into_a_destination_in_use_refuses_to_start(
     assert live_temp.exists() and not (tmp_path / "r.json").exists()
     assert sorted(p.name for p in destination.iterdir()) == [LOCK_NAME, "sub"]
     assert batch(source, destination).counts["ok"] == 2 and not live_temp.exists()
+
+
+def test_a_run_into_a_parent_folder_leaves_a_running_batchs_folder_alone(
+    source: Path, tmp_path: Path
+) -> None:
+    parent = tmp_path / "P"
+    (source / "X").mkdir()
+    photo(60, 40).save(source / "X" / "c.jpg")
+    live_temp = parent / "X" / "sub" / f".c.jpg.x1y2z3{TEMP_SUFFIX}"
+    stale_temp = parent / f".a.jpg.a1b2c3{TEMP_SUFFIX}"
+    with destination_lock(parent / "X"):
+        live_temp.parent.mkdir()
+        live_temp.write_bytes(b"a live run's half-written photo")
+        stale_temp.write_bytes(b"what a killed run left")
+        report = batch(source, parent)
+        assert live_temp.exists() and not stale_temp.exists()
+    assert {Path(r.source).name: (r.status, r.reason) for r in report.results} == {
+        "a.jpg": ("ok", None),
+        "b.png": ("ok", None),
+        "c.jpg": ("skipped", f"in another batch's output folder (holds {LOCK_NAME})"),
+    }
+    assert sorted(p.name for p in (parent / "X").iterdir()) == [LOCK_NAME, "sub"]
+
+
+def test_a_run_inside_a_running_batchs_destination_refuses_to_start(
+    source: Path, tmp_path: Path
+) -> None:
+    outer = tmp_path / "P"
+    with destination_lock(outer):
+        result = run("batch", source, outer / "X")
+    assert result.exit_code == 2 and one_line(result.stderr)
+    assert result.stderr.startswith(
+        f"Error: {outer / 'X'} is inside {outer}, in use by another run (pid {os.getpid()} on "
+    )
+    assert not (outer / "X").exists()
+    assert batch(source, outer / "X").counts["ok"] == 2  # the outer run is over
+
+
+def test_a_batch_that_cannot_start_creates_nothing(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import blueheart.executors
+
+    monkeypatch.setattr(blueheart.executors, "SCHEDULER_TIMEOUT_S", 1)
+    result = run("batch", source, tmp_path / "new" / "out", "--scheduler", "tcp://127.0.0.1:9")
+    assert result.exit_code == 2 and one_line(result.stderr)
+    assert "Invalid value for '--scheduler'" in result.stderr
+    assert not (tmp_path / "new").exists()
 
 
 def test_a_killed_run_leaves_no_lock_behind(source: Path, tmp_path: Path) -> None:

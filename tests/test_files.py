@@ -4,6 +4,7 @@ badges it, reopens the output and checks pixels: orientation, formats, colour, a
 from __future__ import annotations
 
 import io
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -248,6 +249,95 @@ def test_gif_disposal_is_kept(tmp_path: Path) -> None:
         result.seek(index)
         methods.append(result.disposal_method)
     assert methods[:2] == [2, 2]
+
+
+def gif_holding_one_picture_twice(path: Path, durations: tuple[int, int], disposal: int) -> Path:
+    """A GIF whose two frames are the same picture (a pause held over two frames, as other
+    tools write it; Pillow's writer would merge them)."""
+    single = io.BytesIO()
+    photo(160, 120).convert("P").save(single, "GIF")
+    data = single.getvalue()
+    table_end = 13 + 3 * 2 ** ((data[10] & 7) + 1)
+    assert data[table_end] == 0x2C and data[-1] == 0x3B  # the picture follows the palette
+    picture = data[table_end:-1]
+    loop = b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"
+    frames = b"".join(
+        b"\x21\xf9\x04" + bytes([disposal << 2]) + (centiseconds // 10).to_bytes(2, "little")
+        + b"\x00\x00" + picture
+        for centiseconds in durations
+    )  # fmt: skip
+    path.write_bytes(data[:table_end] + loop + frames + b"\x3b")
+    return path
+
+
+def apng_lasting_a_thirtieth(path: Path) -> Path:
+    """An APNG whose frames each last 1/30 s (33.3 ms): Pillow writes whole milliseconds, so
+    its frame controls are rewritten."""
+    frames = animation(3)
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "PNG", save_all=True, append_images=frames[1:], duration=33)
+    data = bytearray(buffer.getvalue())
+    position = 8
+    while position < len(data):
+        length = int.from_bytes(data[position : position + 4], "big")
+        if data[position + 4 : position + 8] == b"fcTL":
+            body = position + 8
+            data[body + 20 : body + 24] = (1).to_bytes(2, "big") + (30).to_bytes(2, "big")
+            crc = zlib.crc32(data[position + 4 : body + length])
+            data[body + length : body + length + 4] = crc.to_bytes(4, "big")
+        position += 12 + length
+    path.write_bytes(bytes(data))
+    return path
+
+
+def durations_of(path: Path, *, badged: bool = True) -> list[float]:
+    """Each frame's duration, checking that each is badged."""
+    with Image.open(path) as image:
+        seen = []
+        for frame in ImageSequence.Iterator(image):
+            frame.load()  # WebP and AVIF report a frame's duration once it is loaded
+            assert (blue_fraction(frame.convert("RGB")) > 0.01) is badged
+            seen.append(frame.info.get("duration"))
+        return seen
+
+
+def test_a_gif_holding_one_picture_over_two_frames_is_badged(tmp_path: Path) -> None:
+    source = gif_holding_one_picture_twice(tmp_path / "pause.gif", (20, 50), disposal=1)
+    with Image.open(source) as opened:
+        assert opened.n_frames == 2
+    badge_file(source, tmp_path / "out.gif")
+    # Pillow's writer merges the two identical badged frames into one of 70 ms.
+    assert sum(durations_of(tmp_path / "out.gif")) == 70
+
+
+@pytest.mark.parametrize("suffix", ["avif", "webp"])
+def test_fractional_apng_durations_are_written_as_whole_milliseconds(
+    tmp_path: Path, suffix: str
+) -> None:
+    source = apng_lasting_a_thirtieth(tmp_path / "a.png")
+    assert durations_of(source, badged=False) == pytest.approx([1000 / 30] * 3)
+    badge_file(source, tmp_path / f"out.{suffix}")
+    assert durations_of(tmp_path / f"out.{suffix}") == [33, 33, 33]
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "PNG"])
+def test_an_animation_written_as_a_still_keeps_its_first_frame(tmp_path: Path, fmt: str) -> None:
+    frames = animation(3)
+    source = tmp_path / f"anim.{fmt.lower()}"
+    frames[0].save(source, fmt, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    badge_file(source, tmp_path / "still.jpg")
+    with Image.open(source) as opened:
+        decoded = [
+            np.asarray(f.convert("RGB"), dtype=float) for f in ImageSequence.Iterator(opened)
+        ]
+    with Image.open(tmp_path / "still.jpg") as still:
+        assert still.format == "JPEG" and still.size == (160, 120)
+        assert blue_fraction(still) > 0.01
+        pixels = np.asarray(still.convert("RGB"), dtype=float)
+    # The top-left quarter, far from the heart, is the first frame's.
+    away = (slice(0, 60), slice(0, 80))
+    differences = [np.abs(pixels[away] - frame[away]).mean() for frame in decoded]
+    assert differences[0] < 5 < min(differences[1:])
 
 
 def test_the_input_cannot_be_the_output_even_with_overwrite(tmp_path: Path) -> None:

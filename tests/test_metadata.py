@@ -12,6 +12,7 @@ import shutil
 import string
 import struct
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 import zlib
 from pathlib import Path
@@ -59,7 +60,11 @@ needs_exiftool = pytest.mark.skipif(
 
 # The contract's descriptive fields, as exiftool names them.
 DESCRIPTIVE_TAGS = {
-    "IFD0": {"ImageDescription", "Make", "Model", "ModifyDate", "Artist", "Copyright"},
+    "IFD0": {
+        "ImageDescription", "Make", "Model", "ModifyDate", "Artist", "Copyright",
+        "XResolution", "YResolution", "ResolutionUnit",
+    },
+    "PNG-pHYs": {"PixelsPerUnitX", "PixelsPerUnitY", "PixelUnits"},
     "ExifIFD": {
         "DateTimeOriginal", "CreateDate", "OffsetTime", "OffsetTimeOriginal",
         "OffsetTimeDigitized", "SubSecTime", "SubSecTimeOriginal", "SubSecTimeDigitized",
@@ -272,6 +277,33 @@ def test_xmp_keeps_the_shapes_of_allowed_properties_and_escapes_their_text() -> 
         assert dropped not in kept
 
 
+def test_xmp_text_and_attributes_come_back_exactly() -> None:
+    # Line ends and, in attributes, tabs and newlines are normalised by any XML parser unless
+    # they are written as character references.
+    xmp = xmp_packet(
+        '<dc:title><rdf:Alt><rdf:li xml:lang="x&quot;y&#9;z&#10;">Blue&#13;&#10;heart\t"day"'
+        "</rdf:li></rdf:Alt></dc:title>",
+        attributes='tiff:Make="Cam &amp; Co&#13;&#10;&#9;]]&gt;"',
+    )
+    source = io.BytesIO()
+    photo(32, 24).save(source, "JPEG", xmp=xmp)
+    with Image.open(io.BytesIO(badge_bytes(source.getvalue()))) as result:
+        kept = result.info["xmp"]
+    packet = ET.fromstring(kept.split(b"?>", 1)[1].rsplit(b"<?", 1)[0])
+    (title,) = packet.findall(".//{http://purl.org/dc/elements/1.1/}title/*/*")
+    assert (title.attrib[XML_LANG], title.text) == ('x"y\tz\n', 'Blue\r\nheart\t"day"')
+    assert packet.findtext(".//{http://ns.adobe.com/tiff/1.0/}Make") == "Cam & Co\r\n\t]]>"
+
+
+def test_the_metadata_policy_imports_no_network_code() -> None:
+    # xml.sax.saxutils brings urllib.request and http.client: 20 ms on every run.
+    probe = "import sys, blueheart.files; print(sorted({'urllib.request', 'http.client'} & set(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout == "[]\n"
+
+
 def test_png_text_keeps_only_the_descriptive_keywords(tmp_path: Path) -> None:
     text = PngImagePlugin.PngInfo()
     text.add_text("Title", "Blue heart day")
@@ -284,6 +316,63 @@ def test_png_text_keeps_only_the_descriptive_keywords(tmp_path: Path) -> None:
         assert result.text == {"Title": "Blue heart day", "Author": "A volunteer"}
     with Image.open(io.BytesIO(badge_bytes(source.read_bytes(), keep_metadata=True))) as kept:
         assert kept.text["Location"] == "Paris" and kept.text["Comment"].endswith("Paris")
+
+
+# -- the print resolution -------------------------------------------------------------------
+
+
+def dpi_of(path: Path) -> tuple[float, float] | None:
+    """The dots per inch ``path`` states in its own format's field."""
+    with Image.open(path) as image:
+        if image.format == "JPEG" and image.info.get("jfif_unit") != 1:
+            return None  # Pillow reports 72 for a JPEG that says nothing
+        dpi = image.info.get("dpi")
+        return (round(float(dpi[0]), 2), round(float(dpi[1]), 2)) if dpi else None
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".tiff", ".bmp"])
+def test_a_cameras_print_resolution_reaches_the_output(tmp_path: Path, suffix: str) -> None:
+    target = tmp_path / f"out{suffix}"
+    badge_file(DATA / "Nikon-D3100.jpg", target)  # 300 dpi in its EXIF, no JFIF density
+    assert dpi_of(target) == (300, 300)
+
+
+def test_webp_carries_the_resolution_in_its_exif(tmp_path: Path) -> None:
+    badge_file(DATA / "Nikon-D3100.jpg", tmp_path / "out.webp")
+    with Image.open(tmp_path / "out.webp") as result:
+        exif = result.getexif()
+    assert (exif[ExifTags.Base.XResolution], exif[ExifTags.Base.ResolutionUnit]) == (300, 2)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "params", "expected"),
+    [
+        ("PNG", {"dpi": (150, 150)}, (150, 150)),
+        ("TIFF", {"dpi": (600, 400)}, (600, 400)),
+        ("JPEG", {"dpi": (96, 96)}, (96, 96)),
+        ("WEBP", {"exif": {296: 3, 282: 118.11, 283: 118.11}}, (300, 300)),
+        ("JPEG", {"exif": {282: 240}}, (240, 240)),  # no unit: EXIF's default, inches
+    ],
+)
+def test_each_way_of_stating_the_resolution_is_read(
+    tmp_path: Path, fmt: str, params: dict[str, object], expected: tuple[int, int]
+) -> None:
+    source = tmp_path / f"in.{fmt.lower()}"
+    if "exif" in params:
+        exif = Image.Exif()
+        exif.update(params["exif"])  # type: ignore[call-overload]
+        params = {"exif": exif}
+    photo(64, 48).save(source, fmt, **params)
+    badge_file(source, tmp_path / "out.jpg")
+    assert dpi_of(tmp_path / "out.jpg") == pytest.approx(expected, abs=0.01)
+
+
+def test_no_resolution_is_invented_and_strip_drops_it(tmp_path: Path) -> None:
+    silent = save(photo(64, 48), tmp_path / "silent.jpg", exif=camera_exif(gps=False))
+    badge_file(silent, tmp_path / "silent-out.jpg")
+    badge_file(DATA / "Nikon-D3100.jpg", tmp_path / "stripped.jpg", strip_metadata=True)
+    assert dpi_of(tmp_path / "silent-out.jpg") is None
+    assert dpi_of(tmp_path / "stripped.jpg") is None
 
 
 # -- PNG text too large for Pillow ----------------------------------------------------------
