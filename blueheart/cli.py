@@ -10,6 +10,7 @@ command line's words. Heavy modules load inside the commands that need them, so
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import signal
@@ -37,7 +38,6 @@ from blueheart.errors import (
     OptionError,
     one_line,
 )
-from blueheart.options import DEFAULT_MAX_PIXELS
 from blueheart.process import handling, quiet_libraries, raise_interrupt, stop_on_first_signal
 from blueheart.progress import progress_bar
 
@@ -334,14 +334,14 @@ def sheet(
               help="Server processes; they share the cores and keep no state.")  # fmt: skip
 @click.option("--max-upload", type=ByteSize(), default="40MB", show_default=True,
               help="The largest upload accepted (40MB, 512KB...).")  # fmt: skip
-@click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS,
-              show_default=True,
-              help="Refuse larger images from the header.")  # fmt: skip
+@click.option("--max-pixels", type=click.IntRange(min=1), default=None,
+              help="Refuse larger images from the header  [default: 100000000, the "
+              "service's own: phones' photos up to 100 MP]")  # fmt: skip
 @click.option("--root-path", default="", metavar="PATH", help="The path a reverse proxy "
               "serves the page under, such as /blueheart.")  # fmt: skip
 def serve(
-    config: str | None, host: str, port: int, workers: int, max_upload: int, max_pixels: int,
-    root_path: str,
+    config: str | None, host: str, port: int, workers: int, max_upload: int,
+    max_pixels: int | None, root_path: str,
 ) -> None:  # fmt: skip
     """Serve the campaign page and its HTTP API (the web extra); photos are never stored.
 
@@ -357,7 +357,9 @@ def serve(
             raise
         raise click.UsageError(f"blueheart serve needs the web extra: {WEB_EXTRA}") from None
     cores = max(1, (os.cpu_count() or 1) // workers)
-    settings = ServiceSettings(max_upload=max_upload, max_pixels=max_pixels, workers=cores)
+    settings = ServiceSettings(max_upload=max_upload, workers=cores)
+    if max_pixels is not None:
+        settings = dataclasses.replace(settings, max_pixels=max_pixels)
     try:
         load_campaign(config)
     except PresetError as error:

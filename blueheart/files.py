@@ -23,7 +23,7 @@ from PIL import ExifTags, Image, PngImagePlugin
 
 from blueheart.errors import EXIF_ERRORS, OptionError, UnreadableImageError
 from blueheart.formats import emblem_format, named_format, output_format
-from blueheart.framing import framed_size, output_canvas
+from blueheart.framing import framed_size, keeps_frame, output_canvas, output_side
 from blueheart.imagefile import (
     PAGED_FORMATS,
     EncodeSettings,
@@ -176,7 +176,7 @@ def _encode_settings(image: Image.Image, options: BadgeOptions, written: str) ->
         loop=image.info.get("loop"),
         tiff_compression=image.info.get("compression") if image.format == "TIFF" else None,
         lossless=keep_own and is_lossless_webp(image),
-        **jpeg_settings(image, reuse_tables=keep_own and options.keeps_frame),
+        **jpeg_settings(image, reuse_tables=keep_own and keeps_frame(image.size, options)),
     )
 
 
@@ -296,7 +296,9 @@ def preview_bytes(
     """
     resolved = resolve_options(options, overrides)
     with open_image(data, name="input", max_pixels=resolved.max_pixels) as image, decoding("input"):
-        output = output_canvas(_upright_size(image), resolved.crop, resolved.output_size)
+        upright = _upright_size(image)
+        side = output_side(upright, resolved.crop, resolved.output_size, enlarge=resolved.enlarge)
+        output = output_canvas(upright, resolved.crop, side)
         side = min(max_side, max(output))
         square = Crop.SQUARE if resolved.crop is Crop.CIRCLE else resolved.crop
         framing = resolved.replace(crop=square, output_size=side)

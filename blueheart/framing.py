@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from blueheart.options import Crop
+from blueheart.options import BadgeOptions, Crop
 from blueheart.units import round_px
 
 
@@ -10,6 +10,17 @@ def framed_size(size: tuple[int, int], crop: Crop) -> tuple[int, int]:
     """The (width, height) in px of what a crop keeps of an upright image of ``size``: the
     square of its shorter side, or all of it when not cropped."""
     return (min(size), min(size)) if crop is not Crop.NONE else size
+
+
+def output_side(
+    size: tuple[int, int], crop: Crop, output_size: int | None, *, enlarge: bool = True
+) -> int | None:
+    """The output's longer side in px for an upright image of ``size``: ``output_size``, or
+    None (the framed size kept) when ``enlarge`` is False and what the crop keeps is no
+    larger than ``output_size``."""
+    if output_size is None or enlarge or max(framed_size(size, crop)) > output_size:
+        return output_size
+    return None
 
 
 def output_canvas(size: tuple[int, int], crop: Crop, output_size: int | None) -> tuple[int, int]:
@@ -20,3 +31,9 @@ def output_canvas(size: tuple[int, int], crop: Crop, output_size: int | None) ->
         return width, height
     scale = output_size / max(width, height)
     return max(1, round_px(width * scale)), max(1, round_px(height * scale))
+
+
+def keeps_frame(size: tuple[int, int], options: BadgeOptions) -> bool:
+    """Whether the output of an image of ``size`` keeps its frame: neither cropped nor resized."""
+    side = output_side(size, options.crop, options.output_size, enlarge=options.enlarge)
+    return options.crop is Crop.NONE and output_canvas(size, options.crop, side) == size

@@ -214,6 +214,7 @@ _CHECKS: dict[str, Check] = {
     "background": _colour,
     "emblem": _path,
     "output_size": _whole(1, unit=" of pixels", optional=True),
+    "enlarge": _flag(),
     "quality": _whole(1, 100, none_means="keep"),
     "max_pixels": _whole(1),
 }
@@ -237,7 +238,8 @@ class BadgeOptions:
     Style: ``opacity`` 0..1; ``style``; ``ring`` the white ring's width as a fraction of the
     emblem (0 for none), or None for automatic (widened where the blue has low contrast);
     ``color`` as ``#RRGGBB``; ``emblem`` a custom RGBA image file instead of the heart.
-    Output: ``crop``, ``focus``, ``output_size`` (longer side in px), ``format``,
+    Output: ``crop``, ``focus``, ``output_size`` (longer side in px), ``enlarge`` (False:
+    ``output_size`` only shrinks, an image already no larger keeps its size), ``format``,
     ``background`` (what transparency becomes in a JPEG), ``quality`` (1-100, or None to keep a
     JPEG's own quantisation), ``keep_metadata`` (all metadata, GPS included) or
     ``strip_metadata`` (the ICC profile only; default: ICC and descriptive fields, see
@@ -264,6 +266,7 @@ class BadgeOptions:
     crop: Crop = Crop.NONE
     focus: Focus = Focus.CENTER
     output_size: int | None = None
+    enlarge: bool = True
     format: OutputFormat = OutputFormat.KEEP
     background: str = WHITE
     quality: int | None = None
@@ -290,6 +293,7 @@ class BadgeOptions:
             crop: Crop | str = ...,
             focus: Focus | str = ...,
             output_size: int | None = ...,
+            enlarge: bool = ...,
             format: OutputFormat | str = ...,
             background: str = ...,
             quality: int | None = ...,
@@ -316,11 +320,6 @@ class BadgeOptions:
     def needs_alpha(self) -> bool:
         """Whether the output needs an alpha channel: a circle crop's transparent corners."""
         return self.crop is Crop.CIRCLE
-
-    @property
-    def keeps_frame(self) -> bool:
-        """Whether the output keeps the photo's frame: neither cropped nor resized."""
-        return self.crop is Crop.NONE and self.output_size is None
 
     def replace(self, **changes: Any) -> BadgeOptions:
         """A copy with some fields changed, validated again."""

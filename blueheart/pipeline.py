@@ -25,8 +25,8 @@ from blueheart.compose import (
 from blueheart.crop import changes_frame, crop_and_resize
 from blueheart.emblem import AUTO_RING, HEART_RING, _cached_emblem, silhouette
 from blueheart.errors import EXIF_ERRORS, OutputTooLargeError
-from blueheart.framing import output_canvas
-from blueheart.options import BadgeOptions, Position, Style
+from blueheart.framing import output_canvas, output_side
+from blueheart.options import BadgeOptions, Crop, Position, Style
 from blueheart.placement import Box, Placement, place
 from blueheart.saliency import saliency_map
 
@@ -86,12 +86,11 @@ def badge_frame(
     kept when this frame has the same size (an animation's frames share one placement).
     Raises ``OutputTooLargeError`` and ``EmblemDoesNotFitError`` (both ``OptionError``).
     """
-    check_output_size(frame.size, options)
+    side = output_side(frame.size, options.crop, options.output_size, enlarge=options.enlarge)
+    check_output_size(frame.size, options.crop, side, max_pixels=options.max_pixels)
     photo, icc = normalise(frame, keep_cmyk=keep_cmyk, in_place=in_place)
-    if changes_frame(photo.size, crop=options.crop, output_size=options.output_size):
-        photo = crop_and_resize(
-            photo, crop=options.crop, focus=options.focus, output_size=options.output_size
-        )
+    if changes_frame(photo.size, crop=options.crop, output_size=side):
+        photo = crop_and_resize(photo, crop=options.crop, focus=options.focus, output_size=side)
     elif photo is frame and not in_place:
         photo = photo.copy()
     if plan is None or plan.canvas != photo.size:  # a TIFF's pages differ in size
@@ -100,17 +99,19 @@ def badge_frame(
     return BadgedFrame(photo, icc, plan)
 
 
-def check_output_size(size: tuple[int, int], options: BadgeOptions) -> None:
-    """Raise ``OutputTooLargeError`` if ``options.output_size`` would scale an image of
-    ``size`` to more than ``options.max_pixels`` pixels (turning it does not change that)."""
-    if options.output_size is None:
+def check_output_size(
+    size: tuple[int, int], crop: Crop, output_size: int | None, *, max_pixels: int
+) -> None:
+    """Raise ``OutputTooLargeError`` if ``output_size`` (the longer side, px) would scale an
+    image of ``size`` to more than ``max_pixels`` pixels (turning it does not change that)."""
+    if output_size is None:
         return
-    width, height = output_canvas(size, options.crop, options.output_size)
-    if width * height > options.max_pixels:
+    width, height = output_canvas(size, crop, output_size)
+    if width * height > max_pixels:
         raise OutputTooLargeError(
             "output_size",
-            f"{options.output_size} px makes a {width}x{height} output of "
-            f"{width * height:,} pixels, over the limit of {options.max_pixels:,}",
+            f"{output_size} px makes a {width}x{height} output of "
+            f"{width * height:,} pixels, over the limit of {max_pixels:,}",
         )
 
 

@@ -50,6 +50,22 @@ def test_output_size_without_crop_is_the_longer_side() -> None:
     assert apply_badge(photo(40, 20), output_size=100).size == (100, 50)
 
 
+@pytest.mark.parametrize(
+    ("size", "crop", "expected"),
+    [
+        ((400, 200), "none", (100, 50)),
+        ((80, 40), "none", (80, 40)),
+        ((100, 60), "none", (100, 60)),
+        ((400, 200), "square", (100, 100)),
+        ((300, 60), "circle", (60, 60)),
+    ],
+)
+def test_output_size_without_enlarge_only_shrinks(
+    size: tuple[int, int], crop: str, expected: tuple[int, int]
+) -> None:
+    assert apply_badge(photo(*size), crop=crop, output_size=100, enlarge=False).size == expected
+
+
 def test_focus_auto_keeps_the_subject_in_frame() -> None:
     rng = np.random.default_rng(1)
     scene = np.full((200, 600, 3), 90, dtype=np.uint8)

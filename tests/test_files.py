@@ -88,6 +88,14 @@ def test_output_name_decides_the_format_when_format_is_keep(tmp_path: Path) -> N
     assert reopen(tmp_path / "out.png").format == "PNG"
 
 
+def test_a_jpeg_output_size_leaves_as_it_is_keeps_its_quantisation(tmp_path: Path) -> None:
+    source = save(photo(320, 240), tmp_path / "in.jpg", "JPEG", quality=62)
+    for kept in ({"output_size": 320}, {"output_size": 2048, "enlarge": False}):
+        result = reopen(badge_bytes(source.read_bytes(), **kept))
+        assert result.size == (320, 240)
+        assert result.quantization == reopen(source).quantization
+
+
 @pytest.mark.parametrize("background", ["#FFFFFF", "#FF0000"])
 def test_transparency_written_as_jpeg_is_flattened_onto_the_background(
     tmp_path: Path, background: str

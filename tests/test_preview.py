@@ -53,6 +53,8 @@ def contains(box: tuple[float, ...], inner: tuple[float, ...], slack: float = 0.
         {"crop": "square", "output_size": 300, "position": "top-left", "size": Length.px(90)},
         {"position": "auto"},
         {"at": (0.3, 0.6)},
+        {"output_size": 2000, "enlarge": False},
+        {"output_size": 600, "enlarge": False},
     ],
 )
 def test_the_box_is_where_the_output_puts_the_emblem(options: dict[str, object]) -> None:

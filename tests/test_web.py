@@ -7,16 +7,20 @@ a real server (the CLI command, on 127.0.0.1) the temp folder, the logs and raw 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import io
 import json
 import os
 import re
 import socket
+import struct
 import subprocess
 import sys
 import threading
 import time
 import warnings
+import zlib
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -27,9 +31,10 @@ import numpy as np
 import pytest
 
 pytest.importorskip("starlette")
-from helpers import SHARED_PHOTOS, UN_BLUE_RGB, photo
+from helpers import P3_PROFILE, SHARED_PHOTOS, UN_BLUE_RGB, camera_exif, photo
 from PIL import ExifTags, Image
 from test_hostile import LOCATION_MARKERS, XMP, located_exif, png_bomb
+from test_metadata import FILE_GROUPS, every_tag, needs_exiftool
 
 import blueheart
 from blueheart import BadgeOptions, Length
@@ -46,12 +51,18 @@ pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx`")
 
 REGRESSIONS = Path(__file__).resolve().parent / "fuzz-regressions"
 PHONE_PHOTO = SHARED_PHOTOS / "camera" / "phone-12mp-p01.jpg"
+CAMERA_PHOTO = Path(__file__).resolve().parent / "data" / "Nikon-D3100.jpg"
 
 
 def jpeg(width: int = 400, height: int = 300, **params: Any) -> bytes:
     buffer = io.BytesIO()
     photo(width, height).save(buffer, "JPEG", quality=90, **params)
     return buffer.getvalue()
+
+
+@functools.cache
+def large_jpeg() -> bytes:
+    return jpeg(3000, 2000)
 
 
 def client(campaign: Campaign | None = None, **settings: Any) -> TestClient:
@@ -137,20 +148,27 @@ def test_a_stalled_upload_is_answered_408() -> None:
     assert json.loads(body) == {"error": "the upload stalled; send the photo again"}
 
 
-def test_a_full_queue_is_answered_503_with_retry_after_then_serves_again() -> None:
+def test_a_full_queue_is_answered_503_with_retry_after_then_serves_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    release = threading.Event()
+    original = blueheart.badge_bytes
+
+    def held(data: bytes, options: BadgeOptions) -> bytes:
+        release.wait(10)
+        return original(data, options)
+
+    monkeypatch.setattr(blueheart, "badge_bytes", held)
     app = create_app(Campaign(), ServiceSettings(workers=1, queue=1))
     photo_bytes = jpeg()
 
     async def scenario() -> list[tuple[int, dict[str, str], bytes]]:
-        slow = [Upload([photo_bytes[:100]], stall=True) for _ in range(2)]
-        held = [asyncio.ensure_future(call(app, "/api/badge", upload)) for upload in slow]
-        await asyncio.sleep(0.1)  # both admitted, both uploading
+        admitted = [asyncio.ensure_future(call(app, "/api/badge", Upload([photo_bytes])))
+                    for _ in range(2)]  # fmt: skip
+        await asyncio.sleep(0.2)  # one badged, one waiting
         refused = await call(app, "/api/badge", Upload([photo_bytes]))
-        for upload in slow:
-            upload.parts.append(photo_bytes[100:])
-            assert upload.release is not None
-            upload.release.set()
-        finished = await asyncio.gather(*held)
+        release.set()
+        finished = await asyncio.gather(*admitted)
         after = await call(app, "/api/badge", Upload([photo_bytes]))
         return [refused, *finished, after]
 
@@ -158,6 +176,51 @@ def test_a_full_queue_is_answered_503_with_retry_after_then_serves_again() -> No
     assert refused[0] == 503 and refused[1]["retry-after"] == "1"
     assert json.loads(refused[2]) == {"error": "too many photos at once; try again in a moment"}
     assert [answer[0] for answer in admitted] == [200, 200] and after[0] == 200
+
+
+def test_slow_uploads_take_no_place_of_the_work() -> None:
+    # Eight clients trickling their photos once filled every place (2 workers x 4) for 120 s.
+    app = create_app(Campaign(), ServiceSettings(workers=1, queue=1))
+    photo_bytes = jpeg()
+
+    async def scenario() -> list[tuple[int, dict[str, str], bytes]]:
+        slow = [Upload([photo_bytes[:100]], stall=True) for _ in range(8)]
+        held = [asyncio.ensure_future(call(app, "/api/badge", upload)) for upload in slow]
+        await asyncio.sleep(0.1)  # all eight uploading
+        served = [await call(app, f"/api/{kind}", Upload([photo_bytes]))
+                  for kind in ("badge", "preview", "badge")]  # fmt: skip
+        for upload in slow:
+            upload.parts.append(photo_bytes[100:])
+            assert upload.release is not None
+            upload.release.set()
+        return [*served, *await asyncio.gather(*held)]
+
+    answers = asyncio.run(scenario())
+    assert [answer[0] for answer in answers[:3]] == [200, 200, 200]
+    assert {answer[0] for answer in answers[3:]} <= {200, 503}  # the eight, then admitted
+
+
+def test_uploads_share_a_budget_of_bytes_and_give_it_back() -> None:
+    photo_bytes = jpeg()
+    app = create_app(Campaign(), ServiceSettings(upload_memory=len(photo_bytes) + 100))
+
+    async def scenario() -> list[tuple[int, dict[str, str], bytes]]:
+        half = len(photo_bytes) // 2
+        stalled = Upload([photo_bytes[:half]], stall=True)
+        holding = asyncio.ensure_future(call(app, "/api/badge", stalled))
+        await asyncio.sleep(0.1)  # half the budget held by bytes really sent
+        refused = await call(app, "/api/badge", Upload([photo_bytes[:200], photo_bytes[200:]]))
+        stalled.parts.append(photo_bytes[half:])
+        assert stalled.release is not None
+        stalled.release.set()
+        finished = await holding
+        after = await call(app, "/api/badge", Upload([photo_bytes]))
+        return [refused, finished, after]
+
+    refused, finished, after = asyncio.run(scenario())
+    assert refused[0] == 503 and refused[1]["retry-after"] == "1"
+    assert json.loads(refused[2]) == {"error": "too many uploads at once; try again in a moment"}
+    assert finished[0] == 200 and after[0] == 200
 
 
 # -- the API through Starlette's TestClient -------------------------------------------------------
@@ -204,7 +267,7 @@ def test_preview_of_a_12_megapixel_photo_is_at_most_640() -> None:
     answer = client().post("/api/preview", content=PHONE_PHOTO.read_bytes())
     assert answer.status_code == 200
     assert max(Image.open(io.BytesIO(answer.content)).size) == 640
-    assert answer.headers["blueheart-output-size"] == "4032x3024"
+    assert answer.headers["blueheart-output-size"] == "2048x1536"  # the download's bound
 
 
 @pytest.mark.parametrize(
@@ -225,6 +288,74 @@ def test_badge_answers_the_file_as_an_attachment(
     extension = media_type.split("/")[1].replace("jpeg", "jpg")
     assert answer.headers["content-disposition"] == f'attachment; filename="blueheart.{extension}"'
     assert Image.open(io.BytesIO(answer.content)).size == size
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that claims ``width`` x ``height`` pixels and holds none."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + b"".join(
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        for kind, data in ((b"IHDR", header), (b"IDAT", zlib.compress(b"\0")), (b"IEND", b""))
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "preset", "size"),
+    [
+        ("", "", (2048, 1365)),
+        ("output_size=3000", "", (3000, 2000)),
+        ("", "output-size = 2500\n", (2500, 1667)),
+        ("crop=square", "", (1080, 1080)),
+    ],
+)
+def test_a_download_is_at_most_2048_px_unless_a_size_is_set(
+    tmp_path: Path, query: str, preset: str, size: tuple[int, int]
+) -> None:
+    config = tmp_path / "campaign.toml"
+    config.write_text(preset)
+    test = client(load_campaign(config))
+    answer = test.post(f"/api/badge?{query}", content=large_jpeg())
+    assert answer.status_code == 200 and Image.open(io.BytesIO(answer.content)).size == size
+    preview = test.post(f"/api/preview?{query}", content=large_jpeg())
+    assert preview.headers["blueheart-output-size"] == "{}x{}".format(*size)
+
+
+@pytest.mark.parametrize("kind", ["avif", "webp"])
+def test_the_slow_encoders_get_a_bounded_picture(kind: str) -> None:
+    # A PNG of zeros is small whatever its size: 15800 px square once made 3.9 GB each.
+    buffer = io.BytesIO()
+    Image.new("RGBA", (4000, 4000)).save(buffer, "PNG")
+    answer = client().post(f"/api/badge?format={kind}", content=buffer.getvalue())
+    assert answer.status_code == 200 and answer.headers["content-type"] == f"image/{kind}"
+    assert Image.open(io.BytesIO(answer.content)).size == (2048, 2048)
+
+
+def test_the_services_pixel_limit_is_100_megapixels() -> None:
+    assert ServiceSettings().max_pixels == 100_000_000
+    test = client()
+    assert test.get("/api/campaign").json()["limits"]["max_pixels"] == 100_000_000
+    assert_error(test.post("/api/badge", content=png_header(12000, 10000)), 422,
+                 "input: 12000x10000 is 120,000,000 pixels, over the limit of 100,000,000")  # fmt: skip
+    help_text = " ".join(run_cli("serve", "--help").stdout.split())
+    assert "[default: 100000000," in help_text
+
+
+@needs_exiftool
+@pytest.mark.parametrize("query", ["", "crop=circle", "format=webp", "format=avif"])
+def test_a_download_keeps_no_metadata_but_the_icc_profile(tmp_path: Path, query: str) -> None:
+    answer = client().post(f"/api/badge?{query}", content=CAMERA_PHOTO.read_bytes())
+    assert answer.status_code == 200
+    output = tmp_path / "download"
+    output.write_bytes(answer.content)
+    tags = every_tag(output)
+    boxes = {"QuickTime", "Meta"}  # an AVIF's structure: brands, sizes, colour primaries
+    assert {key.split(":")[0] for key in tags} <= FILE_GROUPS | boxes, sorted(tags)
+    downloaded = Image.open(io.BytesIO(answer.content))
+    assert not downloaded.getexif() and "xmp" not in downloaded.info
+    # A photo's colour space is kept: the ICC profile is all that passes.
+    data = jpeg(exif=camera_exif().tobytes(), icc_profile=P3_PROFILE, xmp=XMP)
+    profiled = Image.open(io.BytesIO(client().post(f"/api/badge?{query}", content=data).content))
+    assert profiled.info["icc_profile"] == P3_PROFILE and not profiled.getexif()
 
 
 def test_at_from_the_query_lands_where_asked() -> None:
@@ -417,6 +548,7 @@ def test_option_texts_read_back_as_the_same_options() -> None:
     [
         ("bogus = 1", "unknown key 'bogus'"),
         ("keep-metadata = true", "'keep-metadata': the service never keeps the location; it has no such key"),
+        ("strip-metadata = false", "'strip-metadata': downloads always keep nothing but the ICC profile; it has no such key"),
         ("max_pixels = 5", "'max_pixels': the limit is the server's: use blueheart serve --max-pixels"),
         ("size = 3", "size: expected a fraction from 0 to 1, got 3"),
         ('emblem = "/no/such/file.png"', "emblem: expected an image file's path, got '/no/such/file.png'"),
@@ -562,10 +694,17 @@ def test_live_server_refuses_a_2_gb_content_length_at_once(live: LiveServer) -> 
     assert live.post("/api/preview", jpeg())[0] == 200
 
 
-def test_live_server_keeps_serving_while_a_client_stalls(live: LiveServer) -> None:
-    with socket.create_connection(("127.0.0.1", live.port), timeout=10) as stalled:
-        stalled.sendall(b"POST /api/badge HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
-        stalled.sendall(jpeg()[:1000])
+def test_live_server_keeps_serving_while_clients_stall(live: LiveServer) -> None:
+    # More stalled uploads than the work has places: they hold only the bytes they sent.
+    with contextlib.ExitStack() as stack:
+        for _ in range(ServiceSettings().capacity + 1):
+            stalled = stack.enter_context(
+                socket.create_connection(("127.0.0.1", live.port), timeout=10)
+            )
+            stalled.sendall(
+                b"POST /api/badge HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"
+            )
+            stalled.sendall(jpeg()[:1000])
         assert live.post("/api/badge", jpeg())[0] == 200
         assert live.post("/api/preview", jpeg())[0] == 200
 

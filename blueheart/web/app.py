@@ -26,13 +26,20 @@ from blueheart import PREVIEW_SIDE, BadgeOptions, OptionError
 from blueheart.web.campaign import Campaign
 from blueheart.web.emblems import PageEmblem, page_emblems
 from blueheart.web.languages import LANGUAGES, RIGHT_TO_LEFT, negotiate
-from blueheart.web.limits import ServiceError, ServiceSettings, check_declared_length, read_body
+from blueheart.web.limits import (
+    ServiceError,
+    ServiceSettings,
+    UploadMemory,
+    check_declared_length,
+    read_body,
+)
 from blueheart.web.params import (
     CROP_OUTPUT_SIDE,
     MAX_OUTPUT_SIDE,
+    UNCROPPED_OUTPUT_SIDE,
     option_texts,
     parse_options,
-    with_crop_side,
+    with_output_side,
 )
 from blueheart.web.work import WorkPool
 
@@ -55,10 +62,13 @@ def create_app(
     """The service for ``campaign`` within ``settings``' limits.
 
     The photos' work runs on ``executor`` (default: a pool of ``settings.workers`` threads,
-    shut down with the app); ``settings.capacity`` requests are admitted at once.
+    shut down with the app); ``settings.capacity`` uploaded photos are admitted at once, and
+    uploads are read within ``settings.upload_budget`` bytes. Downloads keep no metadata but
+    the ICC profile.
     """
     own_executor = executor is None
-    defaults = campaign.options.replace(max_pixels=settings.max_pixels)
+    defaults = campaign.options.replace(max_pixels=settings.max_pixels, strip_metadata=True)
+    uploads = UploadMemory(settings.upload_budget)
     pool = WorkPool(
         executor or ThreadPoolExecutor(settings.workers, thread_name_prefix="blueheart"),
         capacity=settings.capacity,
@@ -87,12 +97,8 @@ def create_app(
     async def _photo(request: Request, kind: str) -> Response:
         options = _request_options(defaults, campaign.locked, request.query_params.multi_items())
         check_declared_length(request, settings.max_upload)
-        pool.take()
-        try:
-            data = await read_body(request, settings)
-            rendered = await pool.run(kind, data, options)
-        finally:
-            pool.give_back()
+        data = await read_body(request, settings, uploads)
+        rendered = await pool.run(kind, data, options)
         return Response(rendered.body, media_type=rendered.media_type, headers=rendered.headers)
 
     @contextlib.asynccontextmanager
@@ -132,7 +138,7 @@ def _request_options(
         fields = parse_options(pairs)
         for name in sorted(fields.keys() & locked):
             raise OptionError(name, "set by the campaign; it cannot be changed")
-        return with_crop_side(defaults.replace(**fields))
+        return with_output_side(defaults.replace(**fields))
     except OptionError as error:
         raise ServiceError(400, " ".join(str(error).split())) from None
 
@@ -162,6 +168,7 @@ def _campaign_json(
             "max_pixels": settings.max_pixels,
             "preview_side": PREVIEW_SIDE,
             "crop_output_side": CROP_OUTPUT_SIDE,
+            "uncropped_output_side": UNCROPPED_OUTPUT_SIDE,
             "max_output_side": MAX_OUTPUT_SIDE,
         },
     }

@@ -24,6 +24,7 @@ PAGE_TEXTS = ("title", "message", "hashtag", "link")
 """The ``[page]`` table's texts, passed to the page as they are."""
 SERVER_KEYS = {
     "keep_metadata": "the service never keeps the location; it has no such key",
+    "strip_metadata": "downloads always keep nothing but the ICC profile; it has no such key",
     "max_pixels": "the limit is the server's: use blueheart serve --max-pixels",
 }
 

@@ -15,6 +15,10 @@ from blueheart import BadgeOptions, Crop, Length, OptionError, Unit
 
 CROP_OUTPUT_SIDE = 1080
 """A crop's side when neither the request nor the campaign sets ``output_size``."""
+UNCROPPED_OUTPUT_SIDE = 2048
+"""An uncropped output's longer side at most when neither the request nor the campaign sets
+``output_size`` (smaller photos keep their size): what one request costs stays bounded, and
+platforms show no more than that."""
 MAX_OUTPUT_SIDE = 4096
 """The largest ``output_size`` a request may ask: a picture to post, not a poster."""
 
@@ -132,11 +136,14 @@ def parse_options(pairs: Iterable[tuple[str, object]]) -> dict[str, Any]:
     return fields
 
 
-def with_crop_side(options: BadgeOptions) -> BadgeOptions:
-    """``options``, with crops made ``CROP_OUTPUT_SIDE`` px square unless a size is set."""
-    if options.output_size is None and options.crop is not Crop.NONE:
+def with_output_side(options: BadgeOptions) -> BadgeOptions:
+    """``options``, unless a size is set: crops made ``CROP_OUTPUT_SIDE`` px square, other
+    outputs shrunk to ``UNCROPPED_OUTPUT_SIDE`` px on their longer side at most."""
+    if options.output_size is not None:
+        return options
+    if options.crop is not Crop.NONE:
         return options.replace(output_size=CROP_OUTPUT_SIDE)
-    return options
+    return options.replace(output_size=UNCROPPED_OUTPUT_SIDE, enlarge=False)
 
 
 def option_texts(options: BadgeOptions) -> dict[str, str | None]:

@@ -11,7 +11,7 @@ import asyncio
 import io
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 
 from PIL import Image
@@ -25,9 +25,8 @@ from blueheart import (
     OptionError,
     UnsupportedFormatError,
 )
-from blueheart.web.limits import ServiceError
+from blueheart.web.limits import ServiceError, unavailable
 
-RETRY_AFTER_S = 1
 MEDIA_TYPES = {
     "JPEG": ("image/jpeg", "jpg"),
     "PNG": ("image/png", "png"),
@@ -99,22 +98,15 @@ def do(kind: str, data: bytes, options: BadgeOptions) -> Rendered | Refused:
         return Refused(status_for(error), " ".join(str(error).split()))
 
 
-def unavailable(reason: str) -> ServiceError:
-    """The 503 for a service too busy for this photo now."""
-    return ServiceError(
-        503, f"{reason}; try again in a moment", {"Retry-After": str(RETRY_AFTER_S)}
-    )
-
-
 class WorkPool:
-    """Runs the work on ``executor`` for at most ``capacity`` requests at once, each given
+    """Runs the work on ``executor`` for at most ``capacity`` photos at once, each given
     ``timeout`` seconds from its submission, waiting included; one more is refused with 503
     and Retry-After.
 
-    A request holds its place from before its upload is read until its work ends, so memory is
-    bounded by the capacity, never by the number of clients. Work that overruns its time is
-    answered 503 at once but keeps its place until it really ends (a thread cannot be
-    stopped), so the bound holds.
+    A photo takes its place once its upload is read (a slow client holds none) and holds it
+    until its work ends, so the memory of the work is bounded by the capacity, never by the
+    number of clients. Work that overruns its time is answered 503 at once but keeps its place
+    until it really ends (a thread cannot be stopped), so the bound holds.
     """
 
     def __init__(self, executor: Executor, *, capacity: int, timeout: float) -> None:
@@ -124,30 +116,39 @@ class WorkPool:
         self._taken = 0
         self._lock = threading.Lock()  # work that overran gives its place back from its thread
 
-    def take(self) -> None:
-        """Take a place, or raise the 503 when none is free."""
+    def _take(self) -> None:
         with self._lock:
             if self._taken >= self.capacity:
                 raise unavailable("too many photos at once")
             self._taken += 1
 
-    def give_back(self) -> None:
+    def _give_back(self) -> None:
         with self._lock:
             self._taken -= 1
 
     async def run(self, kind: str, data: bytes, options: BadgeOptions) -> Rendered:
-        """``do(kind, data, options)`` on the executor, within the time limit; a ``Refused``
-        outcome or an overrun becomes a ``ServiceError``. Call between ``take`` and
-        ``give_back``."""
-        future = self.executor.submit(do, kind, data, options)
+        """``do(kind, data, options)`` on the executor, within the time limit, in a place of
+        the pool; no free place, a ``Refused`` outcome or an overrun become a
+        ``ServiceError``."""
+        self._take()
         try:
-            outcome = await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
-        except asyncio.TimeoutError:
-            if not future.cancel():
-                with self._lock:
-                    self._taken += 1
-                future.add_done_callback(lambda _: self.give_back())
-            raise unavailable(f"the photo took longer than {self.timeout:g} s") from None
+            outcome = await self._within_time(self.executor.submit(do, kind, data, options))
+        finally:
+            self._give_back()
         if isinstance(outcome, Refused):
             raise ServiceError(outcome.status, outcome.message)
         return outcome
+
+    async def _within_time(self, future: Future[Rendered | Refused]) -> Rendered | Refused:
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+        except asyncio.TimeoutError:
+            if not future.cancel():
+                # The work goes on in its thread: it keeps a place until it ends.
+                self._take_for(future)
+            raise unavailable(f"the photo took longer than {self.timeout:g} s") from None
+
+    def _take_for(self, future: Future[Rendered | Refused]) -> None:
+        with self._lock:
+            self._taken += 1
+        future.add_done_callback(lambda _: self._give_back())
