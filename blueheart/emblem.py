@@ -154,6 +154,17 @@ def heart_geometry() -> HeartGeometry:
     )
 
 
+def _lobes_distance(x: FloatArray, y: FloatArray, g: HeartGeometry) -> FloatArray:
+    """Signed distance from points to the nearer lobe's circle (negative inside)."""
+    return (
+        np.minimum(
+            np.hypot(x - g.left_centre[0], y - g.left_centre[1]),
+            np.hypot(x - g.right_centre[0], y - g.right_centre[1]),
+        )
+        - LOBE_RADIUS
+    )
+
+
 def heart_distance(x: FloatArray, y: FloatArray) -> FloatArray:
     """Signed distance from points to the heart's outline (negative inside), heart units.
 
@@ -161,13 +172,7 @@ def heart_distance(x: FloatArray, y: FloatArray) -> FloatArray:
     centres); the union's distance is the minimum of the parts', exact outside the shape.
     """
     g = heart_geometry()
-    lobes = (
-        np.minimum(
-            np.hypot(x - g.left_centre[0], y - g.left_centre[1]),
-            np.hypot(x - g.right_centre[0], y - g.right_centre[1]),
-        )
-        - LOBE_RADIUS
-    )
+    lobes = _lobes_distance(x, y, g)
     kite = _convex_polygon_distance(
         x, y, [g.tip, g.left_tangent, g.left_centre, g.right_centre, g.right_tangent]
     )
@@ -209,13 +214,7 @@ def _render_distance(x: FloatArray, y: FloatArray) -> FloatArray:
     """
     x = -np.abs(x)
     g = heart_geometry()
-    lobes = (
-        np.minimum(
-            np.hypot(x - g.left_centre[0], y - g.left_centre[1]),
-            np.hypot(x - g.right_centre[0], y - g.right_centre[1]),
-        )
-        - LOBE_RADIUS
-    )
+    lobes = _lobes_distance(x, y, g)
     line = _segment_distance(x, y, g.tip, g.left_tangent)
     kite = [g.tip, g.left_tangent, g.left_centre, g.right_centre, g.right_tangent]
     inside = _inside_convex_polygon(x, y, kite)
