@@ -118,6 +118,10 @@ def _choice(enum_type: type[Any]) -> click.Choice:
     return click.Choice([member.value for member in enum_type], case_sensitive=False)
 
 
+PAGE_TABLE = "page"
+"""The preset's table of texts and locks for the page `blueheart serve` shows."""
+
+
 def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """Read a campaign preset: keys are the command's long options; flags still win."""
     if value is None:
@@ -127,14 +131,19 @@ def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) 
         import tomllib
     else:  # pragma: no cover
         import tomli as tomllib
+    if Path(value).exists() and not Path(value).is_file():
+        # A FIFO would block the read forever, a device read forever.
+        raise click.BadParameter(f"{value}: not a regular file", ctx, param)
     try:
         with Path(value).open("rb") as handle:
             preset = tomllib.load(handle)
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise click.BadParameter(f"cannot read {value}: {error}", ctx, param) from None
     options = _preset_keys(ctx.command)
-    # One campaign file serves every command: keys of another command's options are ignored.
+    # One campaign file serves every command: keys of another command's options, and the
+    # page's table of `blueheart serve`, are ignored.
     elsewhere = {key for command in _commands(ctx) for key in _preset_keys(command)}
+    elsewhere.add(PAGE_TABLE)
     defaults, hints = {}, {}
     for key, setting in preset.items():
         option = options.get(key.replace("-", "_"))

@@ -88,9 +88,13 @@ def circle_mask(size: tuple[int, int]) -> Image.Image:
 
 
 def apply_circle_mask(image: Image.Image) -> Image.Image:
-    """``image`` as RGBA with everything outside the inscribed circle transparent."""
-    rgba = image.convert("RGBA") if image.mode != "RGBA" else image.copy()
-    mask = circle_mask(rgba.size)
-    alpha = np.minimum(np.asarray(rgba.getchannel("A")), np.asarray(mask))
-    rgba.putalpha(Image.fromarray(alpha, "L"))
-    return rgba
+    """``image`` as RGBA with everything outside the inscribed circle transparent.
+
+    Fully transparent pixels are cleared to black as well: the colours a crop hides must not
+    stay in the file, where any tool that drops the alpha channel would show them.
+    """
+    rgba = np.array(image.convert("RGBA") if image.mode != "RGBA" else image)
+    mask = np.asarray(circle_mask((image.width, image.height)))
+    np.minimum(rgba[..., 3], mask, out=rgba[..., 3])
+    rgba[rgba[..., 3] == 0] = 0
+    return Image.fromarray(rgba, "RGBA")

@@ -95,6 +95,23 @@ def test_circle_crop_has_transparent_corners_and_an_opaque_middle() -> None:
     assert 0 < alpha[100, 0] < 255 or alpha[100, 0] == 255  # anti-aliased rim
 
 
+@pytest.mark.parametrize("fmt", ["png", "webp"])
+def test_the_corners_a_circle_hides_keep_nothing_of_the_photo(fmt: str) -> None:
+    # A tool that drops the alpha channel must not show what the crop removed.
+    source = photo(300, 200)
+    data = io.BytesIO()
+    source.save(data, "JPEG", quality=95)
+    out = Image.open(io.BytesIO(badge_bytes(data.getvalue(), crop="circle", format=fmt)))
+    pixels = np.asarray(out.convert("RGBA")).astype(int)
+    hidden = pixels[..., 3] == 0
+    assert hidden.sum() > 0.2 * hidden.size  # the corners
+    if fmt == "png":
+        assert not pixels[hidden][:, :3].any()
+    else:  # lossy WebP fills them from the visible rim, not from the photo
+        cropped = np.asarray(source)[:, 50:250].astype(int)
+        assert np.abs(pixels[hidden][:, :3] - cropped[hidden]).mean() > 50
+
+
 def test_circle_crop_from_a_jpeg_is_written_as_png(tmp_path: Path) -> None:
     source = tmp_path / "me.jpg"
     photo(300, 200).save(source)

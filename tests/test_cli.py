@@ -4,6 +4,9 @@ CLI, assert exit codes, exact error lines and the files written."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -306,6 +309,31 @@ def test_bad_preset_files_are_usage_errors_naming_the_file_and_key(
     result = run("badge", portrait, "--config", preset)
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and message.format(preset=preset) in result.stderr
+
+
+def test_the_campaign_file_of_serve_serves_badge_and_batch(portrait: Path, tmp_path: Path) -> None:
+    preset = tmp_path / "campaign.toml"
+    preset.write_text(
+        'style = "pin"\ncrop = "circle"\n\n[page]\ntitle = "Wear the Blue Heart"\n'
+        'lock = ["style"]\n\n[page.fr]\ntitle = "Portez le Cœur bleu"\n'
+    )
+    badged = run("badge", portrait, "--config", preset, "-o", tmp_path / "avatar.png")
+    assert badged.exit_code == 0, badged.stderr
+    assert Image.open(tmp_path / "avatar.png").mode == "RGBA"
+    batched = run("batch", portrait.parent, tmp_path / "out", "--config", preset)
+    assert batched.exit_code == 0, batched.stderr
+
+
+def test_a_preset_that_is_no_regular_file_is_refused_without_waiting(
+    portrait: Path, tmp_path: Path
+) -> None:
+    fifo = tmp_path / "campaign.toml"
+    os.mkfifo(fifo)
+    command = [sys.executable, "-m", "blueheart", "badge", str(portrait), "--config", str(fifo)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert done.stderr.endswith(f"Invalid value for '--config': {fifo}: not a regular file\n")
+    assert done.stderr.count("\n") == 1
 
 
 def test_the_flag_is_blamed_when_it_overrides_a_preset(portrait: Path, tmp_path: Path) -> None:

@@ -58,6 +58,8 @@ def load_campaign(path: str | Path | None) -> Campaign:
     if path is None:
         return Campaign()
     name = str(path)
+    if Path(path).exists() and not Path(path).is_file():
+        raise PresetError(f"{name}: not a regular file")  # a FIFO would block the read
     try:
         with Path(path).open("rb") as handle:
             preset = tomllib.load(handle)
