@@ -26,6 +26,8 @@ def badge_targets(
     two inputs to one output, or an output would be an input; nothing has been written then.
     """
     sources = [Path(name) for name in inputs]
+    if output == "":
+        raise OptionError("destination", "the output's name is empty")
     if output is not None and not _is_folder(output, len(sources)):
         if len(sources) > 1:
             raise OptionError(

@@ -112,6 +112,13 @@ def test_the_emblems_are_the_libraries_svg_with_the_campaigns_colour(tmp_path: P
     assert app.get("/api/emblem?style=star").json() == {
         "error": "style: expected one of heart, pin, got 'star'"
     }
+    # Like the other endpoints: an unknown or repeated option is a bad request.
+    for query, error in [
+        ("bogus=1", "bogus: no such option"),
+        ("style=heart&style=pin", "style: given twice"),
+    ]:
+        answer = app.get(f"/api/emblem?{query}")
+        assert (answer.status_code, answer.json()) == (400, {"error": error})
 
 
 def test_a_custom_emblem_is_served_as_png_with_its_aspect(tmp_path: Path) -> None:

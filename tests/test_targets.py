@@ -44,6 +44,7 @@ def test_an_existing_folder_takes_one_input(tmp_path: Path) -> None:
         (["me.jpg", "me-blueheart.jpg"], None, "me-blueheart.jpg: is an input"),
         (["me.jpg"], "me.jpg", "me.jpg: is an input"),
         (["me.jpg"], "me.xyz", "me.xyz: unknown extension .xyz"),
+        (["me.jpg"], "", "the output's name is empty"),
     ],
 )  # fmt: skip
 def test_targets_that_cannot_be_are_option_errors(

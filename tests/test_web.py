@@ -383,6 +383,8 @@ def test_at_from_the_query_lands_where_asked() -> None:
         ("crop=circle&format=jpeg", "format: a circle crop needs transparent corners, which "
                                     "JPEG cannot store; choose png, webp or avif"),
         ("style=pin", "style: set by the campaign; it cannot be changed"),
+        ("quality=0", "quality: expected a whole number from 1 to 100 or keep, got 0"),
+        ("ring=0.3", "ring: expected a fraction from 0 to 0.25 or auto, got 0.3"),
     ],
 )  # fmt: skip
 def test_bad_and_locked_options_are_400_with_one_line(query: str, message: str) -> None:

@@ -83,6 +83,12 @@ def create_app(
         return JSONResponse(info)
 
     async def emblem(request: Request) -> Response:
+        asked = request.query_params.multi_items()
+        for key, _ in asked:
+            if key != "style":
+                raise ServiceError(400, f"{key}: no such option")
+        if len(asked) > 1:
+            raise ServiceError(400, "style: given twice")
         name = request.query_params.get("style", next(iter(emblems)))
         if name not in emblems:
             raise ServiceError(400, f"style: expected one of {', '.join(emblems)}, got {name!r}")
@@ -131,6 +137,10 @@ def create_app(
     return SecurityHeaders(app)
 
 
+QUERY_WORDS = (("or None (keep)", "or keep"), ("or None (auto)", "or auto"))
+"""The library's words for a missing value, and the query string's."""
+
+
 def _request_options(
     defaults: BadgeOptions, locked: frozenset[str], pairs: Iterable[tuple[str, str]]
 ) -> BadgeOptions:
@@ -140,7 +150,10 @@ def _request_options(
             raise OptionError(name, "set by the campaign; it cannot be changed")
         return with_output_side(defaults.replace(**fields))
     except OptionError as error:
-        raise ServiceError(400, " ".join(str(error).split())) from None
+        message = " ".join(str(error).split())
+        for library, query in QUERY_WORDS:
+            message = message.replace(library, query)
+        raise ServiceError(400, message) from None
 
 
 def _campaign_json(
