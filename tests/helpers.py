@@ -292,3 +292,13 @@ STORE_FOR_ORIENTATION = {
 
 def animation(count: int = 4) -> list[Image.Image]:
     return [photo(160, 120, seed=i) for i in range(count)]
+
+
+def many_photos(root: Path, count: int, size: tuple[int, int]) -> Path:
+    """``root/src`` holding ``count`` JPEGs of ``size``, named ``photo-000.jpg`` on."""
+    source = root / "src"
+    source.mkdir()
+    base = photo(*size)
+    for index in range(count):
+        base.save(source / f"photo-{index:03}.jpg", quality=90)
+    return source

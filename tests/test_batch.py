@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from helpers import photo
+from helpers import many_photos, photo
 from PIL import Image
 
 from blueheart import BadgeOptions, OptionError, Result, batch
@@ -223,13 +223,8 @@ def test_dask_local_cluster_runs_the_batch(tmp_path: Path) -> None:
 # -- killed and interrupted runs, in real processes ------------------------------------------
 
 
-def many_photos(root: Path, count: int, size: tuple[int, int] = (1600, 1200)) -> Path:
-    source = root / "src"
-    source.mkdir()
-    base = photo(*size)
-    for index in range(count):
-        base.save(source / f"photo-{index:03}.jpg", quality=90)
-    return source
+def big_photos(root: Path, count: int) -> Path:
+    return many_photos(root, count, (1600, 1200))
 
 
 def start_batch(source: Path, destination: Path, *extra: str) -> subprocess.Popen[bytes]:
@@ -261,7 +256,7 @@ def wait_for_outputs(destination: Path, at_least: int, timeout: float = 60) -> N
 def test_sigkill_leaves_no_partial_output_and_a_rerun_completes(
     tmp_path: Path, moment: int
 ) -> None:
-    source = many_photos(tmp_path, 30)
+    source = big_photos(tmp_path, 30)
     destination = tmp_path / "out"
     process = start_batch(source, destination, "-j", "2")
     wait_for_outputs(destination, moment)
@@ -281,7 +276,7 @@ def test_sigkill_leaves_no_partial_output_and_a_rerun_completes(
 
 
 def test_sigint_stops_cleanly_with_exit_130_and_a_report(tmp_path: Path) -> None:
-    source = many_photos(tmp_path, 40)
+    source = big_photos(tmp_path, 40)
     destination = tmp_path / "out"
     report = tmp_path / "report.json"
     process = start_batch(source, destination, "-j", "1", "--report", str(report))

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import photo
+from helpers import many_photos
 from PIL import Image
 
 from blueheart import BadgeOptions, batch
@@ -26,14 +26,9 @@ from blueheart.executors import WorkerPool
 KILLER = "photo-007.jpg"
 
 
-def many_photos(root: Path, count: int, size: tuple[int, int] = (400, 300)) -> Path:
+def small_photos(root: Path, count: int) -> Path:
     """``count`` small JPEGs: chunks of 16 files, so an interrupt lands inside a chunk."""
-    source = root / "src"
-    source.mkdir()
-    base = photo(*size)
-    for index in range(count):
-        base.save(source / f"photo-{index:03}.jpg", quality=90)
-    return source
+    return many_photos(root, count, (400, 300))
 
 
 def _badge_file_that(action: str, name: str, marker: str | None) -> None:
@@ -66,7 +61,7 @@ def decodes(path: Path) -> bool:
 
 
 def test_a_file_that_kills_its_worker_costs_only_that_file(tmp_path: Path) -> None:
-    source = many_photos(tmp_path, 40)
+    source = small_photos(tmp_path, 40)
     destination = tmp_path / "out"
     with WorkerPool(2, initializer=_badge_file_that, initargs=("kill", KILLER, None)) as pool:
         report = batch(source, destination, executor=pool)
@@ -80,7 +75,7 @@ def test_a_file_that_kills_its_worker_costs_only_that_file(tmp_path: Path) -> No
 
 
 def test_a_worker_that_dies_once_is_replaced_and_its_files_run_again(tmp_path: Path) -> None:
-    source = many_photos(tmp_path, 40)
+    source = small_photos(tmp_path, 40)
     marker = str(tmp_path / "died-once")
     with WorkerPool(2, initializer=_badge_file_that, initargs=("kill", KILLER, marker)) as pool:
         report = batch(source, tmp_path / "out", executor=pool)
@@ -90,7 +85,7 @@ def test_a_worker_that_dies_once_is_replaced_and_its_files_run_again(tmp_path: P
 
 def test_a_retried_job_finding_its_own_output_is_ok(tmp_path: Path) -> None:
     # A Dask task runs again when its worker dies after writing: its output exists.
-    source = many_photos(tmp_path, 1)
+    source = small_photos(tmp_path, 1)
     job = Job(str(source / "photo-000.jpg"), str(tmp_path / "out" / "a.jpg"), str(tmp_path / "out"))
     first = badge_job(job, BadgeOptions(), overwrite=False)
     again = badge_job(job, BadgeOptions(), overwrite=False)
@@ -99,7 +94,7 @@ def test_a_retried_job_finding_its_own_output_is_ok(tmp_path: Path) -> None:
 
 
 def test_a_stop_behind_a_hung_worker_returns_what_was_written(tmp_path: Path) -> None:
-    source = many_photos(tmp_path, 40)  # chunks of 16, 16 and 8: the first hangs at its 8th
+    source = small_photos(tmp_path, 40)  # chunks of 16, 16 and 8: the first hangs at its 8th
     destination = tmp_path / "out"
     plan = plan_batch(source, destination, BadgeOptions(), overwrite=False)
     stop = threading.Event()
@@ -201,7 +196,7 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="us
 def test_a_signal_stops_the_batch_with_a_report_of_every_output(
     tmp_path: Path, signum: int, no_stray_processes: list[int]
 ) -> None:
-    source = many_photos(tmp_path, 120)
+    source = small_photos(tmp_path, 120)
     destination, report = tmp_path / "out", tmp_path / "report.json"
     process = start_batch(source, destination, "-j", "2", "--report", str(report))
     wait_for_outputs(destination, 20)
@@ -225,7 +220,7 @@ def test_ctrl_c_on_a_local_dask_cluster_is_quiet_and_reports_every_output(
     tmp_path: Path, no_stray_processes: list[int]
 ) -> None:
     pytest.importorskip("distributed")
-    source = many_photos(tmp_path, 200)
+    source = small_photos(tmp_path, 200)
     destination, report = tmp_path / "out", tmp_path / "report.json"
     process = start_batch(
         source, destination, "--scheduler", "local", "-j", "2", "--report", str(report)
@@ -247,7 +242,7 @@ def test_ctrl_c_on_a_local_dask_cluster_is_quiet_and_reports_every_output(
 def test_ctrl_c_is_not_blocked_by_a_hung_worker(
     tmp_path: Path, no_stray_processes: list[int]
 ) -> None:
-    source = many_photos(tmp_path, 40)
+    source = small_photos(tmp_path, 40)
     destination, report = tmp_path / "out", tmp_path / "report.json"
     process = start_batch(
         source, destination, "-j", "2", "--report", str(report), hang_on="photo-000.jpg"
@@ -267,7 +262,7 @@ def test_ctrl_c_is_not_blocked_by_a_hung_worker(
 
 
 def test_workers_die_with_a_killed_parent(tmp_path: Path, no_stray_processes: list[int]) -> None:
-    source = many_photos(tmp_path, 120)
+    source = small_photos(tmp_path, 120)
     process = start_batch(source, tmp_path / "out", "-j", "2")
     wait_for_outputs(tmp_path / "out", 5)
     workers = children(process.pid)
@@ -326,7 +321,7 @@ def test_a_scheduler_address_that_is_no_scheduler_is_one_line_and_exit_2(
 
     monkeypatch.setattr(blueheart.executors, "SCHEDULER_TIMEOUT_S", 2)
     address = f"tcp://127.0.0.1:{local_server(reply)}"
-    source = many_photos(tmp_path, 1)
+    source = small_photos(tmp_path, 1)
     started = time.monotonic()
     result = CliRunner().invoke(
         cli, ["batch", str(source), str(tmp_path / "out"), "--scheduler", address]
