@@ -25,6 +25,7 @@ from blueheart.errors import EXIF_ERRORS, OptionError, UnreadableImageError
 from blueheart.formats import emblem_format, named_format, output_format
 from blueheart.framing import framed_size, keeps_frame, output_canvas, output_side
 from blueheart.imagefile import (
+    MULTI_FRAME_FORMATS,
     PAGED_FORMATS,
     EncodeSettings,
     Frame,
@@ -159,8 +160,10 @@ def _render_file(
             image,
             options,
             keep_cmyk=written in CMYK_FORMATS,
-            # Pages become frames only of their own format, never of an animation.
-            all_frames=image.format not in PAGED_FORMATS or written == image.format,
+            # A still format keeps the first frame, unbadged others are never made; pages
+            # become frames only of their own format, never of an animation.
+            all_frames=written in MULTI_FRAME_FORMATS
+            and (image.format not in PAGED_FORMATS or written == image.format),
         )
         return encode(frames, settings, replace(metadata, icc_profile=icc)), written
 

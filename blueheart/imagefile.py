@@ -460,7 +460,7 @@ def encode(frames: list[Frame], settings: EncodeSettings, metadata: Metadata) ->
         # Fax schemes store one bit a pixel, and the badged scan is in colour now.
         fax = settings.tiff_compression in _FAX_COMPRESSIONS
         params["compression"] = "tiff_lzw" if fax else settings.tiff_compression
-    if len(frames) > 1 and fmt in MULTI_FRAME_FORMATS:
+    if len(frames) > 1:
         params.update(_animation_params(frames, settings))
     buffer = io.BytesIO()
     first.save(buffer, fmt, **params)
