@@ -4,6 +4,7 @@ killed parent, a retried task, scheduler addresses that do not answer as one sho
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -12,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import InvalidStateError
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ from PIL import Image
 
 from blueheart import BadgeOptions, batch
 from blueheart.batching import LOCK_NAME, Job, badge_job, plan_batch, run_jobs
-from blueheart.executors import WorkerPool
+from blueheart.executors import WorkerPool, executor_for
 
 KILLER = "photo-007.jpg"
 
@@ -332,3 +334,19 @@ def test_a_scheduler_address_that_is_no_scheduler_is_one_line_and_exit_2(
     expected = f"Error: Invalid value for '--scheduler': cannot reach {address}: {reason}"
     assert result.stderr.startswith(expected)
     assert result.stderr.count("\n") == 1
+
+
+def test_a_cancelled_dask_result_logs_no_traceback_but_other_errors_do(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # distributed's client loop logs InvalidStateError when a result arrives for a future the
+    # interrupted run cancelled: that traceback reached the terminal after Ctrl-C.
+    pytest.importorskip("distributed")
+    logger = logging.getLogger("tornado.application")
+    with executor_for(1, "local"), caplog.at_level(logging.ERROR, "tornado.application"):
+        for error in (InvalidStateError("CANCELLED: <Future>"), RuntimeError("real")):
+            try:
+                raise error
+            except Exception:
+                logger.exception("Exception in callback")
+    assert [record.exc_info[1] for record in caplog.records if record.exc_info] == [error]
