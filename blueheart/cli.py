@@ -38,7 +38,13 @@ from blueheart.errors import (
     OptionError,
     one_line,
 )
-from blueheart.process import handling, quiet_libraries, raise_interrupt, stop_on_first_signal
+from blueheart.process import (
+    handling,
+    quiet_libraries,
+    raise_interrupt,
+    serial_maths,
+    stop_on_first_signal,
+)
 from blueheart.progress import progress_bar
 
 if TYPE_CHECKING:
@@ -376,6 +382,7 @@ def serve(
 
 def main() -> None:
     """Console-script entry point."""
+    serial_maths()
     if "--debug" not in sys.argv[1:]:
         quiet_libraries()
     cli.main(prog_name="blueheart")
