@@ -10,7 +10,6 @@ import fcntl
 import functools
 import json
 import os
-import socket
 import stat
 import threading
 import time
@@ -606,7 +605,7 @@ def _running_batch(lock: Path) -> str | None:
 
 def _run_description() -> str:
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    run = {"program": f"blueheart {__version__}", "pid": os.getpid(), "host": socket.gethostname()}
+    run = {"program": f"blueheart {__version__}", "pid": os.getpid(), "host": os.uname().nodename}
     return json.dumps({**run, "started": started}) + "\n"
 
 
@@ -669,9 +668,9 @@ def run_jobs(
                 return
             yield badge_job(job, options, overwrite)
         return
-    window = executor.workers + 1 if isinstance(executor, WorkerPool) else None
-    runner = _Runner(executor, options, overwrite, window)
-    yield from runner.run(_chunks(pending, chunk_size), stop or threading.Event())
+    workers = executor.workers if isinstance(executor, WorkerPool) else None
+    runner = _Runner(executor, options, overwrite, workers + 1 if workers else None)
+    yield from runner.run(_chunks(pending, chunk_size, workers or 1), stop or threading.Event())
 
 
 class _Runner:
@@ -778,17 +777,26 @@ def _worker_failed(error: BaseException) -> str:
     return f"worker failed: {type(error).__name__}: {error}"
 
 
-def _chunks(jobs: list[Job], size: int | None) -> Iterator[list[Job]]:
+def _chunks(jobs: list[Job], size: int | None, workers: int) -> Iterator[list[Job]]:
     """Jobs in chunks of ``size``, or by weight: up to 16 files or about 1 MB of input, so
-    that small files travel together and large photos spread evenly over the workers."""
+    that small files travel together and large photos spread evenly over the workers.
+
+    By weight, chunks shrink toward the end, to half of what is left for each of the
+    ``workers``: a long last chunk would keep one worker busy while the others wait.
+    """
+    if size:
+        yield from (jobs[start : start + size] for start in range(0, len(jobs), size))
+        return
+    weights = [_file_size(job.source) for job in jobs]
+    left = sum(weights)
     chunk: list[Job] = []
     weight = 0
-    for job in jobs:
+    for job, job_weight in zip(jobs, weights, strict=True):
         chunk.append(job)
-        weight += _file_size(job.source)
-        full = len(chunk) >= size if size else len(chunk) >= _MAX_CHUNK or weight >= _CHUNK_BYTES
-        if full:
+        weight += job_weight
+        if len(chunk) >= _MAX_CHUNK or weight >= min(_CHUNK_BYTES, left // (2 * workers)):
             yield chunk
+            left -= weight
             chunk, weight = [], 0
     if chunk:
         yield chunk

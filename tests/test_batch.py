@@ -320,6 +320,23 @@ def test_a_failed_worker_fails_its_files_and_the_batch_goes_on(tmp_path: Path) -
     assert len(died) == 2 and all("signal 9" in (r.error or "") for r in died)
 
 
+def test_chunks_shrink_toward_the_end_so_no_worker_waits_alone(tmp_path: Path) -> None:
+    from blueheart.batching import Job, _chunks
+
+    jobs = []
+    for index in range(60):
+        path = tmp_path / f"{index:02d}.jpg"
+        path.write_bytes(bytes(100_000))
+        jobs.append(Job(str(path), str(tmp_path / "out" / path.name), str(tmp_path / "out")))
+    chunks = list(_chunks(jobs, None, 2))
+    assert [job for chunk in chunks for job in chunk] == jobs  # each once, in order
+    assert len(chunks[0]) == 10  # about 1 MB while much is left
+    sizes = [len(chunk) for chunk in chunks]
+    assert sizes == sorted(sizes, reverse=True)
+    assert sizes[-3:] == [1, 1, 1]  # the last ones, one photo each
+    assert [len(chunk) for chunk in _chunks(jobs, 7, 2)] == [7] * 8 + [4]
+
+
 def test_an_unreachable_scheduler_is_a_usage_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -104,7 +104,7 @@ def test_a_stop_behind_a_hung_worker_returns_what_was_written(tmp_path: Path) ->
     others = set(children(os.getpid()))  # the test session's own (a Dask cluster's tracker)
     with WorkerPool(2, initializer=_badge_file_that, initargs=("hang", KILLER, None)) as pool:
         for result in run_jobs(
-            plan.jobs, BadgeOptions(), executor=pool, overwrite=False, stop=stop
+            plan.jobs, BadgeOptions(), executor=pool, overwrite=False, stop=stop, chunk_size=16
         ):
             results.append(result)
             if len(results) == 24:
