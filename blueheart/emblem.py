@@ -216,8 +216,7 @@ def _render_distance(x: FloatArray, y: FloatArray) -> FloatArray:
     g = heart_geometry()
     lobes = _lobes_distance(x, y, g)
     line = _segment_distance(x, y, g.tip, g.left_tangent)
-    kite = [g.tip, g.left_tangent, g.left_centre, g.right_centre, g.right_tangent]
-    inside = _inside_convex_polygon(x, y, kite)
+    inside = _inside_left_half_kite(x, y, g)
     radius = _segment_distance(x, y, g.left_tangent, g.left_centre)
     result: FloatArray = np.minimum(lobes, np.where(inside, -np.minimum(line, radius), line))
     return result
@@ -233,13 +232,15 @@ def _segment_distance(
     return result
 
 
-def _inside_convex_polygon(
-    x: FloatArray, y: FloatArray, vertices: list[tuple[float, float]]
-) -> npt.NDArray[np.bool_]:
-    edges = list(zip(vertices, vertices[1:] + vertices[:1], strict=True))
+def _inside_left_half_kite(x: FloatArray, y: FloatArray, g: HeartGeometry) -> npt.NDArray[np.bool_]:
+    """Whether points left of the axis (x <= 0) lie inside the kite. There three edges bound
+    it: tip to tangent point, tangent point to lobe centre, and on along y = 0 to the axis;
+    the right edges only ever decide beyond the axis."""
+    corners = [g.tip, g.left_tangent, g.left_centre, (0.0, 0.0)]
+    edges = list(zip(corners, corners[1:] + corners[:1], strict=True))
     winding = math.copysign(1.0, sum(ax * by - bx * ay for (ax, ay), (bx, by) in edges))
     inside = np.ones(x.shape, dtype=bool)
-    for (ax, ay), (bx, by) in edges:
+    for (ax, ay), (bx, by) in edges[:3]:
         inside &= winding * ((bx - ax) * (y - ay) - (by - ay) * (x - ax)) >= 0
     return inside
 
