@@ -825,7 +825,9 @@ def badge_job(job: Job, options: BadgeOptions, overwrite: bool) -> Result:
     except OutputExistsError:
         return Result(job.source, job.output, "ok")
     except (BlueheartError, OptionError) as error:
-        return Result(job.source, job.output, "failed", one_line(str(error)))
+        # An option this file cannot take (an emblem that cannot fit) names the file too.
+        reason = f"{job.source}: {error}" if isinstance(error, OptionError) else str(error)
+        return Result(job.source, job.output, "failed", one_line(reason))
     except Exception as error:  # the batch goes on; the reason is kept
         reason = f"unexpected {type(error).__name__}: {error}"
         return Result(job.source, job.output, "failed", one_line(reason))

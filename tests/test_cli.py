@@ -181,6 +181,41 @@ def test_one_input_an_emblem_cannot_fit_fails_with_exit_1(tmp_path: Path) -> Non
     assert not (tmp_path / "s-blueheart.png").exists()
 
 
+def test_an_output_size_too_small_for_the_emblem_names_output_size(
+    portrait: Path, tmp_path: Path
+) -> None:
+    # 400x300 holds the emblem; a 1x1 output cannot (the emblem with its margin), nor a
+    # 2x2 one (square, so circle-safe: no room inside the circle); 3x2 can.
+    result = run("badge", portrait, "--output-size", "1", "-o", tmp_path / "one.jpg")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {portrait}: invalid value for '--output-size': 1 px makes a 1x1 output, too "
+        "small for the emblem; the smallest output size that holds it is 3 px\n"
+    )
+    assert run("badge", portrait, "--output-size", "3", "-o", tmp_path / "3.jpg").exit_code == 0
+    # A JPEG decodes at a reduced scale: what counts is the photo's own size, not that.
+    result = run(
+        "badge", portrait, "--output-size", "100", "--size", "200px", "-o", tmp_path / "a.jpg"
+    )
+    assert result.stderr == (
+        f"Error: {portrait}: invalid value for '--output-size': 100 px makes a 100x75 output, "
+        "too small for the emblem; the smallest output size that holds it is 279 px\n"
+    )
+    fits = run(
+        "badge", portrait, "--output-size", "279", "--size", "200px", "-o", tmp_path / "b.jpg"
+    )
+    assert fits.exit_code == 0
+    smaller = run(
+        "badge", portrait, "--output-size", "278", "--size", "200px", "-o", tmp_path / "d.jpg"
+    )
+    assert smaller.exit_code == 1
+    # An emblem the photo cannot hold at any output size is the size's fault, as before.
+    result = run(
+        "badge", portrait, "--output-size", "100", "--size", "400px", "-o", tmp_path / "c.jpg"
+    )
+    assert result.stderr.startswith(f"Error: {portrait}: invalid value for '--size': ")
+
+
 @pytest.mark.parametrize("how", ["trailing slash", "existing folder"])
 def test_an_output_folder_takes_one_input(portrait: Path, tmp_path: Path, how: str) -> None:
     folder = tmp_path / "newdir"
