@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import ExifTags, Image, PngImagePlugin
 
-from blueheart.errors import EXIF_ERRORS, EmblemDoesNotFitError, OptionError, UnreadableImageError
+from blueheart.errors import (
+    EXIF_ERRORS,
+    EmblemDoesNotFitError,
+    OptionError,
+    UnreadableImageError,
+    input_refused,
+)
 from blueheart.formats import emblem_format, named_format, output_format
 from blueheart.framing import framed_size, keeps_frame, output_canvas, output_side
 from blueheart.imagefile import (
@@ -118,9 +124,7 @@ def badge_file(
     resolved = resolve_options(options, overrides)
     output_identity = file_identity(destination_path)
     if output_identity is not None and output_identity == file_identity(source_path):
-        raise OptionError(
-            "destination", f"{destination_path} is the input; inputs are never written"
-        )
+        raise OptionError("destination", input_refused(destination_path, same_file=True))
     named = named_format(destination_path, resolved.format, needs_alpha=resolved.needs_alpha)
     check_output(destination_path, overwrite=overwrite)
     data, _ = render_file(source_path, str(source_path), resolved, written_format=named)
