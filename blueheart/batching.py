@@ -33,6 +33,7 @@ from blueheart.errors import (
     BlueheartError,
     OptionError,
     OutputExistsError,
+    input_refused,
     one_line,
 )
 from blueheart.executors import WorkerPool, executor_for
@@ -266,7 +267,7 @@ def check_report(path: Path, plan: Plan, *, overwrite: bool) -> None:
         missing = "is not a folder" if path.parent.exists() else "does not exist"
         raise OptionError("report", f"{path.parent} {missing}")
     if file_identity(path) in plan.inputs:
-        raise OptionError("report", f"{path} is an input of the batch; inputs are never written")
+        raise OptionError("report", input_refused(path, same_file=True))
     source = _source_writing(path, plan)
     if source is not None:
         raise OptionError(
@@ -424,7 +425,7 @@ def _decide_output(
     if not overwrite:
         return "skipped", None, "exists"
     if file_identity(output) in inputs:
-        return "failed", f"{output}: is an input (the same file); inputs are never written", None
+        return "failed", input_refused(output, same_file=True), None
     return None
 
 
@@ -833,7 +834,9 @@ def badge_job(job: Job, options: BadgeOptions, overwrite: bool) -> Result:
     except OutputExistsError:
         return Result(job.source, job.output, "ok")
     except (BlueheartError, OptionError) as error:
-        return Result(job.source, job.output, "failed", one_line(str(error)))
+        # An option this file cannot take (an emblem that cannot fit) names the file too.
+        reason = f"{job.source}: {error}" if isinstance(error, OptionError) else str(error)
+        return Result(job.source, job.output, "failed", one_line(reason))
     except Exception as error:  # the batch goes on; the reason is kept
         reason = f"unexpected {type(error).__name__}: {error}"
         return Result(job.source, job.output, "failed", one_line(reason))

@@ -16,6 +16,14 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def input_refused(path: object, *, same_file: bool = False) -> str:
+    """The one wording for an output (or a report) that would be an input:
+    ``"<path>: is an input; inputs are never written"``, with ``" (the same file)"`` after
+    "input" when ``same_file`` (found by device and inode: a hard link, a bind mount)."""
+    how = " (the same file)" if same_file else ""
+    return f"{path}: is an input{how}; inputs are never written"
+
+
 class BlueheartError(Exception):
     """Base class of every error blueheart raises for an image or a file."""
 

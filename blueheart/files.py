@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import ExifTags, Image, PngImagePlugin
 
-from blueheart.errors import EXIF_ERRORS, OptionError, UnreadableImageError
+from blueheart.errors import (
+    EXIF_ERRORS,
+    EmblemDoesNotFitError,
+    OptionError,
+    UnreadableImageError,
+    input_refused,
+)
 from blueheart.formats import emblem_format, named_format, output_format
 from blueheart.framing import framed_size, keeps_frame, output_canvas, output_side
 from blueheart.imagefile import (
@@ -80,7 +86,8 @@ def apply_badge(
 
     resolved = resolve_options(options, overrides)
     keep_cmyk = not resolved.needs_alpha
-    return badge_frame(image, resolved, keep_cmyk=keep_cmyk, custom=_custom(resolved)).image
+    with _room_for_emblem(_upright_size(image), resolved):
+        return badge_frame(image, resolved, keep_cmyk=keep_cmyk, custom=_custom(resolved)).image
 
 
 def badge_bytes(data: bytes, options: BadgeOptions | None = None, **overrides: Any) -> bytes:
@@ -117,9 +124,7 @@ def badge_file(
     resolved = resolve_options(options, overrides)
     output_identity = file_identity(destination_path)
     if output_identity is not None and output_identity == file_identity(source_path):
-        raise OptionError(
-            "destination", f"{destination_path} is the input; inputs are never written"
-        )
+        raise OptionError("destination", input_refused(destination_path, same_file=True))
     named = named_format(destination_path, resolved.format, needs_alpha=resolved.needs_alpha)
     check_output(destination_path, overwrite=overwrite)
     data, _ = render_file(source_path, str(source_path), resolved, written_format=named)
@@ -150,21 +155,23 @@ def _render_file(
         written = written_format or output_format(
             image.format, options.format, needs_alpha=options.needs_alpha
         )
+        upright = _upright_size(image)  # before a reduced-scale decode shrinks it
         _draft(image, options)
         settings = _encode_settings(image, options, written)
         _decode(image)
         # Everything read from the file comes before the pixels change: badging clears the
         # frames' own metadata so that no encoder falls back on it (see without_file_metadata).
         metadata = read_metadata(image, policy_for(options), output_format=written)
-        frames, icc = badged_frames(
-            image,
-            options,
-            keep_cmyk=written in CMYK_FORMATS,
-            # A still format keeps the first frame, unbadged others are never made; pages
-            # become frames only of their own format, never of an animation.
-            all_frames=written in MULTI_FRAME_FORMATS
-            and (image.format not in PAGED_FORMATS or written == image.format),
-        )
+        with _room_for_emblem(upright, options):
+            frames, icc = badged_frames(
+                image,
+                options,
+                keep_cmyk=written in CMYK_FORMATS,
+                # A still format keeps the first frame, unbadged others are never made; pages
+                # become frames only of their own format, never of an animation.
+                all_frames=written in MULTI_FRAME_FORMATS
+                and (image.format not in PAGED_FORMATS or written == image.format),
+            )
         return encode(frames, settings, replace(metadata, icc_profile=icc)), written
 
 
@@ -212,6 +219,21 @@ def badged_frames(
             )
         )
     return frames, icc
+
+
+@contextlib.contextmanager
+def _room_for_emblem(size: tuple[int, int], options: BadgeOptions) -> Iterator[None]:
+    """An emblem that does not fit blames ``output_size`` when it is what leaves no room on an
+    upright image of ``size`` (see ``pipeline.output_too_small``)."""
+    try:
+        yield
+    except EmblemDoesNotFitError as error:
+        from blueheart.pipeline import output_too_small
+
+        blamed = output_too_small(size, options, _custom(options))
+        if blamed is None:
+            raise
+        raise blamed from error
 
 
 def _custom(options: BadgeOptions) -> CustomEmblem | None:
@@ -313,7 +335,8 @@ def preview_bytes(
         photo, icc = normalise(image, keep_cmyk=False, in_place=True)
         photo = crop_and_resize(photo, crop=framing.crop, focus=framing.focus, output_size=side)
         scaled = _scaled(resolved, photo.width / output[0], square=output[0] == output[1])
-        plan = plan_badge(photo, scaled, icc, _custom(resolved))
+        with _room_for_emblem(upright, resolved):
+            plan = plan_badge(photo, scaled, icc, _custom(resolved))
         settings = EncodeSettings("JPEG", PREVIEW_QUALITY, hex_to_rgb(resolved.background))
         preview = without_file_metadata(photo)
         jpeg = encode([Frame(preview, None)], settings, Metadata(icc, None, None))

@@ -24,8 +24,8 @@ from blueheart.compose import (
 )
 from blueheart.crop import changes_frame, crop_and_resize
 from blueheart.emblem import AUTO_RING, HEART_RING, _cached_emblem, silhouette
-from blueheart.errors import EXIF_ERRORS, OutputTooLargeError
-from blueheart.framing import output_canvas, output_side
+from blueheart.errors import EXIF_ERRORS, EmblemDoesNotFitError, OutputTooLargeError
+from blueheart.framing import framed_size, output_canvas, output_side
 from blueheart.options import BadgeOptions, Crop, Position, Style
 from blueheart.placement import Box, Placement, place
 from blueheart.saliency import saliency_map
@@ -115,6 +115,51 @@ def check_output_size(
         )
 
 
+def output_too_small(
+    size: tuple[int, int], options: BadgeOptions, custom: CustomEmblem | None = None
+) -> EmblemDoesNotFitError | None:
+    """For an emblem that does not fit the output of an upright image of ``size``: the error
+    naming ``output_size``, with the smallest that fits, when that output is smaller than the
+    image's frame and the frame itself holds the emblem (the output size makes it
+    impossible); else None (the emblem does not fit the image: its own error stands)."""
+    side = output_side(size, options.crop, options.output_size, enlarge=options.enlarge)
+    framed = framed_size(size, options.crop)
+    if side is None or side >= max(framed) or not _holds_emblem(framed, options, custom):
+        return None
+    # Larger outputs hold it from the smallest on; scanned up, as a failing try costs little.
+    smallest = next(
+        larger
+        for larger in range(side + 1, max(framed) + 1)
+        if _holds_emblem(output_canvas(size, options.crop, larger), options, custom)
+    )
+    width, height = output_canvas(size, options.crop, side)
+    return EmblemDoesNotFitError(
+        "output_size",
+        f"{side} px makes a {width}x{height} output, too small for the emblem; "
+        f"the smallest output size that holds it is {smallest} px",
+    )
+
+
+def _holds_emblem(
+    canvas: tuple[int, int], options: BadgeOptions, custom: CustomEmblem | None
+) -> bool:
+    """Whether a frame of ``canvas`` px holds the emblem, with either ring it may get."""
+    placement = _placement(options, square=canvas[0] == canvas[1])
+    if custom is not None:
+        aspect = custom.image.width / custom.image.height
+        outlines = [(custom.silhouette, aspect)]
+    else:
+        rings = [HEART_RING, AUTO_RING] if options.ring is None else [options.ring]
+        outlines = [(silhouette(options.style, ring), 1.0) for ring in rings]
+    anywhere = np.zeros((1, 1))  # the saliency ``auto`` weighs does not change what fits
+    try:
+        for outline, aspect in outlines:
+            place(canvas, placement, outline, aspect=aspect, saliency=anywhere)
+    except EmblemDoesNotFitError:
+        return False
+    return True
+
+
 def normalise(
     image: Image.Image, *, keep_cmyk: bool, in_place: bool = False
 ) -> tuple[Image.Image, bytes | None]:
@@ -176,15 +221,7 @@ def plan_badge(
     ``custom`` when given, else the heart ``options`` describe."""
     if (custom is None) != (options.emblem is None):
         raise ValueError("custom must be the emblem options.emblem names, loaded")
-    square = photo.width == photo.height
-    placement = Placement(
-        position=options.position,
-        size=options.size,
-        margin=options.margin,
-        offset=options.offset,
-        circle_safe=options.circle_safe if options.circle_safe is not None else square,
-        at=options.at,
-    )
+    placement = _placement(options, square=photo.width == photo.height)
     auto = options.position is Position.AUTO and options.at is None
     saliency = saliency_map(photo) if auto else None
     if custom is not None:
@@ -205,6 +242,18 @@ def plan_badge(
         box.width, options.style, ring, options.color, photo.mode, icc, options.opacity
     )
     return BadgePlan(box, emblem, photo.size)
+
+
+def _placement(options: BadgeOptions, *, square: bool) -> Placement:
+    """What placement needs of ``options``; circle-safe by default on a ``square`` frame."""
+    return Placement(
+        position=options.position,
+        size=options.size,
+        margin=options.margin,
+        offset=options.offset,
+        circle_safe=options.circle_safe if options.circle_safe is not None else square,
+        at=options.at,
+    )
 
 
 @functools.lru_cache(maxsize=64)

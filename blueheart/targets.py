@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from blueheart.errors import OptionError
+from blueheart.errors import OptionError, input_refused
 from blueheart.formats import SUFFIX_FORMATS, badged_name, named_format
 from blueheart.options import BadgeOptions
 
@@ -60,7 +60,7 @@ def _check_distinct(sources: list[Path], targets: list[Path]) -> None:
     for source, target in zip(sources, targets, strict=True):
         resolved = target.resolve()
         if resolved in inputs:
-            raise OptionError("destination", f"{target}: is an input; inputs are never written")
+            raise OptionError("destination", input_refused(target))
         if resolved in first_for:
             raise OptionError(
                 "destination",

@@ -67,6 +67,23 @@ def test_a_realistic_tree(tmp_path: Path) -> None:
     assert failed.error and "\n" not in failed.error and "broken.jpg" in failed.error
 
 
+def test_a_file_an_option_cannot_fit_fails_naming_the_file_and_the_option(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    photo(400, 300).save(source / "wide.png")
+    photo(1, 1).save(source / "dot.png")
+    report = batch(source, tmp_path / "out", BadgeOptions(output_size=1))
+    errors = {Path(r.source).name: r.error for r in report.results}
+    assert errors == {
+        "dot.png": f"{source / 'dot.png'}: size: an emblem of 1x1 px with a margin of 0.04 px "
+        "does not fit in a 1x1 image",
+        "wide.png": f"{source / 'wide.png'}: output_size: 1 px makes a 1x1 output, too small "
+        "for the emblem; the smallest output size that holds it is 3 px",
+    }
+
+
 def test_report_json_has_the_contract_fields_and_a_reason_for_skips(tmp_path: Path) -> None:
     report = batch(organiser_tree(tmp_path), tmp_path / "out")
     document = json.loads(report.to_json())

@@ -181,6 +181,41 @@ def test_one_input_an_emblem_cannot_fit_fails_with_exit_1(tmp_path: Path) -> Non
     assert not (tmp_path / "s-blueheart.png").exists()
 
 
+def test_an_output_size_too_small_for_the_emblem_names_output_size(
+    portrait: Path, tmp_path: Path
+) -> None:
+    # 400x300 holds the emblem; a 1x1 output cannot (the emblem with its margin), nor a
+    # 2x2 one (square, so circle-safe: no room inside the circle); 3x2 can.
+    result = run("badge", portrait, "--output-size", "1", "-o", tmp_path / "one.jpg")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {portrait}: invalid value for '--output-size': 1 px makes a 1x1 output, too "
+        "small for the emblem; the smallest output size that holds it is 3 px\n"
+    )
+    assert run("badge", portrait, "--output-size", "3", "-o", tmp_path / "3.jpg").exit_code == 0
+    # A JPEG decodes at a reduced scale: what counts is the photo's own size, not that.
+    result = run(
+        "badge", portrait, "--output-size", "100", "--size", "200px", "-o", tmp_path / "a.jpg"
+    )
+    assert result.stderr == (
+        f"Error: {portrait}: invalid value for '--output-size': 100 px makes a 100x75 output, "
+        "too small for the emblem; the smallest output size that holds it is 279 px\n"
+    )
+    fits = run(
+        "badge", portrait, "--output-size", "279", "--size", "200px", "-o", tmp_path / "b.jpg"
+    )
+    assert fits.exit_code == 0
+    smaller = run(
+        "badge", portrait, "--output-size", "278", "--size", "200px", "-o", tmp_path / "d.jpg"
+    )
+    assert smaller.exit_code == 1
+    # An emblem the photo cannot hold at any output size is the size's fault, as before.
+    result = run(
+        "badge", portrait, "--output-size", "100", "--size", "400px", "-o", tmp_path / "c.jpg"
+    )
+    assert result.stderr.startswith(f"Error: {portrait}: invalid value for '--size': ")
+
+
 @pytest.mark.parametrize("how", ["trailing slash", "existing folder"])
 def test_an_output_folder_takes_one_input(portrait: Path, tmp_path: Path, how: str) -> None:
     folder = tmp_path / "newdir"
@@ -498,6 +533,42 @@ def test_sheet_pages_are_never_replaced_without_overwrite(tmp_path: Path) -> Non
         == f"Error: {tmp_path / 'sheet-001.jpg'}: exists (use --overwrite to replace it)\n"
     )
     assert (tmp_path / "sheet-001.jpg").read_bytes() == b"mine"
+
+
+def test_sheet_overwrite_removes_the_pages_of_an_earlier_longer_run(tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    for index in range(10):
+        photo(40, 40, seed=index).save(folder / f"{index:02d}.png")
+    target = folder / "sheet.png"  # its pages lie in the folder they show
+    assert run("sheet", folder, "-o", target, "--per-page", "4", "--cell", "20").exit_code == 0
+    for name in ("sheet-2.png", "sheet-0004.png", "sheet-002.jpg", "other-002.png"):
+        photo(40, 40).save(folder / name)  # not named as pages are: never removed
+    for index in range(3, 10):
+        (folder / f"{index:02d}.png").unlink()
+    page = folder / "sheet-001.png"
+
+    again = run("sheet", folder, "-o", target, "--per-page", "10", "--cell", "20", "--overwrite")
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout == f"{page}\n6 images on 1 page, 2 old pages removed\n"
+    assert sorted(path.name for path in folder.glob("sheet-*")) == [
+        "sheet-0004.png",
+        "sheet-001.png",
+        "sheet-002.jpg",
+        "sheet-2.png",
+    ]
+    assert sorted(path.name for path in folder.glob("0*.png")) == ["00.png", "01.png", "02.png"]
+
+
+def test_sheet_without_overwrite_removes_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    photo(40, 40).save(folder / "a.png")
+    (tmp_path / "sheet-002.png").write_bytes(b"an earlier page")
+    result = run("sheet", folder, "-o", tmp_path / "sheet.png", "--cell", "20")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.endswith("1 image on 1 page\n")
+    assert (tmp_path / "sheet-002.png").read_bytes() == b"an earlier page"
 
 
 def test_batch_usage_errors(tmp_path: Path) -> None:

@@ -84,8 +84,11 @@ def test_a_hard_link_to_the_input_is_never_an_output_even_with_overwrite(source:
     original = digest(source / "a.jpg")
     twin = source.parent / "twin.jpg"
     os.link(source / "a.jpg", twin)
-    with pytest.raises(OptionError, match="is the input; inputs are never written"):
+    with pytest.raises(OptionError) as raised:
         badge_file(source / "a.jpg", twin, overwrite=True)
+    assert str(raised.value) == (
+        f"destination: {twin}: is an input (the same file); inputs are never written"
+    )
     assert twin.samefile(source / "a.jpg") and digest(source / "a.jpg") == original
 
 
@@ -94,7 +97,9 @@ def test_badge_refuses_a_hard_link_to_its_input(source: Path) -> None:
     os.link(source / "a.jpg", twin)
     result = run("badge", source / "a.jpg", "-o", twin, "--overwrite")
     assert result.exit_code == 2 and one_line(result.stderr)
-    assert "is the input; inputs are never written" in result.stderr
+    assert result.stderr == (
+        f"Error: {twin}: is an input (the same file); inputs are never written\n"
+    )
     assert twin.samefile(source / "a.jpg")
 
 
@@ -107,7 +112,10 @@ def test_batch_outputs_hard_linked_to_inputs_are_refused(source: Path, tmp_path:
     originals = {path.name: digest(path) for path in source.iterdir()}
     report = batch(source, destination, overwrite=True)
     assert report.counts == {"ok": 0, "skipped": 0, "failed": 2}
-    assert all("is an input (the same file)" in (r.error or "") for r in report.results)
+    assert [r.error for r in report.results] == [
+        f"{destination / name}: is an input (the same file); inputs are never written"
+        for name in ("a.jpg", "b.png")
+    ]
     assert {path.name: digest(path) for path in source.iterdir()} == originals
 
 
@@ -147,7 +155,10 @@ def test_the_report_never_replaces_an_input(source: Path, tmp_path: Path) -> Non
     original = digest(source / "a.jpg")
     result = run("batch", source, tmp_path / "out", "--report", source / "a.jpg", "--overwrite")
     assert result.exit_code == 2 and one_line(result.stderr)
-    assert "is an input of the batch; inputs are never written" in result.stderr
+    assert result.stderr == (
+        f"Error: Invalid value for '--report': {source / 'a.jpg'}: is an input (the same file); "
+        "inputs are never written\n"
+    )
     assert digest(source / "a.jpg") == original and not (tmp_path / "out").exists()
 
 

@@ -351,7 +351,7 @@ def test_an_animation_written_as_a_still_keeps_its_first_frame(tmp_path: Path, f
 def test_the_input_cannot_be_the_output_even_with_overwrite(tmp_path: Path) -> None:
     source = save(photo(80, 80), tmp_path / "in.png", "PNG")
     before = source.read_bytes()
-    with pytest.raises(ValueError, match=r"^destination: .* is the input"):
+    with pytest.raises(ValueError, match=r"^destination: .*: is an input \(the same file\); "):
         badge_file(source, tmp_path / "." / "in.png", overwrite=True)
     assert source.read_bytes() == before
 

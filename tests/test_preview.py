@@ -11,10 +11,12 @@ from PIL import Image, JpegImagePlugin
 from test_hostile import LOCATION_MARKERS, XMP
 
 from blueheart import (
+    EmblemDoesNotFitError,
     Length,
     NotAnImageError,
     OptionError,
     UnreadableImageError,
+    apply_badge,
     badge_bytes,
     preview_bytes,
 )
@@ -121,3 +123,21 @@ def test_bad_data_and_options_raise_what_badge_bytes_raises() -> None:
     assert not isinstance(raised.value, NotAnImageError)
     with pytest.raises(OptionError, match=r"^at: "):
         preview_bytes(jpeg(photo(100, 100)), at=(2, 0))
+
+
+def test_an_output_too_small_for_the_emblem_names_output_size_as_badge_bytes_does() -> None:
+    data = jpeg(photo(400, 300))
+    for call in (preview_bytes, badge_bytes):
+        with pytest.raises(EmblemDoesNotFitError) as raised:
+            call(data, output_size=1)
+        assert raised.value.field == "output_size"
+        assert str(raised.value) == (
+            "output_size: 1 px makes a 1x1 output, too small for the emblem; "
+            "the smallest output size that holds it is 3 px"
+        )
+        with pytest.raises(EmblemDoesNotFitError) as raised:
+            call(data, output_size=200, size=Length.px(301))  # 400x300 cannot hold it either
+        assert raised.value.field == "size"
+    with pytest.raises(EmblemDoesNotFitError) as raised:
+        apply_badge(photo(400, 300), output_size=2)
+    assert raised.value.field == "output_size"
