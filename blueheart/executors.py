@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import importlib
 import logging
 import os
@@ -96,6 +97,15 @@ def _dask_executor(workers: int, scheduler: str) -> Iterator[Executor]:
         tornado_log.removeFilter(cancelled_results)
 
 
+def _without_tracebacks(error: BaseException) -> BaseException:
+    """``error`` and the exceptions chained to it, their tracebacks (and so frames) dropped."""
+    link: BaseException | None = error
+    while link is not None:
+        link.__traceback__ = None
+        link = link.__cause__ or link.__context__
+    return error
+
+
 class _CancelledResults(logging.Filter):
     """Drops the traceback distributed's client loop logs when a task's result arrives for a
     future this run cancelled on an interrupt (``InvalidStateError: CANCELLED``): the run
@@ -133,9 +143,18 @@ def _dask_client(distributed: Any, address: Any, shown: str) -> Any:
 
     def connect() -> None:
         try:
-            connected.set_result(distributed.Client(address, timeout=SCHEDULER_TIMEOUT_S))
+            client = distributed.Client(address, timeout=SCHEDULER_TIMEOUT_S)
         except BaseException as error:  # handed to the waiting caller
-            connected.set_exception(error)
+            failure = _without_tracebacks(error)
+        else:
+            connected.set_result(client)
+            return
+        # A Client that failed to start is left in reference cycles. Collected later, in
+        # whatever thread the collector runs, its __del__ takes distributed's loop lock and
+        # deadlocks a cluster that is starting there (seen in this test suite); here, it
+        # cannot. Its frames went with the tracebacks.
+        gc.collect()
+        connected.set_exception(failure)
 
     # A daemon thread: one stuck in a silent server's handshake must not keep the process.
     threading.Thread(target=connect, name="blueheart-dask-connect", daemon=True).start()
