@@ -19,10 +19,20 @@ _LAB_DELTA = 6 / 29
 """Where CIE's L*a*b* curve turns from a cube root into a straight line."""
 
 
-def srgb_to_lab(rgb: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+def _srgb_to_linear(c: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    result: npt.NDArray[np.float64] = np.where(
+        c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4
+    )
+    return result
+
+
+_LINEAR_OF_BYTE = _srgb_to_linear(np.arange(256) / 255.0)
+"""Linear-light value of each sRGB byte: a lookup instead of a power per sample."""
+
+
+def srgb_to_lab(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
     """CIE L*a*b* (D65) of sRGB byte triples, shape (..., 3)."""
-    c = rgb / 255.0
-    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    linear = _LINEAR_OF_BYTE[rgb]
     # Summed by hand, not with `@`: a matrix product starts BLAS threads, which spin in every
     # batch worker and take the other worker's core.
     xyz = sum(linear[..., channel, None] * _SRGB_TO_XYZ[channel] for channel in range(3))

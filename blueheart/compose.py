@@ -192,7 +192,7 @@ def has_low_contrast(image: Image.Image, box: Box, colour: str) -> bool:
         opaque = np.asarray(sample.convert("RGB")).reshape(-1, 3)
     if not len(opaque):
         return False
-    difference = srgb_to_lab(opaque.astype(np.float64)) - _lab(colour)
+    difference = srgb_to_lab(opaque) - _lab(colour)
     distances = np.sqrt((difference**2).sum(axis=1))
     # The middle value by hand: np.median imports numpy.ma, 25 ms at every start.
     middle = len(distances) // 2
@@ -201,4 +201,4 @@ def has_low_contrast(image: Image.Image, box: Box, colour: str) -> bool:
 
 @functools.lru_cache(maxsize=8)
 def _lab(colour: str) -> npt.NDArray[np.float64]:
-    return srgb_to_lab(np.array(hex_to_rgb(colour), dtype=np.float64))
+    return srgb_to_lab(np.array(hex_to_rgb(colour), dtype=np.uint8))

@@ -33,8 +33,8 @@ def saliency_map(image: Image.Image, *, centre_weight: float = 1.0) -> FloatMap:
     if min(thumbnail.size) < _SMALLEST_MAP:
         # Too few pixels to tell content from background: every place is as good.
         return np.zeros((thumbnail.height, thumbnail.width))
+    lab = srgb_to_lab(np.asarray(thumbnail))
     rgb = np.asarray(thumbnail, dtype=np.float64)
-    lab = srgb_to_lab(rgb)
     energy = sum(np.hypot(*np.gradient(lab[..., channel])) for channel in range(3))
     combined = _normalised(_box_blur(energy, 2)) + _normalised(_spectral_residual(lab[..., 0]))
     combined = combined + _normalised(_skin(rgb))
