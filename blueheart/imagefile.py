@@ -81,6 +81,12 @@ _JPEG_STANDALONE_MARKERS = frozenset({0x01, *range(0xD0, 0xD9)})
 _JPEG_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7]")
 """What ends a scan's entropy-coded data: a marker other than a stuffed 0xFF00 or a restart."""
 _SCAN_CHUNK = 1 << 16
+_JPEG_BLOCK = 1 << 24
+"""Bytes handed to the JPEG decoder per call, at most: a photo's whole file in one call. In
+64 KB reads, Pillow's default, the decoder takes the GIL back some 30 times a photo, each
+time waiting behind any busy thread. No more than the file holds (a larger buffer is fresh
+memory every photo), nor than 16 MB (a small image trailed by gigabytes of junk stops
+reading at its end). Only JPEG: a frame of an animation would read the rest."""
 
 # What Pillow's decoders raise on damaged data; mapped to UnreadableImageError.
 _DECODE_ERRORS = (
@@ -175,11 +181,8 @@ def open_image(source: Path | bytes, *, name: str, max_pixels: int) -> Iterator[
                 _check_size(image, name, max_pixels)
                 _check_density(image, name, stream)
             if isinstance(image, JpegImagePlugin.JpegImageFile):  # MPO too
-                # The whole file in one call: in 64 KB reads, Pillow's default, the decoder
-                # takes the GIL back some 30 times a photo, each time waiting behind any busy
-                # thread. The file's size, not a larger cap: that buffer would be fresh memory
-                # every time. (Only JPEG: a frame of an animation would read the rest.)
-                image.decodermaxblock = max(ImageFile.MAXBLOCK, stream.seek(0, io.SEEK_END))
+                file_size = stream.seek(0, io.SEEK_END)
+                image.decodermaxblock = max(ImageFile.MAXBLOCK, min(file_size, _JPEG_BLOCK))
             yield image
 
 
