@@ -18,7 +18,6 @@ from concurrent.futures import (
     BrokenExecutor,
     Executor,
     Future,
-    InvalidStateError,
     ProcessPoolExecutor,
 )
 from typing import Any, ParamSpec, TypeVar
@@ -90,15 +89,11 @@ def _dask_executor(workers: int, scheduler: str) -> Iterator[Executor]:
             if cluster is not None:
                 cluster.close()
 
-    cancelled_results = _CancelledResults()
-    tornado_log = logging.getLogger("tornado.application")
-    tornado_log.addFilter(cancelled_results)
     try:
         # Workers of our own cluster stop with the run; a shared cluster's are not ours to stop.
         yield _ClusterExecutor(client.get_executor(), close if cluster is not None else None)
     finally:
         close()
-        tornado_log.removeFilter(cancelled_results)
 
 
 def _without_tracebacks(error: BaseException) -> BaseException:
@@ -108,16 +103,6 @@ def _without_tracebacks(error: BaseException) -> BaseException:
         link.__traceback__ = None
         link = link.__cause__ or link.__context__
     return error
-
-
-class _CancelledResults(logging.Filter):
-    """Drops the traceback distributed's client loop logs when a task's result arrives for a
-    future this run cancelled on an interrupt (``InvalidStateError: CANCELLED``): the run
-    asked for it, and its summary says what happened. Every other record passes."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        return not (isinstance(error, InvalidStateError) and "CANCELLED" in str(error))
 
 
 class _ClusterExecutor(Executor):

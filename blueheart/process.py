@@ -4,6 +4,7 @@ kept off the terminal. Front-end plumbing; the library never touches either."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -35,14 +36,37 @@ def handling(signals: tuple[int, ...], handler: Any) -> Iterator[None]:
 
 def stop_on_first_signal(stop: threading.Event) -> Callable[[int, Any], None]:
     """A handler for Ctrl-C and SIGTERM: the first asks the run to stop (it writes its
-    report); a second one interrupts at once."""
+    report) and hushes a cluster's logs (``hush_cluster_logs``); a second one interrupts at
+    once."""
 
     def handle(signum: int, frame: Any) -> None:
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
+        hush_cluster_logs()
 
     return handle
+
+
+CLUSTER_LOGGERS = ("distributed", "tornado")
+"""The loggers of Dask's client, scheduler and workers, and of the event loop they run on."""
+
+
+def hush_cluster_logs() -> None:
+    """From now on, drop whatever the handlers of Dask's and Tornado's loggers would print.
+
+    A run stopped on a cluster cancels its work, and they log each cancelled task, with
+    tracebacks, until the cluster is closed; the run's summary says what happened.
+    """
+    manager = logging.Logger.manager
+    for name, logger in list(manager.loggerDict.items()):
+        if isinstance(logger, logging.Logger) and name.split(".")[0] in CLUSTER_LOGGERS:
+            for handler in logger.handlers:
+                handler.addFilter(_drop)
+
+
+def _drop(record: logging.LogRecord) -> bool:
+    return False
 
 
 def serial_maths() -> None:
