@@ -22,11 +22,16 @@ def raise_interrupt(signum: int, frame: Any) -> None:
 @contextlib.contextmanager
 def handling(signals: tuple[int, ...], handler: Any) -> Iterator[None]:
     """Handle ``signals`` with ``handler`` inside the block (when Python lets this thread:
-    only the main thread may), as before after it."""
+    only the main thread may), as before after it.
+
+    A signal the process was started with ignored stays ignored: a shell starts background
+    jobs with Ctrl-C ignored, and ``nohup`` does the same for hang-ups.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {number: signal.signal(number, handler) for number in signals}
+    handled = [number for number in signals if signal.getsignal(number) is not signal.SIG_IGN]
+    previous = {number: signal.signal(number, handler) for number in handled}
     try:
         yield
     finally:

@@ -130,9 +130,14 @@ def wait_for(path: Path, seconds: float = 60) -> None:
 
 
 def start_batch(
-    source: Path, destination: Path, *extra: str, hang_on: str | None = None
+    source: Path,
+    destination: Path,
+    *extra: str,
+    hang_on: str | None = None,
+    ignoring: tuple[int, ...] = (),
 ) -> subprocess.Popen[bytes]:
-    """``blueheart batch`` in its own session; ``hang_on``: that file hangs its worker."""
+    """``blueheart batch`` in its own session; ``hang_on``: that file hangs its worker;
+    ``ignoring``: signals it starts with ignored, as a shell's background job does Ctrl-C."""
     prelude = (
         f"from test_workers import _badge_file_that; _badge_file_that('hang', {hang_on!r}, None); "
         if hang_on
@@ -141,12 +146,18 @@ def start_batch(
     code = f"import sys; {prelude}from blueheart.cli import main; sys.argv[0] = 'blueheart'; main()"
     command = [sys.executable, "-c", code, "batch", str(source), str(destination), *extra]
     environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+
+    def ignore() -> None:
+        for signum in ignoring:
+            signal.signal(signum, signal.SIG_IGN)
+
     return subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
         env=environment,
+        preexec_fn=ignore,
     )
 
 
@@ -217,6 +228,21 @@ def test_a_signal_stops_the_batch_with_a_report_of_every_output(
     assert reported == written and 20 <= len(written) < 120
     assert document["counts"]["ok"] == len(written)
     assert all(decodes(destination / name) for name in written)
+
+
+def test_a_batch_started_with_ctrl_c_ignored_keeps_ignoring_it(
+    tmp_path: Path, no_stray_processes: list[int]
+) -> None:
+    # A shell starts background jobs with SIGINT ignored; the batch took it back and stopped.
+    source = small_photos(tmp_path, 60)
+    destination = tmp_path / "out"
+    process = start_batch(source, destination, "-j", "2", ignoring=(signal.SIGINT,))
+    wait_for_outputs(destination, 10)
+    no_stray_processes.extend(children(process.pid))
+    os.killpg(process.pid, signal.SIGINT)
+    output, errors = process.communicate(timeout=60)
+    assert process.returncode == 0, errors
+    assert output.decode() == "60 ok, 0 skipped, 0 failed\n"
 
 
 def test_ctrl_c_on_a_local_dask_cluster_is_quiet_and_reports_every_output(
