@@ -305,8 +305,7 @@ def emblem(output: str, size: int, overwrite: bool, **params: Any) -> None:
               metavar="PX", help="Side of each tile in px.")  # fmt: skip
 @click.option("--columns", type=click.IntRange(min=1), default=None, metavar="N",
               help="Tiles per row (default: a near-square grid).")  # fmt: skip
-@click.option("--overwrite", is_flag=True, help="Replace existing pages, and remove the "
-              "later pages of an earlier, longer run.")  # fmt: skip
+@click.option("--overwrite", is_flag=True, help="Replace existing pages.")  # fmt: skip
 def sheet(
     directory: str, output: str, per_page: int, cell: int, columns: int | None, overwrite: bool
 ) -> None:

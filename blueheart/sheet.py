@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,14 +14,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from blueheart.batching import find_images
 from blueheart.crop import circle_mask, square_window
-from blueheart.errors import (
-    EXIT_FAILED,
-    BlueheartError,
-    OptionError,
-    OutputExistsError,
-    OutputWriteError,
-    one_line,
-)
+from blueheart.errors import EXIT_FAILED, BlueheartError, OptionError, OutputExistsError, one_line
 from blueheart.formats import named_format
 from blueheart.imagefile import decoding, open_image, save_image_atomic
 from blueheart.options import DEFAULT_MAX_PIXELS, Focus, OutputFormat
@@ -41,14 +33,12 @@ MAX_PAGE_PIXELS = 80_000_000
 
 @dataclass(frozen=True)
 class SheetReport:
-    """What ``write_contact_sheets`` wrote: the pages, how many images they show, the files
-    that could not be read, as (path, one-line reason), and the pages of an earlier, longer
-    run it removed (with ``overwrite``)."""
+    """What ``write_contact_sheets`` wrote: the pages, how many images they show, and the
+    files that could not be read, as (path, one-line reason)."""
 
     pages: tuple[Path, ...]
     shown: int
     unreadable: tuple[tuple[Path, str], ...]
-    removed: tuple[Path, ...] = ()
 
     @property
     def exit_code(self) -> int:
@@ -56,10 +46,9 @@ class SheetReport:
         return EXIT_FAILED if self.unreadable else 0
 
     def summary(self) -> str:
-        """``"40 images on 1 page, 2 unreadable, 2 old pages removed"``."""
+        """``"40 images on 1 page, 2 unreadable"``."""
         text = f"{_count(self.shown, 'image')} on {_count(len(self.pages), 'page')}"
-        text += f", {len(self.unreadable)} unreadable" if self.unreadable else ""
-        return text + (f", {_count(len(self.removed), 'old page')} removed" if self.removed else "")
+        return text + (f", {len(self.unreadable)} unreadable" if self.unreadable else "")
 
 
 def _count(number: int, noun: str) -> str:
@@ -81,17 +70,9 @@ def write_contact_sheets(
     file's path relative to ``folder``; a file that cannot be read gets a crossed-out tile
     and is listed in the report. No images: nothing is written, the report has no pages.
 
-    With ``overwrite``, existing pages are replaced and, once the new pages are written, the
-    pages an earlier, longer run left after the new last one are removed, so none describes
-    the folder as it was: ``<stem>-002<ext>``, ``<stem>-003<ext>``... up to the first number
-    that is missing or not a regular file (a link is neither followed nor removed); a page
-    that is also one of the images shown (through a link) stays. They are listed in the
-    report's ``removed``. Without ``overwrite``, or with no images, no file is removed.
-
     Raises ``OptionError`` for an output name, page size or count that cannot be
     (``destination``, ``per_page``, ``cell``, ``columns``), ``OutputExistsError`` if a page
-    exists and ``overwrite`` is False (before anything is written), ``OutputWriteError`` (a
-    page that cannot be written or an old page that cannot be removed).
+    exists and ``overwrite`` is False (before anything is written), ``OutputWriteError``.
     """
     root, target = Path(folder), Path(output)
     named_format(target, OutputFormat.KEEP, needs_alpha=False)
@@ -115,8 +96,7 @@ def write_contact_sheets(
         sheet, failed = _draw_page(batch, root, cell, columns)
         save_image_atomic(sheet, page, overwrite=overwrite)
         unreadable += failed
-    removed = _remove_old_pages(target, len(pages), images) if overwrite and pages else ()
-    return SheetReport(tuple(pages), len(images) - len(unreadable), tuple(unreadable), removed)
+    return SheetReport(tuple(pages), len(images) - len(unreadable), tuple(unreadable))
 
 
 def page_names(output: Path, count: int) -> list[Path]:
@@ -125,46 +105,6 @@ def page_names(output: Path, count: int) -> list[Path]:
         output.with_name(f"{output.stem}-{index:03d}{output.suffix}")
         for index in range(1, count + 1)
     ]
-
-
-def _remove_old_pages(output: Path, count: int, images: list[Path]) -> tuple[Path, ...]:
-    """Remove the pages numbered on from ``count`` that an earlier run left; the removed."""
-    removed: list[Path] = []
-    shown: set[tuple[int, int]] | None = None
-    index = count + 1
-    while True:
-        page = output.with_name(f"{output.stem}-{index:03d}{output.suffix}")
-        index += 1
-        try:
-            status = page.lstat()
-        except OSError:
-            break
-        if not stat.S_ISREG(status.st_mode):
-            break
-        shown = _identities(images) if shown is None else shown
-        if (status.st_dev, status.st_ino) in shown:
-            continue
-        try:
-            page.unlink()
-        except FileNotFoundError:
-            continue
-        except OSError as error:
-            reason = error.strerror or error
-            raise OutputWriteError(f"{page}: cannot remove this old page ({reason})") from error
-        removed.append(page)
-    return tuple(removed)
-
-
-def _identities(paths: list[Path]) -> set[tuple[int, int]]:
-    """The (device, inode) of each file of ``paths`` that can be stat'ed, links followed."""
-    identities = set()
-    for path in paths:
-        try:
-            status = path.stat()
-        except OSError:
-            continue
-        identities.add((status.st_dev, status.st_ino))
-    return identities
 
 
 def contact_sheet(

@@ -11,7 +11,7 @@ import pytest
 from helpers import UN_BLUE_RGB, photo
 from PIL import Image
 
-from blueheart import OptionError, apply_badge, badge_bytes, contact_sheet, write_contact_sheets
+from blueheart import OptionError, apply_badge, badge_bytes, contact_sheet
 from blueheart.options import Position
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -271,28 +271,3 @@ def test_contact_sheet_masks_each_thumbnail_with_a_circle(tmp_path: Path) -> Non
     centre, corner = pixels[58, 58], pixels[10, 10]
     assert tuple(centre) == (200, 30, 30)
     assert abs(corner[0] - corner[1]) < 60  # outside the circle: dimmed toward grey
-
-
-def test_overwritten_sheets_remove_old_pages_but_never_an_input_nor_through_a_link(
-    tmp_path: Path,
-) -> None:
-    folder, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
-    folder.mkdir()
-    elsewhere.mkdir()
-    photo(40, 40).save(folder / "a.png")
-    target = tmp_path / "sheet.png"
-    old = [target.with_name(f"sheet-{index:03d}.png") for index in range(1, 7)]
-    for page in old:
-        page.write_bytes(b"an earlier page")
-    old[1].unlink()
-    old[1].hardlink_to(folder / "a.png")  # a page that is an input too stays
-    (elsewhere / "kept.png").write_bytes(b"not a page")
-    old[3].unlink()
-    old[3].symlink_to(elsewhere / "kept.png")  # a link stops the removal, never followed
-
-    report = write_contact_sheets(folder, target, cell=20, overwrite=True)
-    assert report.pages == (old[0],)
-    assert report.removed == (old[2],)
-    assert [page.exists() for page in old] == [True, True, False, True, True, True]
-    assert (folder / "a.png").exists() and (elsewhere / "kept.png").read_bytes() == b"not a page"
-    assert report.summary() == "1 image on 1 page, 1 old page removed"

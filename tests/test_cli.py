@@ -535,42 +535,6 @@ def test_sheet_pages_are_never_replaced_without_overwrite(tmp_path: Path) -> Non
     assert (tmp_path / "sheet-001.jpg").read_bytes() == b"mine"
 
 
-def test_sheet_overwrite_removes_the_pages_of_an_earlier_longer_run(tmp_path: Path) -> None:
-    folder = tmp_path / "out"
-    folder.mkdir()
-    for index in range(10):
-        photo(40, 40, seed=index).save(folder / f"{index:02d}.png")
-    target = folder / "sheet.png"  # its pages lie in the folder they show
-    assert run("sheet", folder, "-o", target, "--per-page", "4", "--cell", "20").exit_code == 0
-    for name in ("sheet-2.png", "sheet-0004.png", "sheet-002.jpg", "other-002.png"):
-        photo(40, 40).save(folder / name)  # not named as pages are: never removed
-    for index in range(3, 10):
-        (folder / f"{index:02d}.png").unlink()
-    page = folder / "sheet-001.png"
-
-    again = run("sheet", folder, "-o", target, "--per-page", "10", "--cell", "20", "--overwrite")
-    assert again.exit_code == 0, again.stderr
-    assert again.stdout == f"{page}\n6 images on 1 page, 2 old pages removed\n"
-    assert sorted(path.name for path in folder.glob("sheet-*")) == [
-        "sheet-0004.png",
-        "sheet-001.png",
-        "sheet-002.jpg",
-        "sheet-2.png",
-    ]
-    assert sorted(path.name for path in folder.glob("0*.png")) == ["00.png", "01.png", "02.png"]
-
-
-def test_sheet_without_overwrite_removes_nothing(tmp_path: Path) -> None:
-    folder = tmp_path / "out"
-    folder.mkdir()
-    photo(40, 40).save(folder / "a.png")
-    (tmp_path / "sheet-002.png").write_bytes(b"an earlier page")
-    result = run("sheet", folder, "-o", tmp_path / "sheet.png", "--cell", "20")
-    assert result.exit_code == 0, result.stderr
-    assert result.stdout.endswith("1 image on 1 page\n")
-    assert (tmp_path / "sheet-002.png").read_bytes() == b"an earlier page"
-
-
 def test_batch_usage_errors(tmp_path: Path) -> None:
     source = tmp_path / "src"
     source.mkdir()
