@@ -96,6 +96,36 @@ def test_a_retried_job_finding_its_own_output_is_ok(tmp_path: Path) -> None:
     assert again.error is None
 
 
+_KEPT: list[bytearray] = []
+
+
+def _hold_and_free(size: int) -> None:
+    # 16 MB buffers, as Pillow holds a large photo's pixels: under the workers' 32 MB
+    # threshold, they come from the heap. Something the worker keeps lands above them, as
+    # it does in a real batch, so the heap's top cannot simply shrink.
+    buffers = [bytearray(16 << 20) for _ in range(size // (16 << 20))]
+    _KEPT.append(bytearray(100_000))
+    del buffers
+
+
+def _resident_mb() -> int:
+    status = Path("/proc/self/status").read_text()
+    return (
+        int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
+        // 1024
+    )
+
+
+def test_a_worker_hands_back_what_a_large_photo_left_on_its_heap() -> None:
+    # Workers keep the buffers a photo frees for the next one; after a 100 MP photo they kept
+    # half a gigabyte for the rest of the batch.
+    with WorkerPool(1) as pool:
+        before = pool.submit(_resident_mb).result()
+        pool.submit(_hold_and_free, 480 << 20).result()
+        after = pool.submit(_resident_mb).result()
+    assert after - before < 150
+
+
 def test_a_stop_behind_a_hung_worker_returns_what_was_written(tmp_path: Path) -> None:
     source = small_photos(tmp_path, 40)  # chunks of 16, 16 and 8: the first hangs at its 8th
     destination = tmp_path / "out"
