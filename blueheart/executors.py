@@ -84,13 +84,20 @@ def _dask_executor(workers: int, scheduler: str) -> Iterator[Executor]:
     )
     client = _dask_client(distributed, cluster or scheduler, scheduler)
 
+    closing = threading.Event()
+
     def close() -> None:
+        # Once only, and bounded: a second Ctrl-C that lands in the middle of closing must
+        # not start a second close, which waited forever for the first.
+        if closing.is_set():
+            return
+        closing.set()
         # A cluster closing under an interrupted run logs every cancelled task; the run's
         # own summary says what happened.
         with _quiet_logger("distributed"):
-            client.close()
+            client.close(timeout=SCHEDULER_TIMEOUT_S)
             if cluster is not None:
-                cluster.close()
+                cluster.close(timeout=SCHEDULER_TIMEOUT_S)
 
     try:
         # Workers of our own cluster stop with the run; a shared cluster's are not ours to stop.

@@ -260,6 +260,24 @@ def test_a_signal_stops_the_batch_with_a_report_of_every_output(
     assert all(decodes(destination / name) for name in written)
 
 
+def test_a_second_ctrl_c_while_a_local_dask_cluster_closes_does_not_hang(
+    tmp_path: Path, no_stray_processes: list[int]
+) -> None:
+    # The second signal landed inside the cluster's close; a second close waited forever.
+    pytest.importorskip("distributed")
+    source = small_photos(tmp_path, 400)
+    destination = tmp_path / "out"
+    process = start_batch(source, destination, "--scheduler", "local", "-j", "2")
+    wait_for_outputs(destination, 20)
+    no_stray_processes.extend(children(process.pid))
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.1)  # as it lands in the close that the first began
+    process.send_signal(signal.SIGINT)
+    _, errors = process.communicate(timeout=60)
+    assert process.returncode == 130, errors
+    assert b"Traceback" not in errors
+
+
 def test_a_batch_started_with_ctrl_c_ignored_keeps_ignoring_it(
     tmp_path: Path, no_stray_processes: list[int]
 ) -> None:
