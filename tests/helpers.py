@@ -302,3 +302,13 @@ def many_photos(root: Path, count: int, size: tuple[int, int]) -> Path:
     for index in range(count):
         base.save(source / f"photo-{index:03}.jpg", quality=90)
     return source
+
+
+def decodes_fully(path: Path) -> bool:
+    """Whether the image file at ``path`` opens and decodes to its last pixel."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+    except Exception:
+        return False
+    return True

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from helpers import many_photos, photo
+from helpers import decodes_fully, many_photos, photo
 from PIL import Image
 
 from blueheart import BadgeOptions, OptionError, Result, batch
@@ -251,15 +251,6 @@ def start_batch(source: Path, destination: Path, *extra: str) -> subprocess.Pope
     )
 
 
-def fully_decodes(path: Path) -> bool:
-    try:
-        with Image.open(path) as image:
-            image.load()
-    except Exception:
-        return False
-    return True
-
-
 def wait_for_outputs(destination: Path, at_least: int, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -281,7 +272,7 @@ def test_sigkill_leaves_no_partial_output_and_a_rerun_completes(
     process.wait()
     visible = list(destination.glob("photo-*.jpg"))
     assert visible and len(visible) < 30
-    assert all(fully_decodes(path) for path in visible)
+    assert all(decodes_fully(path) for path in visible)
     rerun = start_batch(source, destination, "-j", "2", "--report", str(tmp_path / "r.json"))
     _, errors = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, errors
@@ -306,7 +297,7 @@ def test_sigint_stops_cleanly_with_exit_130_and_a_report(tmp_path: Path) -> None
     written = sorted(p.name for p in destination.iterdir() if p.name != LOCK_NAME)
     assert all(not name.startswith(".") for name in written)
     assert document["counts"]["ok"] == len(written) < 40
-    assert all(fully_decodes(destination / name) for name in written)
+    assert all(decodes_fully(destination / name) for name in written)
 
 
 def test_a_failed_worker_fails_its_files_and_the_batch_goes_on(tmp_path: Path) -> None:

@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import many_photos
-from PIL import Image
+from helpers import decodes_fully, many_photos
 
 from blueheart import BadgeOptions, OptionError, batch
 from blueheart.batching import LOCK_NAME, Job, badge_job, plan_batch, run_jobs
@@ -54,15 +53,6 @@ def _badge_file_that(action: str, name: str, marker: str | None) -> None:
     blueheart.files.badge_file = badge_file
 
 
-def decodes(path: Path) -> bool:
-    try:
-        with Image.open(path) as image:
-            image.load()
-    except Exception:
-        return False
-    return True
-
-
 def test_a_file_that_kills_its_worker_costs_only_that_file(tmp_path: Path) -> None:
     source = small_photos(tmp_path, 40)
     destination = tmp_path / "out"
@@ -74,7 +64,7 @@ def test_a_file_that_kills_its_worker_costs_only_that_file(tmp_path: Path) -> No
     assert failed.error == f"{failed.source}: the worker badging it died (killed, or out of memory)"
     written = sorted(p.name for p in destination.iterdir() if p.name != LOCK_NAME)
     assert written == sorted(p.name for p in source.iterdir() if p.name != KILLER)
-    assert all(decodes(destination / name) for name in written)
+    assert all(decodes_fully(destination / name) for name in written)
 
 
 def test_a_worker_that_dies_once_is_replaced_and_its_files_run_again(tmp_path: Path) -> None:
@@ -257,7 +247,7 @@ def test_a_signal_stops_the_batch_with_a_report_of_every_output(
     reported = sorted(Path(r["output"]).name for r in document["results"] if r["status"] == "ok")
     assert reported == written and 20 <= len(written) < 120
     assert document["counts"]["ok"] == len(written)
-    assert all(decodes(destination / name) for name in written)
+    assert all(decodes_fully(destination / name) for name in written)
 
 
 def test_a_second_ctrl_c_while_a_local_dask_cluster_closes_does_not_hang(
