@@ -197,7 +197,9 @@ def test_slow_uploads_take_no_place_of_the_work() -> None:
 
     answers = asyncio.run(scenario())
     assert [answer[0] for answer in answers[:3]] == [200, 200, 200]
-    assert {answer[0] for answer in answers[3:]} <= {200, 503}  # the eight, then admitted
+    statuses = [answer[0] for answer in answers[3:]]
+    # The eight, once sent, compete for the two places: at least two are served.
+    assert set(statuses) <= {200, 503} and statuses.count(200) >= 2
 
 
 def test_uploads_share_a_budget_of_bytes_and_give_it_back() -> None:
