@@ -163,20 +163,40 @@ def _place_at(
                 f"in a {width}x{height} image",
             )
     offset = (placement.offset[0].to_px(shorter), placement.offset[1].to_px(shorter))
+    at_box = None
+    if placement.at is not None:
+        at_box = _on_canvas(
+            canvas,
+            extent,
+            placement.at[0] * width - box_w / 2 + offset[0],
+            placement.at[1] * height - box_h / 2 + offset[1],
+        )
     if placement.circle_safe:
         heading, reach = _heading(canvas, direction, placement.at)
-        centre = _circle_safe_centre(canvas, extent, margin, heading, reach, offset, silhouette)
+        # A point the emblem can sit at inside the circle is kept as it is: moved only if it must.
+        wanted = None
+        if at_box is not None:
+            wanted = (
+                (at_box.left + at_box.right - width) / 2,
+                (at_box.top + at_box.bottom - height) / 2,
+            )
+        centre = _circle_safe_centre(
+            canvas, extent, margin, heading, reach, offset, silhouette, wanted
+        )
         left, top = centre[0] - box_w / 2, centre[1] - box_h / 2
-    elif placement.at is not None:
-        left = placement.at[0] * width - box_w / 2 + offset[0]
-        top = placement.at[1] * height - box_h / 2 + offset[1]
+    elif at_box is not None:
+        return at_box
     else:
         left = _edge_start(direction[0], box_w, width, margin) + offset[0]
         top = _edge_start(direction[1], box_h, height, margin) + offset[1]
-    # The one clamping rule: whatever the offset asked, the box stays on the canvas.
-    left_px = min(max(round_px(left), 0), width - box_w)
-    top_px = min(max(round_px(top), 0), height - box_h)
-    return Box(left_px, top_px, left_px + box_w, top_px + box_h)
+    return _on_canvas(canvas, extent, left, top)
+
+
+def _on_canvas(canvas: tuple[int, int], extent: tuple[int, int], left: float, top: float) -> Box:
+    """The one clamping rule: whatever the offset asked, the box stays on the canvas."""
+    left_px = min(max(round_px(left), 0), canvas[0] - extent[0])
+    top_px = min(max(round_px(top), 0), canvas[1] - extent[1])
+    return Box(left_px, top_px, left_px + extent[0], top_px + extent[1])
 
 
 def _heading(
@@ -212,9 +232,11 @@ def _circle_safe_centre(
     reach: float,
     offset: tuple[float, float],
     silhouette: tuple[tuple[float, float], ...],
+    wanted: tuple[float, float] | None = None,
 ) -> tuple[float, float]:
     """Box centre pushed from the canvas centre along ``heading`` (a unit vector), at most
-    ``reach`` px, as far as the circle allows.
+    ``reach`` px, as far as the circle allows; ``wanted`` (from the canvas centre) itself
+    when the emblem fits there.
 
     Cached: two bisections cost ~1.5 ms, and a batch of avatars asks the same for every photo
     (eight times with ``--position auto``)."""
@@ -233,6 +255,8 @@ def _circle_safe_centre(
             f"an emblem of {box_w}x{box_h} px with a margin of {margin:g} px does not fit inside "
             f"the circle of a {width}x{height} image; make it smaller or turn circle-safe off",
         )
+    if wanted is not None and fits(*wanted):
+        return width / 2 + wanted[0], height / 2 + wanted[1]
     distance = _largest_fitting(lambda t: fits(t * heading[0], t * heading[1]), reach)
     base = (distance * heading[0], distance * heading[1])
     share = _largest_fitting(lambda s: fits(base[0] + s * offset[0], base[1] + s * offset[1]), 1.0)

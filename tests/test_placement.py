@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from hypothesis import given, reject
+from hypothesis import example, given, reject
 from hypothesis import strategies as st
 
 from blueheart import BadgeOptions, Length, OptionError
@@ -278,6 +278,8 @@ def test_at_is_honoured_wherever_the_box_fits(
 
 
 @given(st.integers(16, 4000), st.floats(0.05, 0.45), margins, points)
+# At the bottom edge the box is clamped onto the canvas, inside the circle: it stays there.
+@example(side=2979, size=0.25, margin=0.0, at=(0.46875, 1.0))
 def test_at_under_circle_safe_stays_in_the_circle_on_the_way_to_the_point(
     side: int, size: float, margin: float, at: tuple[float, float]
 ) -> None:
@@ -292,7 +294,9 @@ def test_at_under_circle_safe_stays_in_the_circle_on_the_way_to_the_point(
     free = place((side, side), replace(request, circle_safe=False), HEART)
     if _inside_circle((side, side), free, margin * side + 2):
         assert box == free  # moved only when it must
-    # On the segment from the centre to the wanted point (within the rounding of the box).
+    if box == free:
+        return  # where it was asked, clamped onto the canvas
+    # Moved: on the segment from the centre to the wanted point (within the rounding of the box).
     wanted = (at[0] * side - side / 2, at[1] * side - side / 2)
     centre = ((box.left + box.right - side) / 2, (box.top + box.bottom - side) / 2)
     assert abs(wanted[0] * centre[1] - wanted[1] * centre[0]) <= math.hypot(*wanted) + 1e-9
