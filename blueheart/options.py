@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -327,10 +328,30 @@ class BadgeOptions:
 
 
 def resolve_options(options: BadgeOptions | None, overrides: dict[str, Any]) -> BadgeOptions:
-    """``options`` (or the defaults) with ``overrides`` applied; unknown names are an error."""
+    """``options`` (or the defaults) with ``overrides`` applied; unknown names are an error,
+    and ``options`` of another type a ``TypeError``."""
+    if options is not None and not isinstance(options, BadgeOptions):
+        raise TypeError(f"options: expected a BadgeOptions or None, got {type_name(options)}")
     base = options if options is not None else BadgeOptions()
     known = {f.name for f in dataclasses.fields(BadgeOptions)}
     for name in overrides:
         if name not in known:
             raise OptionError(name, "no such option")
     return base.replace(**overrides) if overrides else base
+
+
+def path_argument(name: str, value: object) -> Path:
+    """``value`` as a path; a ``TypeError`` naming the argument ``name`` unless it is a ``str``
+    or an ``os.PathLike`` (a library caller's mistake, said as such, not deep in ``pathlib``)."""
+    if isinstance(value, str) or (
+        isinstance(value, os.PathLike) and isinstance(os.fspath(value), str)
+    ):
+        return Path(value)
+    raise TypeError(f"{name}: expected a path (str or os.PathLike), got {type_name(value)}")
+
+
+def type_name(value: object) -> str:
+    """The type of a wrong argument as a message names it: ``str``, ``PIL.Image.Image``."""
+    kind = type(value)
+    module = kind.__module__
+    return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
