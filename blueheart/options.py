@@ -160,6 +160,11 @@ def _number(low: float, high: float, *, noun: str = "a number", none_means: str 
     return check
 
 
+MAX_SIDE = (1 << 31) - 1
+"""The longest side an image may have, in px: Pillow's sizes are C ints. An ``output_size``
+beyond it could only overflow the size arithmetic."""
+
+
 def _whole(low: int, high: int | None = None, *, unit: str = "", none_means: str = "",
            optional: bool = False) -> Check:  # fmt: skip
     """A whole number from ``low`` (to ``high``); None too when ``optional`` or ``none_means``."""
@@ -187,7 +192,13 @@ def _colour(name: str, value: object) -> str:
 
 
 def _path(name: str, value: object) -> Path | None:
-    return None if value is None else Path(value)  # type: ignore[arg-type]
+    if value is None:
+        return None
+    if not isinstance(value, (str, os.PathLike)):
+        raise OptionError(name, f"expected a path, got {value!r}")
+    if "\0" in os.fsdecode(value):  # every OS call would raise ValueError for it
+        raise OptionError(name, "expected a path without NUL characters")
+    return Path(value)
 
 
 def _is_number(value: object, *, finite: bool = True) -> bool:
@@ -214,7 +225,7 @@ _CHECKS: dict[str, Check] = {
     "color": _colour,
     "background": _colour,
     "emblem": _path,
-    "output_size": _whole(1, unit=" of pixels", optional=True),
+    "output_size": _whole(1, MAX_SIDE, unit=" of pixels", optional=True),
     "enlarge": _flag(),
     "quality": _whole(1, 100, none_means="keep"),
     "max_pixels": _whole(1),

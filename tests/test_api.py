@@ -121,3 +121,19 @@ def test_badge_bytes_and_preview_bytes_take_a_bytearray_and_a_memoryview() -> No
     for held in (bytearray(data.getvalue()), memoryview(data.getvalue())):
         assert reopen(blueheart.badge_bytes(held)).size == (64, 48)
         assert blueheart.preview_bytes(held).output_size == (64, 48)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("emblem", "a\0b.png", "emblem: expected a path without NUL characters"),
+        ("emblem", 3, "emblem: expected a path, got 3"),
+        ("output_size", 10**40, f"output_size: expected a whole number of pixels from 1 to {2**31 - 1}, got {10**40}"),
+    ],
+)  # fmt: skip
+def test_an_option_no_file_or_image_can_take_is_an_option_error(
+    field: str, value: object, message: str
+) -> None:
+    with pytest.raises(blueheart.OptionError) as raised:
+        BadgeOptions(**{field: value})  # type: ignore[arg-type]
+    assert str(raised.value) == message
