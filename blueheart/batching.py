@@ -841,8 +841,8 @@ def badge_job(job: Job, options: BadgeOptions, overwrite: bool) -> Result:
         # An option this file cannot take (an emblem that cannot fit) names the file too.
         reason = f"{job.source}: {error}" if isinstance(error, OptionError) else str(error)
         return Result(job.source, job.output, "failed", one_line(reason))
-    except Exception as error:  # the batch goes on; the reason is kept
-        reason = f"unexpected {type(error).__name__}: {error}"
+    except Exception as error:  # the batch goes on; the reason is kept, and the file named
+        reason = f"{job.source}: unexpected {type(error).__name__}: {error}"
         return Result(job.source, job.output, "failed", one_line(reason))
     return Result(job.source, job.output, "ok")
 

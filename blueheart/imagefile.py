@@ -136,7 +136,15 @@ def decoding(name: str) -> Iterator[None]:
         # Pillow's WebP reader applies Pillow's own limit (the host's setting) while opening.
         raise ImageTooLargeError(f"{name}: {_reason(error)}") from error
     except _DECODE_ERRORS as error:
-        raise UnreadableImageError(f"{name}: cannot read the image ({_reason(error)})") from error
+        raise _unreadable(error, name) from error
+
+
+def _unreadable(error: BaseException, name: str) -> UnreadableImageError:
+    """The one line for a file that could not be read: the OS's reason for a read that failed
+    (EIO from a failing disk carries an errno; Pillow's own OSErrors about damage do not)."""
+    if isinstance(error, OSError) and error.errno is not None:
+        return UnreadableImageError(f"{name}: cannot read ({error.strerror or error})")
+    return UnreadableImageError(f"{name}: cannot read the image ({_reason(error)})")
 
 
 def _reason(error: BaseException) -> str:
@@ -163,7 +171,8 @@ def open_image(source: Path | bytes, *, name: str, max_pixels: int) -> Iterator[
     except OSError as error:
         raise UnreadableImageError(f"{name}: cannot open ({error.strerror or error})") from error
     with stream:
-        head = stream.read(_SNIFF_BYTES)
+        with decoding(name):  # a read error (a failing disk) is the file's one line too
+            head = stream.read(_SNIFF_BYTES)
         # pillow-heif takes ~35 ms to import: only a file that says it is HEIF pays for it.
         heif = _looks_heif(head) and _register_heif()
         formats = [f for f in READABLE_FORMATS if f != "HEIF" or heif]
@@ -181,7 +190,8 @@ def open_image(source: Path | bytes, *, name: str, max_pixels: int) -> Iterator[
                 _check_size(image, name, max_pixels)
                 _check_density(image, name, stream)
             if isinstance(image, JpegImagePlugin.JpegImageFile):  # MPO too
-                file_size = stream.seek(0, io.SEEK_END)
+                with decoding(name):
+                    file_size = stream.seek(0, io.SEEK_END)
                 image.decodermaxblock = max(ImageFile.MAXBLOCK, min(file_size, _JPEG_BLOCK))
             yield image
 
