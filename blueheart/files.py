@@ -2,7 +2,7 @@
 disk and a file in memory, and the emblem written alone.
 
 A file goes open -> draft -> settings -> decode -> metadata -> badge -> encode -> write (see
-``_render_file``); its pixels go through ``blueheart.pipeline.badge_frame``, as
+``render_file``); its pixels go through ``blueheart.pipeline.badge_frame``, as
 ``apply_badge``'s do. The pipeline is imported while the first photo decodes (see
 ``_decode``), so this module imports nothing heavy itself.
 """
@@ -25,7 +25,6 @@ from blueheart.errors import (
     EXIF_ERRORS,
     EmblemDoesNotFitError,
     OptionError,
-    UnreadableImageError,
     input_refused,
 )
 from blueheart.formats import emblem_format, named_format, output_format
@@ -46,13 +45,7 @@ from blueheart.imagefile import (
     save_image_atomic,
     write_atomic,
 )
-from blueheart.metadata import (
-    PNG_SIGNATURE,
-    Metadata,
-    png_without_oversized_text,
-    policy_for,
-    read_metadata,
-)
+from blueheart.metadata import Metadata, policy_for, read_metadata
 from blueheart.options import (
     UN_BLUE,
     BadgeOptions,
@@ -165,20 +158,6 @@ def render_file(
     """The badged file's bytes and its Pillow format, from a path or a file's bytes.
 
     ``written_format`` overrides the format ``options`` would choose (an output's name)."""
-    try:
-        return _render_file(source, name, options, written_format)
-    except UnreadableImageError:
-        # Pillow refuses a whole PNG for a text chunk that expands past 1 MB (a bomb guard);
-        # the pixels are fine, so they are badged and that text dropped.
-        without_text = png_without_oversized_text(_png_bytes(source))
-        if without_text is None:
-            raise
-        return _render_file(without_text, name, options, written_format)
-
-
-def _render_file(
-    source: Path | bytes, name: str, options: BadgeOptions, written_format: str | None
-) -> tuple[bytes, str]:
     with open_image(source, name=name, max_pixels=options.max_pixels) as image, decoding(name):
         written = written_format or output_format(
             image.format, options.format, needs_alpha=options.needs_alpha
@@ -299,21 +278,6 @@ def _disposal(image: Image.Image) -> int | None:
         value = image.info.get("disposal")
         return int(value) if value is not None else None
     return None
-
-
-def _png_bytes(source: Path | bytes) -> bytes:
-    """The bytes of ``source`` if it is a regular PNG file, else none."""
-    if isinstance(source, bytes):
-        return source
-    try:
-        if not source.is_file():  # never block on a FIFO or a device
-            return b""
-        with source.open("rb") as stream:
-            if stream.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
-                return b""
-            return PNG_SIGNATURE + stream.read()
-    except OSError:
-        return b""
 
 
 @dataclass(frozen=True)
