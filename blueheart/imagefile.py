@@ -116,6 +116,8 @@ _PNG_KNOWN_CHUNKS = frozenset(
     if name.startswith("chunk_")
 )
 """The chunks Pillow's PNG reader uses; it reads any other whole, only to ignore it."""
+_PNG_CHUNK_TYPE = re.compile(rb"\w{4}")
+"""What Pillow takes for a chunk's type (the standard says letters; Pillow reads digits too)."""
 _PNG_ANCILLARY = 0x20
 """The case bit of a chunk type's first letter: set (lower case) for an ancillary chunk."""
 MAX_PNG_CHUNKS = 1_000_000
@@ -241,7 +243,7 @@ def _png_kept_ranges(stream: IO[bytes], name: str) -> list[tuple[int, int]] | No
         stream.seek(position)
         header = stream.read(8)
         length, kind = struct.unpack(">I4s", header) if len(header) == 8 else (0, b"")
-        if not kind.isalpha():
+        if not _PNG_CHUNK_TYPE.fullmatch(kind):
             break
         end = position + 12 + length
         if not _png_chunk_kept(stream, kind, length, budget, name):
