@@ -39,7 +39,7 @@ from blueheart.errors import (
 from blueheart.executors import WorkerPool, executor_for
 from blueheart.formats import SUFFIX_FORMATS, TEMP_SUFFIX, output_format, output_suffix
 from blueheart.imagefile import check_output, file_identity, file_kind, open_regular, write_atomic
-from blueheart.options import BadgeOptions
+from blueheart.options import BadgeOptions, path_argument, resolve_options
 
 Status = Literal["ok", "skipped", "failed"]
 
@@ -196,9 +196,13 @@ def batch(
     files finished are kept and reported, and the report says ``interrupted``. Raises
     ``OptionError`` for a missing ``source``, a ``destination`` that is ``source`` or holds
     it or is in use by another run (or lies inside a folder in use by one), a ``report``
-    that may not be written, or a ``scheduler`` that cannot be reached.
+    that may not be written, or a ``scheduler`` that cannot be reached, and ``TypeError`` for
+    an argument of the wrong type (``source``, ``destination``, ``report``, ``options``).
     """
-    resolved = options if options is not None else BadgeOptions()
+    source, destination = path_argument("source", source), path_argument("destination", destination)
+    if report is not None:
+        path_argument("report", report)
+    resolved = resolve_options(options, {})
     plan = plan_batch(source, destination, resolved, overwrite=overwrite)
     report_path = Path(report) if report is not None else None
     if report_path is not None:
@@ -837,8 +841,8 @@ def badge_job(job: Job, options: BadgeOptions, overwrite: bool) -> Result:
         # An option this file cannot take (an emblem that cannot fit) names the file too.
         reason = f"{job.source}: {error}" if isinstance(error, OptionError) else str(error)
         return Result(job.source, job.output, "failed", one_line(reason))
-    except Exception as error:  # the batch goes on; the reason is kept
-        reason = f"unexpected {type(error).__name__}: {error}"
+    except Exception as error:  # the batch goes on; the reason is kept, and the file named
+        reason = f"{job.source}: unexpected {type(error).__name__}: {error}"
         return Result(job.source, job.output, "failed", one_line(reason))
     return Result(job.source, job.output, "ok")
 

@@ -118,6 +118,9 @@ def _choice(enum_type: type[Any]) -> click.Choice:
     return click.Choice([member.value for member in enum_type], case_sensitive=False)
 
 
+MAX_PRESET_TEXT = 4096
+"""The longest value a preset may give, in characters: a path at most (PATH_MAX), so that an
+error quoting a value stays a readable line."""
 PAGE_TABLE = "page"
 """The preset's table of texts and locks for the page `blueheart serve` shows."""
 
@@ -137,8 +140,11 @@ def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) 
     try:
         with Path(value).open("rb") as handle:
             preset = tomllib.load(handle)
+    except RecursionError:  # the TOML parser recurses once per level of nesting
+        raise click.BadParameter(f"cannot read {value}: nested too deeply", ctx, param) from None
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise click.BadParameter(f"cannot read {value}: {error}", ctx, param) from None
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        raise click.BadParameter(f"cannot read {value}: {reason}", ctx, param) from None
     options = _preset_keys(ctx.command)
     # One campaign file serves every command: keys of another command's options, and the
     # page's table of `blueheart serve`, are ignored.
@@ -184,11 +190,24 @@ def _preset_text(ctx: click.Context, option: click.Option, setting: object, hint
         kind = type(setting).__name__
         raise click.BadParameter(f"expected a string, a number or true/false, got a {kind}",
                                  ctx, param_hint=hint)  # fmt: skip
+    problem = _text_problem(text)
+    if problem:
+        raise click.BadParameter(problem, ctx, param_hint=hint)
     try:
         option.type_cast_value(ctx, text)
     except click.BadParameter as error:
         raise click.BadParameter(error.message, ctx, param_hint=hint) from None
     return text
+
+
+def _text_problem(text: str) -> str | None:
+    """Why a preset's value cannot be taken as typed text, if it cannot."""
+    if "\0" in text:
+        # A NUL in a path makes the OS calls behind Click's Path type raise ValueError.
+        return "expected text without NUL characters"
+    if len(text) > MAX_PRESET_TEXT:
+        return f"expected at most {MAX_PRESET_TEXT:,} characters, got {len(text):,}"
+    return None
 
 
 def _apply(decorators: list[Callable[[F], F]], function: F) -> F:

@@ -2,7 +2,7 @@
 disk and a file in memory, and the emblem written alone.
 
 A file goes open -> draft -> settings -> decode -> metadata -> badge -> encode -> write (see
-``_render_file``); its pixels go through ``blueheart.pipeline.badge_frame``, as
+``render_file``); its pixels go through ``blueheart.pipeline.badge_frame``, as
 ``apply_badge``'s do. The pipeline is imported while the first photo decodes (see
 ``_decode``), so this module imports nothing heavy itself.
 """
@@ -25,7 +25,6 @@ from blueheart.errors import (
     EXIF_ERRORS,
     EmblemDoesNotFitError,
     OptionError,
-    UnreadableImageError,
     input_refused,
 )
 from blueheart.formats import emblem_format, named_format, output_format
@@ -46,14 +45,17 @@ from blueheart.imagefile import (
     save_image_atomic,
     write_atomic,
 )
-from blueheart.metadata import (
-    PNG_SIGNATURE,
-    Metadata,
-    png_without_oversized_text,
-    policy_for,
-    read_metadata,
+from blueheart.metadata import Metadata, policy_for, read_metadata
+from blueheart.options import (
+    UN_BLUE,
+    BadgeOptions,
+    Crop,
+    Style,
+    hex_to_rgb,
+    path_argument,
+    resolve_options,
+    type_name,
 )
-from blueheart.options import UN_BLUE, BadgeOptions, Crop, Style, hex_to_rgb, resolve_options
 from blueheart.units import Length, Unit
 
 if TYPE_CHECKING:
@@ -80,25 +82,42 @@ def apply_badge(
     e.g. ``apply_badge(im, position="auto", size=0.25)``. The input is not modified. Raises
     ``OptionError`` (a ``ValueError``) for invalid options, an ``emblem`` file that cannot be
     read, an emblem that cannot fit, or an ``output_size`` that would make more than
-    ``max_pixels`` pixels (``OutputTooLargeError``).
+    ``max_pixels`` pixels (``OutputTooLargeError``), and ``TypeError`` for an ``image`` that is
+    no PIL image.
     """
     from blueheart.pipeline import badge_frame
 
+    if not isinstance(image, Image.Image):
+        hint = " (use badge_file for paths)" if isinstance(image, (str, Path)) else ""
+        raise TypeError(f"image: expected a PIL.Image.Image, got {type_name(image)}{hint}")
     resolved = resolve_options(options, overrides)
     keep_cmyk = not resolved.needs_alpha
     with _room_for_emblem(_upright_size(image), resolved):
         return badge_frame(image, resolved, keep_cmyk=keep_cmyk, custom=_custom(resolved)).image
 
 
-def badge_bytes(data: bytes, options: BadgeOptions | None = None, **overrides: Any) -> bytes:
+def badge_bytes(
+    data: bytes | bytearray | memoryview, options: BadgeOptions | None = None, **overrides: Any
+) -> bytes:
     """Badge an image file held in memory and return the output file's bytes.
 
     ``data`` is the file's content (JPEG, PNG, WebP, AVIF, GIF, TIFF, BMP; HEIC with the
-    ``heif`` extra); the output format follows ``options.format`` (see ``BadgeOptions``).
-    Raises a ``BlueheartError`` for data that cannot be read or is too large, and
-    ``OptionError`` for invalid options.
+    ``heif`` extra), as ``bytes``, a ``bytearray`` or a ``memoryview``; the output format
+    follows ``options.format`` (see ``BadgeOptions``). Raises a ``BlueheartError`` for data
+    that cannot be read or is too large, ``OptionError`` for invalid options, and
+    ``TypeError`` for ``data`` of another type.
     """
-    return render_file(data, "input", resolve_options(options, overrides))[0]
+    return render_file(_file_bytes(data), "input", resolve_options(options, overrides))[0]
+
+
+def _file_bytes(data: object) -> bytes:
+    """``data``, a file held in memory, as ``bytes``; a ``TypeError`` naming it otherwise."""
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    hint = " (use badge_file for paths)" if isinstance(data, (str, Path)) else ""
+    raise TypeError(f"data: expected bytes, got {type_name(data)}{hint}")
 
 
 def badge_file(
@@ -117,10 +136,12 @@ def badge_file(
     it is a regular file and not the source itself (compared by device and inode, so a hard
     link or a bind mount of the source is refused too). Raises ``BlueheartError`` subclasses
     (unreadable or too large input, output exists, cannot write) and ``OptionError``
-    (``destination`` for a name that does not fit; see ``formats.named_format``); on any
-    error nothing is written.
+    (``destination`` for a name that does not fit; see ``formats.named_format``), and
+    ``TypeError`` for a ``source`` or ``destination`` that is no path; on any error nothing
+    is written.
     """
-    source_path, destination_path = Path(source), Path(destination)
+    source_path = path_argument("source", source)
+    destination_path = path_argument("destination", destination)
     resolved = resolve_options(options, overrides)
     output_identity = file_identity(destination_path)
     if output_identity is not None and output_identity == file_identity(source_path):
@@ -137,20 +158,6 @@ def render_file(
     """The badged file's bytes and its Pillow format, from a path or a file's bytes.
 
     ``written_format`` overrides the format ``options`` would choose (an output's name)."""
-    try:
-        return _render_file(source, name, options, written_format)
-    except UnreadableImageError:
-        # Pillow refuses a whole PNG for a text chunk that expands past 1 MB (a bomb guard);
-        # the pixels are fine, so they are badged and that text dropped.
-        without_text = png_without_oversized_text(_png_bytes(source))
-        if without_text is None:
-            raise
-        return _render_file(without_text, name, options, written_format)
-
-
-def _render_file(
-    source: Path | bytes, name: str, options: BadgeOptions, written_format: str | None
-) -> tuple[bytes, str]:
     with open_image(source, name=name, max_pixels=options.max_pixels) as image, decoding(name):
         written = written_format or output_format(
             image.format, options.format, needs_alpha=options.needs_alpha
@@ -273,21 +280,6 @@ def _disposal(image: Image.Image) -> int | None:
     return None
 
 
-def _png_bytes(source: Path | bytes) -> bytes:
-    """The bytes of ``source`` if it is a regular PNG file, else none."""
-    if isinstance(source, bytes):
-        return source
-    try:
-        if not source.is_file():  # never block on a FIFO or a device
-            return b""
-        with source.open("rb") as stream:
-            if stream.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
-                return b""
-            return PNG_SIGNATURE + stream.read()
-    except OSError:
-        return b""
-
-
 @dataclass(frozen=True)
 class Preview:
     """A photo framed as its badged output will be, small, and where the emblem will sit.
@@ -306,7 +298,7 @@ class Preview:
 
 
 def preview_bytes(
-    data: bytes,
+    data: bytes | bytearray | memoryview,
     options: BadgeOptions | None = None,
     *,
     max_side: int = PREVIEW_SIDE,
@@ -319,6 +311,7 @@ def preview_bytes(
     a reduced scale, so a 12-megapixel photo is never decoded whole. ``max_side`` is the
     preview's longer side at most, in px. Raises what ``badge_bytes`` raises.
     """
+    data = _file_bytes(data)
     resolved = resolve_options(options, overrides)
     with open_image(data, name="input", max_pixels=resolved.max_pixels) as image, decoding("input"):
         upright = _upright_size(image)
@@ -394,7 +387,7 @@ def write_emblem(
     """
     from blueheart.emblem import HEART_RING, emblem_svg, render_emblem
 
-    target = Path(path)
+    target = path_argument("path", path)
     drawn = {"style": style, "ring": HEART_RING if ring is None else ring, "color": color}
     if emblem_format(target) == "SVG":
         svg = emblem_svg(size=size, **drawn)  # type: ignore[arg-type]

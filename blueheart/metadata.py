@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import enum
 import re
-import struct
 import xml.etree.ElementTree as ET
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -112,9 +110,6 @@ _SOURCE_LAYOUT_TAGS = (
 )  # fmt: skip
 _MAX_XMP_BYTES = 4 << 20
 """Larger XMP is dropped unread: real packets are tens of kilobytes."""
-_MAX_PNG_TEXT = 1 << 20
-"""Pillow refuses a PNG text chunk that expands past this (``PngImagePlugin.MAX_TEXT_CHUNK``)."""
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _MAX_DPI = 65535
 """The most dots per inch kept: a JPEG stores its density in 16 bits."""
 _INCHES, _CENTIMETRES = 2, 3
@@ -412,37 +407,3 @@ def _png_text(image: Image.Image) -> dict[str, str]:
         for key, value in image.info.items()
         if isinstance(key, str) and isinstance(value, str) and key != "XML:com.adobe.xmp"
     }
-
-
-def png_without_oversized_text(data: bytes) -> bytes | None:
-    """``data``, a PNG file, without the compressed text chunks that expand past what Pillow
-    reads (it refuses the whole file); None if ``data`` is not a PNG or has none."""
-    if not data.startswith(PNG_SIGNATURE):
-        return None
-    kept, dropped, position = [PNG_SIGNATURE], False, len(PNG_SIGNATURE)
-    while position + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[position : position + 8])
-        end = position + 12 + length
-        if kind in (b"zTXt", b"iTXt") and _expands_past_limit(kind, data[position + 8 : end - 4]):
-            dropped = True
-        else:
-            kept.append(data[position:end])
-        position = end
-    return b"".join(kept) if dropped else None
-
-
-def _expands_past_limit(kind: bytes, chunk: bytes) -> bool:
-    keyword_end = chunk.find(b"\0")
-    if kind == b"zTXt":
-        compressed = chunk[keyword_end + 2 :]
-    else:  # iTXt: flag, method, language\0, translated keyword\0, text
-        if chunk[keyword_end + 1 : keyword_end + 2] != b"\1":
-            return False
-        language_end = chunk.find(b"\0", keyword_end + 3)
-        compressed = chunk[chunk.find(b"\0", language_end + 1) + 1 :]
-    expander = zlib.decompressobj()
-    try:
-        expander.decompress(compressed, _MAX_PNG_TEXT)
-    except zlib.error:
-        return False
-    return bool(expander.unconsumed_tail)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -159,6 +160,11 @@ def _number(low: float, high: float, *, noun: str = "a number", none_means: str 
     return check
 
 
+MAX_SIDE = (1 << 31) - 1
+"""The longest side an image may have, in px: Pillow's sizes are C ints. An ``output_size``
+beyond it could only overflow the size arithmetic."""
+
+
 def _whole(low: int, high: int | None = None, *, unit: str = "", none_means: str = "",
            optional: bool = False) -> Check:  # fmt: skip
     """A whole number from ``low`` (to ``high``); None too when ``optional`` or ``none_means``."""
@@ -186,7 +192,13 @@ def _colour(name: str, value: object) -> str:
 
 
 def _path(name: str, value: object) -> Path | None:
-    return None if value is None else Path(value)  # type: ignore[arg-type]
+    if value is None:
+        return None
+    if not isinstance(value, (str, os.PathLike)):
+        raise OptionError(name, f"expected a path, got {value!r}")
+    if "\0" in os.fsdecode(value):  # every OS call would raise ValueError for it
+        raise OptionError(name, "expected a path without NUL characters")
+    return Path(value)
 
 
 def _is_number(value: object, *, finite: bool = True) -> bool:
@@ -213,7 +225,7 @@ _CHECKS: dict[str, Check] = {
     "color": _colour,
     "background": _colour,
     "emblem": _path,
-    "output_size": _whole(1, unit=" of pixels", optional=True),
+    "output_size": _whole(1, MAX_SIDE, unit=" of pixels", optional=True),
     "enlarge": _flag(),
     "quality": _whole(1, 100, none_means="keep"),
     "max_pixels": _whole(1),
@@ -327,10 +339,30 @@ class BadgeOptions:
 
 
 def resolve_options(options: BadgeOptions | None, overrides: dict[str, Any]) -> BadgeOptions:
-    """``options`` (or the defaults) with ``overrides`` applied; unknown names are an error."""
+    """``options`` (or the defaults) with ``overrides`` applied; unknown names are an error,
+    and ``options`` of another type a ``TypeError``."""
+    if options is not None and not isinstance(options, BadgeOptions):
+        raise TypeError(f"options: expected a BadgeOptions or None, got {type_name(options)}")
     base = options if options is not None else BadgeOptions()
     known = {f.name for f in dataclasses.fields(BadgeOptions)}
     for name in overrides:
         if name not in known:
             raise OptionError(name, "no such option")
     return base.replace(**overrides) if overrides else base
+
+
+def path_argument(name: str, value: object) -> Path:
+    """``value`` as a path; a ``TypeError`` naming the argument ``name`` unless it is a ``str``
+    or an ``os.PathLike`` (a library caller's mistake, said as such, not deep in ``pathlib``)."""
+    if isinstance(value, str) or (
+        isinstance(value, os.PathLike) and isinstance(os.fspath(value), str)
+    ):
+        return Path(value)
+    raise TypeError(f"{name}: expected a path (str or os.PathLike), got {type_name(value)}")
+
+
+def type_name(value: object) -> str:
+    """The type of a wrong argument as a message names it: ``str``, ``PIL.Image.Image``."""
+    kind = type(value)
+    module = kind.__module__
+    return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"

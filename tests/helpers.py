@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import struct
 from pathlib import Path
+from typing import IO
 
 import numpy as np
+import pytest
 from PIL import ExifTags, Image, ImageCms
+
+from blueheart import imagefile
 
 UN_BLUE_RGB = (0x00, 0x9E, 0xDB)
 SHARED_PHOTOS = Path(
@@ -312,3 +317,48 @@ def decodes_fully(path: Path) -> bool:
     except Exception:
         return False
     return True
+
+
+class FailingFile(io.RawIOBase):
+    """A file whose reads fail with EIO from byte ``fail_at`` on, as on a failing disk."""
+
+    def __init__(self, path: Path, fail_at: int) -> None:
+        self._file = path.open("rb", buffering=0)
+        self._fail_at = fail_at
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        room = self._fail_at - self._file.tell()
+        if room <= 0:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return self._file.readinto(memoryview(buffer)[:room])
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def fail_reads(monkeypatch: pytest.MonkeyPatch, path: Path, fail_at: int) -> None:
+    """Make blueheart's reads of the image file ``path`` fail with EIO from byte ``fail_at`` on
+    (every input is opened through ``imagefile.open_regular``); other files read as usual."""
+    opener = imagefile.open_regular
+
+    def open_failing(source: Path, name: str) -> IO[bytes]:
+        stream = opener(source, name)
+        if Path(source) != path:
+            return stream
+        stream.close()
+        return io.BufferedReader(FailingFile(path, fail_at))
+
+    monkeypatch.setattr(imagefile, "open_regular", open_failing)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import ast
 import dataclasses
 import inspect
+import io
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import photo, reopen
 
 import blueheart
 from blueheart.executors import executor_for
@@ -62,3 +65,75 @@ def test_a_scheduler_without_the_dask_extra_names_what_to_install(
 def test_no_hint_names_a_package_that_does_not_exist() -> None:
     sources = [path.read_text(encoding="utf-8") for path in (ROOT / "blueheart").rglob("*.py")]
     assert not [text for text in sources if "blueheart[" in text]
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: blueheart.apply_badge(None), "image: expected a PIL.Image.Image, got NoneType"),
+        (
+            lambda: blueheart.apply_badge("me.jpg"),
+            "image: expected a PIL.Image.Image, got str (use badge_file for paths)",
+        ),
+        (lambda: blueheart.badge_bytes(None), "data: expected bytes, got NoneType"),
+        (
+            lambda: blueheart.badge_bytes("text"),
+            "data: expected bytes, got str (use badge_file for paths)",
+        ),
+        (lambda: blueheart.preview_bytes(42), "data: expected bytes, got int"),
+        (
+            lambda: blueheart.badge_file(None, "out.jpg"),
+            "source: expected a path (str or os.PathLike), got NoneType",
+        ),
+        (
+            lambda: blueheart.badge_file("in.jpg", b"out.jpg"),
+            "destination: expected a path (str or os.PathLike), got bytes",
+        ),
+        (
+            lambda: blueheart.batch(None, "out"),
+            "source: expected a path (str or os.PathLike), got NoneType",
+        ),
+        (
+            lambda: blueheart.batch("photos", "out", "bottom-right"),
+            "options: expected a BadgeOptions or None, got str",
+        ),
+        (
+            lambda: blueheart.apply_badge(photo(64, 48), {"size": 0.2}),
+            "options: expected a BadgeOptions or None, got dict",
+        ),
+        (
+            lambda: blueheart.write_emblem(None),
+            "path: expected a path (str or os.PathLike), got NoneType",
+        ),
+    ],
+)
+def test_an_argument_of_the_wrong_type_is_a_type_error_naming_it(
+    call: Callable[[], object], message: str
+) -> None:
+    with pytest.raises(TypeError) as raised:
+        call()
+    assert str(raised.value) == message
+
+
+def test_badge_bytes_and_preview_bytes_take_a_bytearray_and_a_memoryview() -> None:
+    data = io.BytesIO()
+    photo(64, 48).save(data, "JPEG")
+    for held in (bytearray(data.getvalue()), memoryview(data.getvalue())):
+        assert reopen(blueheart.badge_bytes(held)).size == (64, 48)
+        assert blueheart.preview_bytes(held).output_size == (64, 48)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("emblem", "a\0b.png", "emblem: expected a path without NUL characters"),
+        ("emblem", 3, "emblem: expected a path, got 3"),
+        ("output_size", 10**40, f"output_size: expected a whole number of pixels from 1 to {2**31 - 1}, got {10**40}"),
+    ],
+)  # fmt: skip
+def test_an_option_no_file_or_image_can_take_is_an_option_error(
+    field: str, value: object, message: str
+) -> None:
+    with pytest.raises(blueheart.OptionError) as raised:
+        BadgeOptions(**{field: value})  # type: ignore[arg-type]
+    assert str(raised.value) == message

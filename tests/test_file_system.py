@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from helpers import photo
+from helpers import fail_reads, photo
 from PIL import Image
 
 from blueheart import BadgeOptions, OptionError, UnreadableImageError, badge_file, batch
@@ -590,3 +590,92 @@ def test_an_unreadable_folder_as_another_user(tmp_path: Path) -> None:
     finally:
         (shared / "src" / "locked").chmod(0o755)
         subprocess.run(["rm", "-rf", str(shared)], check=True)
+
+
+# -- a failing disk: reads of an input fail with EIO ----------------------------------------------
+
+EIO_POINTS = [0, 100, 3000]
+"""Where reads start failing: the first read, inside the header, inside the pixel data."""
+
+
+@pytest.fixture
+def failing(tmp_path: Path) -> Path:
+    """A folder of two JPEGs, ``bad.jpg`` and ``good.jpg`` (reads of bad.jpg are made to fail)."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("bad.jpg", "good.jpg"):
+        photo(400, 300).save(folder / name, quality=92)
+    return folder
+
+
+@pytest.mark.parametrize("fail_at", EIO_POINTS)
+def test_badge_file_names_an_input_that_cannot_be_read(
+    failing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_at: int
+) -> None:
+    bad = failing / "bad.jpg"
+    fail_reads(monkeypatch, bad, fail_at)
+    with pytest.raises(UnreadableImageError) as raised:
+        badge_file(bad, tmp_path / "out.jpg")
+    assert str(raised.value) == f"{bad}: cannot read (Input/output error)"
+    assert not (tmp_path / "out.jpg").exists()
+
+
+@pytest.mark.parametrize("fail_at", EIO_POINTS)
+def test_badge_says_which_input_cannot_be_read_and_badges_the_others(
+    failing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_at: int
+) -> None:
+    bad, good = failing / "bad.jpg", failing / "good.jpg"
+    fail_reads(monkeypatch, bad, fail_at)
+    result = run("badge", bad, good, "-o", tmp_path / "out/")
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {bad}: cannot read (Input/output error)\n"
+    assert (tmp_path / "out" / "good-blueheart.jpg").exists()
+    assert not (tmp_path / "out" / "bad-blueheart.jpg").exists()
+
+
+@pytest.mark.parametrize("fail_at", EIO_POINTS)
+def test_sheet_crosses_out_an_input_that_cannot_be_read(
+    failing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_at: int
+) -> None:
+    bad = failing / "bad.jpg"
+    fail_reads(monkeypatch, bad, fail_at)
+    result = run("sheet", failing, "-o", tmp_path / "check.jpg")
+    assert result.exit_code == 1
+    assert result.stderr == f"unreadable: {bad}: cannot read (Input/output error)\n"
+    assert (tmp_path / "check-001.jpg").exists()
+
+
+@pytest.mark.parametrize("fail_at", EIO_POINTS)
+def test_batch_fails_an_input_that_cannot_be_read_naming_it(
+    failing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_at: int
+) -> None:
+    bad = failing / "bad.jpg"
+    fail_reads(monkeypatch, bad, fail_at)
+    report = tmp_path / "report.json"
+    result = run("batch", failing, tmp_path / "out", "-j", "1", "--report", report)
+    assert result.exit_code == 1
+    assert result.stderr == f"failed: {bad}: cannot read (Input/output error)\n"
+    failed = [entry for entry in json.loads(report.read_text())["results"] if entry["error"]]
+    assert [entry["error"] for entry in failed] == [f"{bad}: cannot read (Input/output error)"]
+    assert (tmp_path / "out" / "good.jpg").exists()
+
+
+def test_an_unforeseen_error_of_one_file_names_it_in_the_batch(
+    failing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from blueheart import files
+
+    badge = files.badge_file
+
+    def badge_or_fail(source: str | Path, *args: object, **kwargs: object) -> None:
+        if Path(source).name == "bad.jpg":
+            raise OSError(5, "Input/output error")  # a read outside the image's own reader
+        badge(source, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(files, "badge_file", badge_or_fail)
+    report = batch(failing, tmp_path / "out", workers=1)
+    (failed,) = [result for result in report.results if result.status == "failed"]
+    assert (
+        failed.error == f"{failing / 'bad.jpg'}: unexpected OSError: [Errno 5] Input/output error"
+    )
+    assert report.counts["ok"] == 1

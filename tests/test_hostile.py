@@ -7,6 +7,7 @@ import io
 import json
 import os
 import random
+import resource
 import signal
 import struct
 import subprocess
@@ -15,11 +16,19 @@ import time
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import photo
 from PIL import ExifTags, Image, PngImagePlugin
 
-from blueheart import BadgeOptions, ImageTooLargeError, badge_bytes, batch
+from blueheart import (
+    BadgeOptions,
+    ImageTooLargeError,
+    UnreadableImageError,
+    apply_badge,
+    badge_bytes,
+    batch,
+)
 from blueheart.batching import plan_batch, run_jobs
 
 # The peak RSS of this process since it started. (getrusage's ru_maxrss survives exec on
@@ -161,6 +170,91 @@ def test_refusing_bombs_keeps_memory_under_200_mb(tmp_path: Path) -> None:
     )
     peak_mb = int(result.stdout) / 1024
     assert peak_mb < 200, f"peak RSS {peak_mb:.0f} MB"
+
+
+# -- huge files that are mostly not pixels: memory bounded by the pixels -----------------------
+
+MEMORY_LIMIT = 1 << 30
+"""Address space a run gets (RLIMIT_AS): a whole 1.5 GB chunk read into memory cannot fit."""
+HUGE = 1536 << 20
+
+
+def run_limited(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """``blueheart ARGS`` in a process that may map at most ``MEMORY_LIMIT`` bytes."""
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+    command = [sys.executable, "-m", "blueheart", *map(str, args)]
+    # Generous: the run takes a second; reading the whole file took minutes.
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, preexec_fn=limit)
+
+
+def sparse_png(path: Path, size: int) -> Path:
+    """A file of ``size`` bytes, a PNG signature and then a hole (no disk used)."""
+    with path.open("wb") as file:
+        file.write(b"\x89PNG\r\n\x1a\n")
+        file.truncate(size)
+    return path
+
+
+def png_with_huge_chunk(path: Path, kind: bytes, *, after_pixels: bool) -> Path:
+    """A 64x48 photo's PNG with a chunk of ``HUGE`` bytes of zeros (a hole) before or after
+    its pixels."""
+    plain = io.BytesIO()
+    photo(64, 48).save(plain, "PNG")
+    png = plain.getvalue()
+    at = png.index(b"IEND" if after_pixels else b"IDAT") - 4
+    with path.open("wb") as file:
+        file.write(png[:at] + struct.pack(">I", HUGE) + kind)
+        file.seek(HUGE + 4, os.SEEK_CUR)  # the data, a hole, and a CRC Pillow never checks
+        file.write(png[at:])
+    return path
+
+
+@pytest.mark.parametrize("size", [1 << 30, 4 << 30])
+def test_a_huge_file_with_a_png_signature_fails_in_one_line_within_the_memory_limit(
+    tmp_path: Path, size: int
+) -> None:
+    source = sparse_png(tmp_path / "huge.png", size)
+    for command in (["badge", source], ["sheet", tmp_path, "-o", tmp_path / "sheet.jpg"]):
+        result = run_limited(*command)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert result.stderr.count("\n") == 1 and f"{source}: " in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("kind", "after_pixels"),
+    [
+        (b"prIV", False),
+        (b"prIV", True),
+        (b"pr1v", False),  # not a chunk type by the standard, but Pillow reads it
+        (b"zTXt", False),
+        (b"tEXt", True),
+        (b"eXIf", False),
+    ],
+)
+def test_a_huge_chunk_that_is_not_pixels_is_left_unread(
+    tmp_path: Path, kind: bytes, after_pixels: bool
+) -> None:
+    source = png_with_huge_chunk(tmp_path / "small.png", kind, after_pixels=after_pixels)
+    result = run_limited("badge", source, "-o", tmp_path / "out.png")
+    assert result.returncode == 0, result.stderr
+    with Image.open(tmp_path / "out.png") as badged:
+        expected = apply_badge(photo(64, 48))
+        assert np.array_equal(np.asarray(badged.convert("RGB")), np.asarray(expected))
+
+
+def test_a_huge_critical_chunk_is_refused_unread(tmp_path: Path) -> None:
+    plain = io.BytesIO()
+    photo(64, 48).save(plain, "PNG")
+    png = plain.getvalue()
+    at = png.index(b"IDAT") - 4
+    source = tmp_path / "broken.png"
+    source.write_bytes(png[:at] + struct.pack(">I", HUGE) + b"PLTE" + png[at:])
+    with pytest.raises(UnreadableImageError) as raised:
+        badge_bytes(source.read_bytes())
+    assert str(raised.value) == "input: a 1,610,612,736-byte PLTE chunk (a damaged PNG)"
 
 
 # -- privacy over a whole batch ------------------------------------------------------------------

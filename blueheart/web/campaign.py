@@ -22,6 +22,8 @@ else:  # pragma: no cover
 
 PAGE_TEXTS = ("title", "message", "hashtag", "link")
 """The ``[page]`` table's texts, passed to the page as they are."""
+MAX_TEXT = 4096
+"""The longest option value a preset may give, in characters (a path at most: PATH_MAX)."""
 SERVER_KEYS = {
     "keep_metadata": "the service never keeps the location; it has no such key",
     "strip_metadata": "downloads always keep nothing but the ICC profile; it has no such key",
@@ -63,8 +65,11 @@ def load_campaign(path: str | Path | None) -> Campaign:
     try:
         with Path(path).open("rb") as handle:
             preset = tomllib.load(handle)
+    except RecursionError:  # the TOML parser recurses once per level of nesting
+        raise PresetError(f"{name}: cannot read it (nested too deeply)") from None
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise PresetError(f"{name}: cannot read it ({' '.join(str(error).split())})") from None
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise PresetError(f"{name}: cannot read it ({' '.join(reason.split())})") from None
     page = preset.pop("page", {})
     if not isinstance(page, dict):
         raise PresetError(f"{name}: [page] must be a table, got {page!r}")
@@ -83,12 +88,19 @@ def load_campaign(path: str | Path | None) -> Campaign:
 
 def _option_fields(name: str, preset: dict[str, Any]) -> dict[str, Any]:
     emblem = preset.pop("emblem", None)
-    for key in preset:
+    for key, value in [*preset.items(), ("emblem", emblem)]:
         reason = SERVER_KEYS.get(key.replace("-", "_"))
         if reason:
             raise PresetError(f"{name}: {key!r}: {reason}")
-        if key.replace("-", "_") not in PARSERS:
+        if key != "emblem" and key.replace("-", "_") not in PARSERS:
             raise PresetError(f"{name}: unknown key {key!r}")
+        if isinstance(value, str) and "\0" in value:
+            raise PresetError(f"{name}: {key}: expected text without NUL characters")
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            # Quoted in a message, a huge value would not be a line one can read.
+            raise PresetError(
+                f"{name}: {key}: expected at most {MAX_TEXT:,} characters, got {len(value):,}"
+            )
     fields = parse_options(preset.items())
     if emblem is not None:
         if not isinstance(emblem, str) or not Path(emblem).is_file():
