@@ -190,8 +190,9 @@ def batch(
     writing nothing.
 
     Once the workers (or the cluster) are ready, the run holds ``destination``'s lock (see
-    ``destination_lock``; nothing is created before), first removes the temporary files a
-    killed run left there, and after an interrupted run its own. Setting
+    ``destination_lock``; nothing is created before, and what it made is removed when the
+    run is refused), removes the temporary files a killed run left there, then plans; after
+    an interrupted run it removes its own. A dry run plans without the lock. Setting
     ``stop`` (from a signal handler, say), or ``KeyboardInterrupt``, stops the run: the
     files finished are kept and reported, and the report says ``interrupted``. Raises
     ``OptionError`` for a missing ``source``, a ``destination`` that is ``source`` or holds
@@ -199,33 +200,50 @@ def batch(
     that may not be written, or a ``scheduler`` that cannot be reached.
     """
     resolved = options if options is not None else BadgeOptions()
-    plan = plan_batch(source, destination, resolved, overwrite=overwrite)
+    source_path, destination_path = Path(source), Path(destination)
     report_path = Path(report) if report is not None else None
-    if report_path is not None:
-        check_report(report_path, plan, overwrite=overwrite)
-    results = list(plan.decided)
-    for result in results:
-        if progress:
-            progress(result)
     if dry_run:
+        plan = _checked_plan(source_path, destination_path, resolved, overwrite, report_path)
+        _announce(plan.decided, progress)
         if planned:
             planned(plan)
-        return Report(tuple(results))
+        return Report(plan.decided)
+    check_folders(source_path, destination_path)
     stop = stop if stop is not None else threading.Event()
     # The workers first: a scheduler that cannot be reached refuses the run before the
-    # destination or its lock is made.
-    with _running_on(executor, workers, scheduler) as runner, destination_lock(Path(destination)):
-        remove_stale_temp_files(Path(destination))
+    # destination or its lock is made. The lock before the plan: two runs started together
+    # into one folder (or one inside the other) never both plan to write it.
+    with _running_on(executor, workers, scheduler) as runner, destination_lock(destination_path):
+        remove_stale_temp_files(destination_path)
+        plan = _checked_plan(source_path, destination_path, resolved, overwrite, report_path)
+        results = list(plan.decided)
+        _announce(plan.decided, progress)
         if planned:
             planned(plan)
         _run(plan.jobs, resolved, runner, overwrite, stop, results, progress)
         if stop.is_set():
             # Workers stopped mid-photo leave their hidden temp files; the run removes its own.
-            remove_stale_temp_files(Path(destination))
+            remove_stale_temp_files(destination_path)
         outcome = Report(tuple(results), interrupted=stop.is_set())
         if report_path is not None:
             write_atomic(report_path, outcome.to_json().encode("utf-8"), overwrite=True)
     return outcome
+
+
+def _checked_plan(
+    source: Path, destination: Path, options: BadgeOptions, overwrite: bool, report: Path | None
+) -> Plan:
+    """The plan, with ``report`` checked against it."""
+    plan = plan_batch(source, destination, options, overwrite=overwrite)
+    if report is not None:
+        check_report(report, plan, overwrite=overwrite)
+    return plan
+
+
+def _announce(results: Iterable[Result], progress: ProgressCallback | None) -> None:
+    for result in results:
+        if progress:
+            progress(result)
 
 
 def _running_on(
@@ -546,33 +564,68 @@ def destination_lock(destination: Path) -> Iterator[None]:
     file stays after the run as the mark of a batch's output folder. Raises ``OptionError``
     (field "destination") naming the other run when one holds the lock or that of a folder
     holding ``destination`` (whose cleanup would take this run's temporary files for a killed
-    run's), or when the file cannot be made. Nothing is created when it raises for another run.
+    run's), or when the file cannot be made. Nothing is left when it raises, nor when the
+    body raises ``OptionError`` (a run refused before it started): the folders and lock file
+    it made are removed.
     """
     _refuse_inside_a_running_batch(destination)
+    made = [folder for folder in (destination, *destination.parents) if not folder.exists()]
     lock = destination / LOCK_NAME
+    made_lock = False
+    try:
+        descriptor, made_lock = _take_lock(destination, lock)
+        try:
+            # Again, now that this run holds its lock: of two runs started together, one
+            # into a folder inside the other's, the outer either holds its lock by now (and
+            # this run stops) or takes it later and finds this one's lock in its plan.
+            _refuse_inside_a_running_batch(destination)
+            os.ftruncate(descriptor, 0)
+            os.pwrite(descriptor, _run_description().encode("utf-8"), 0)
+            yield
+        except OptionError:
+            if made_lock:
+                lock.unlink(missing_ok=True)
+            raise
+        finally:
+            os.close(descriptor)
+    except OptionError:
+        for folder in made:  # deepest first; a folder another process filled meanwhile stays
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _take_lock(destination: Path, lock: Path) -> tuple[int, bool]:
+    """The descriptor of ``lock``, held exclusively, and whether this call made the file."""
+    flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
         destination.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(
-            lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o666
-        )
+        try:
+            descriptor, made = os.open(lock, flags | os.O_CREAT | os.O_EXCL, 0o666), True
+        except FileExistsError:
+            descriptor, made = os.open(lock, flags), False
     except OSError as error:
         raise OptionError(
             "destination", f"cannot lock {lock} ({error.strerror or error})"
         ) from None
     try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        found = os.fstat(descriptor)
+        if not stat.S_ISREG(found.st_mode):
             raise OptionError("destination", f"{lock} is not a regular file")
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise OptionError(
-                "destination", f"{destination} is in use by another run ({_holder(descriptor)})"
-            ) from None
-        os.ftruncate(descriptor, 0)
-        os.pwrite(descriptor, _run_description().encode("utf-8"), 0)
-        yield
-    finally:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # A refused run removes the lock file it made: held, but no longer at its name.
+        if file_identity(lock) != (found.st_dev, found.st_ino):
+            raise BlockingIOError
+    except BlockingIOError:
+        holder = _holder(descriptor)
         os.close(descriptor)
+        raise OptionError(
+            "destination", f"{destination} is in use by another run ({holder})"
+        ) from None
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor, made
 
 
 def _refuse_inside_a_running_batch(destination: Path) -> None:

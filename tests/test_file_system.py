@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from helpers import photo
+from helpers import many_photos, photo
 from PIL import Image
 
 from blueheart import BadgeOptions, OptionError, UnreadableImageError, badge_file, batch
@@ -480,6 +480,75 @@ def test_a_killed_run_leaves_no_lock_behind(source: Path, tmp_path: Path) -> Non
         holder.kill()
         holder.wait()
     assert run("batch", source, destination).exit_code == 0
+
+
+_GATED_CLI = (
+    "import sys\n"
+    "from blueheart.cli import main\n"
+    "print('ready', flush=True)\n"
+    "sys.stdin.readline()\n"
+    "sys.argv[0] = 'blueheart'\n"
+    "main()\n"
+)
+
+
+def started_together(*commands: list[str | Path]) -> list[subprocess.CompletedProcess[str]]:
+    """The CLI in one process per command, each let go the moment all are ready."""
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _GATED_CLI, *(str(a) for a in command)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for command in commands
+    ]
+    for process in processes:
+        assert process.stdout and process.stdout.readline() == "ready\n"
+    for process in processes:
+        assert process.stdin
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    done = []
+    for process in processes:
+        out, err = process.communicate(timeout=TIMEOUT_S)
+        done.append(subprocess.CompletedProcess(process.args, process.returncode, out, err))
+    return done
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("inner", ["", "sub"])
+def test_two_runs_started_together_never_both_write_a_folder(inner: str, tmp_path: Path) -> None:
+    """Into one destination, or one into a folder inside the other's: either the second is
+    refused with one line, or it finds its files decided (done, or another run's)."""
+    source = many_photos(tmp_path, 6, (64, 48))
+    (source / "sub").mkdir()
+    for index in range(6):
+        photo(64, 48, seed=index).save(source / "sub" / f"in-{index}.jpg")
+    for trial in range(12):
+        destination = tmp_path / f"out{trial}"
+        reports = (tmp_path / f"outer{trial}.json", tmp_path / f"inner{trial}.json")
+        runs = started_together(
+            ["batch", source, destination, "-j", "2", "--report", reports[0]],
+            ["batch", source / inner, destination / inner, "-j", "2", "--report", reports[1]],
+        )
+        refused = [run for run in runs if run.returncode != 0]
+        assert len(refused) <= 1, [run.stderr for run in runs]
+        for run in refused:
+            assert run.returncode == 2 and one_line(run.stderr), run.stderr
+            assert run.stderr.startswith(f"Error: {destination / inner} is ")
+            assert "in use by another run (" in run.stderr
+        writers = [r.name for r in reports if r.exists() and _badged_any(r, source / "sub")]
+        assert len(writers) <= 1, f"trial {trial}: both runs wrote {destination / 'sub'}"
+
+
+def _badged_any(report: Path, folder: Path) -> bool:
+    """Whether ``report`` says its run badged a file of ``folder``."""
+    return any(
+        result["status"] == "ok" and Path(result["source"]).parent == folder
+        for result in json.loads(report.read_text())["results"]
+    )
 
 
 # -- every name the file system accepts (item 17) --------------------------------------------
