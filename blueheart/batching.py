@@ -40,6 +40,7 @@ from blueheart.executors import WorkerPool, executor_for
 from blueheart.formats import SUFFIX_FORMATS, TEMP_SUFFIX, output_format, output_suffix
 from blueheart.imagefile import check_output, file_identity, file_kind, open_regular, write_atomic
 from blueheart.options import BadgeOptions
+from blueheart.targets import NameKey, name_key_in
 
 Status = Literal["ok", "skipped", "failed"]
 
@@ -371,21 +372,32 @@ def _lineage(folder: Path) -> list[Identity]:
 
 
 def plan_batch(
-    source: str | Path, destination: str | Path, options: BadgeOptions, *, overwrite: bool
+    source: str | Path,
+    destination: str | Path,
+    options: BadgeOptions,
+    *,
+    overwrite: bool,
+    name_key: NameKey | None = None,
 ) -> Plan:
     """Walk ``source`` and decide each file's output, without reading any image.
 
-    An output that would go into another batch's output folder inside ``destination`` (one
-    holding a ``LOCK_NAME``) is skipped: that folder is the other batch's to write and clean.
+    Outputs are compared as ``destination``'s file system compares names (``name_key``;
+    None: found by ``targets.name_key_in``): of two inputs whose outputs would be one file
+    there (``IMG.JPG`` and ``img.jpg`` on a case-insensitive drive), the second in the walk's
+    order fails, on every run. An input that is a file of ``destination`` (a link into it)
+    is skipped. An output that would go into another batch's output folder inside
+    ``destination`` (one holding a ``LOCK_NAME``) is skipped: that folder is the other
+    batch's to write and clean.
     """
     source_path, destination_path = Path(source), Path(destination)
     check_folders(source_path, destination_path)
-    in_other_batch = _in_other_batch(destination_path)
     found = list(discover(source_path, destination_path))
     inputs = frozenset(item.identity for item in found if item.identity)
+    outputs = _Outputs(
+        destination_path, inputs, overwrite, name_key or name_key_in(destination_path)
+    )
     jobs: list[Job] = []
     decided: list[Result] = []
-    claimed: set[str] = set()
     for item in found:
         shown = str(source_path / item.relative)
         if item.identity is None:
@@ -397,19 +409,55 @@ def plan_batch(
             / item.relative.parent
             / (item.path.stem + _suffix(item.path, kind, options))
         )
+        outcome = outputs.decide(shown, item, output)
+        if isinstance(outcome, Job):
+            jobs.append(outcome)
+        else:
+            decided.append(outcome)
+    return Plan(tuple(jobs), tuple(decided), inputs)
+
+
+class _Outputs:
+    """What planning knows of the destination: its files, other batches' folders in it,
+    and the outputs claimed so far, by the name its file system sees."""
+
+    def __init__(
+        self, destination: Path, inputs: frozenset[Identity], overwrite: bool, key: NameKey
+    ) -> None:
+        self.destination, self.inputs, self.overwrite, self.key = (
+            destination, inputs, overwrite, key
+        )  # fmt: skip
+        self.files = _files_below(destination)
+        self.in_other_batch = _in_other_batch(destination)
+        self.claimed: dict[str, Path] = {}
+
+    def decide(self, shown: str, item: Found, output: Path) -> Job | Result:
+        """The job for ``item``'s ``output``, or its result decided without badging."""
+        if item.identity in self.files and file_identity(output) != item.identity:
+            return Result(shown, None, "skipped", reason="a link to a file in the destination")
+        first = self.claimed.setdefault(self.key(str(output)), output)
         decision = _decide_output(
             output,
-            claimed,
-            inputs,
-            overwrite=overwrite,
-            foreign=in_other_batch(item.relative.parent),
+            first,
+            self.inputs,
+            overwrite=self.overwrite,
+            foreign=self.in_other_batch(item.relative.parent),
         )
         if decision is None:
-            jobs.append(Job(shown, str(output), str(destination_path)))
-        else:
-            decided.append(Result(shown, str(output), *decision))
-        claimed.add(str(output))
-    return Plan(tuple(jobs), tuple(decided), inputs)
+            return Job(shown, str(output), str(self.destination))
+        return Result(shown, str(output), *decision)
+
+
+def _files_below(folder: Path) -> frozenset[Identity]:
+    """The identities of the files below ``folder`` (links not followed); none if it is not
+    there."""
+    found: set[Identity] = set()
+    for here, _, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):  # removed meanwhile, or a name too long
+                status = os.lstat(Path(here, name))
+                found.add((status.st_dev, status.st_ino))
+    return frozenset(found)
 
 
 def _in_other_batch(destination: Path) -> Callable[[Path], bool]:
@@ -426,14 +474,17 @@ def _in_other_batch(destination: Path) -> Callable[[Path], bool]:
 
 
 def _decide_output(
-    output: Path, claimed: set[str], inputs: frozenset[Identity], *, overwrite: bool, foreign: bool
+    output: Path, first: Path, inputs: frozenset[Identity], *, overwrite: bool, foreign: bool
 ) -> tuple[Status, str | None, str | None] | None:
     """(status, error, reason) for an output decided without badging, or None: to badge;
-    ``foreign``: its folder is another batch's."""
+    ``first``: the first output planned under the same name on the destination's file system
+    (``output`` itself when none was before); ``foreign``: its folder is another batch's."""
     if foreign:
         return "skipped", None, f"in another batch's output folder (holds {LOCK_NAME})"
-    if str(output) in claimed:
-        return "failed", f"{output}: another input has this output name", None
+    if first is not output:
+        if str(first) == str(output):
+            return "failed", f"{output}: another input has this output name", None
+        return "failed", f"{output}: clashes with {first}: one name on this file system", None
     try:
         output.lstat()
     except FileNotFoundError:
@@ -491,11 +542,11 @@ def discover(source: Path, destination: Path | None = None) -> Iterator[Found]:
             path = here / name
             if left_out is not None and file_identity(path) == left_out:
                 continue
-            reason = _folder_left_out(path)
-            if reason:
-                yield Found(path, path.relative_to(source), skipped=reason)
-            else:
+            found = _examine_folder(path, source)
+            if found is None:
                 kept.append(name)
+            else:
+                yield found
         subfolders[:] = kept
         for name in sorted(files):
             yield _examine(here / name, source)
@@ -508,6 +559,19 @@ def _unreadable_folders(errors: list[OSError], source: Path) -> Iterator[Found]:
         path = Path(error.filename)
         reason = f"{path}: cannot read the folder ({error.strerror or error})"
         yield Found(path, path.relative_to(source), failed=reason)
+
+
+def _examine_folder(path: Path, source: Path) -> Found | None:
+    """None for a folder to walk, else why it is left out."""
+    try:
+        reason = _folder_left_out(path)
+    except OSError as error:  # a path longer than the system's limit (PATH_MAX)
+        return Found(path, path.relative_to(source), failed=_cannot_read(path, error))
+    return Found(path, path.relative_to(source), skipped=reason) if reason else None
+
+
+def _cannot_read(path: Path, error: OSError) -> str:
+    return f"{path}: cannot read ({error.strerror or error})"
 
 
 def _folder_left_out(path: Path) -> str | None:
@@ -524,13 +588,13 @@ def _folder_left_out(path: Path) -> str | None:
 def _examine(path: Path, source: Path) -> Found:
     """An input, or the reason ``path`` is left out; only a regular file is an input."""
     relative = path.relative_to(source)
-    reason = _file_left_out(path, source)
-    if reason:
-        return Found(path, relative, skipped=reason)
     try:
-        found = path.stat()
-    except OSError as error:  # removed meanwhile, or not allowed
-        return Found(path, relative, failed=f"{path}: cannot read ({error.strerror or error})")
+        reason = _file_left_out(path, source)
+        found = None if reason else path.stat()
+    except OSError as error:  # removed meanwhile, not allowed, or a path over PATH_MAX
+        return Found(path, relative, failed=_cannot_read(path, error))
+    if found is None:
+        return Found(path, relative, skipped=reason)
     if not stat.S_ISREG(found.st_mode):
         return Found(path, relative, skipped=f"not a regular file ({file_kind(found.st_mode)})")
     return Found(path, relative, identity=(found.st_dev, found.st_ino))
