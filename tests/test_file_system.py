@@ -184,6 +184,61 @@ def test_badge_through_a_bind_mount_never_writes_the_input(source: Path, tmp_pat
     assert digest(source / "a.jpg") == original
 
 
+def test_badge_refuses_an_output_that_is_another_input_through_a_bind_mount(
+    source: Path, tmp_path: Path
+) -> None:
+    badge_file(source / "a.jpg", source / "a-blueheart.jpg")
+    earlier = digest(source / "a-blueheart.jpg")
+    view = tmp_path / "view"
+    with bind_mounted(source, view):
+        result = run("badge", source / "a.jpg", view / "a-blueheart.jpg", "--overwrite")
+    assert result.exit_code == 2 and one_line(result.stderr)
+    assert result.stderr == (
+        f"Error: {source / 'a-blueheart.jpg'}: is an input (the same file); "
+        "inputs are never written\n"
+    )
+    assert digest(source / "a-blueheart.jpg") == earlier
+
+
+def test_badge_refuses_an_output_hard_linked_to_another_input(source: Path) -> None:
+    badge_file(source / "a.jpg", source / "a-blueheart.jpg")
+    twin = source.parent / "twin.jpg"
+    os.link(source / "a-blueheart.jpg", twin)
+    result = run("badge", source / "a.jpg", twin, "--overwrite")
+    assert result.exit_code == 2 and one_line(result.stderr)
+    assert result.stderr == (
+        f"Error: {source / 'a-blueheart.jpg'}: is an input (the same file); "
+        "inputs are never written\n"
+    )
+    assert twin.samefile(source / "a-blueheart.jpg")
+
+
+def test_sheet_through_a_bind_mount_never_draws_or_replaces_a_photo(
+    source: Path, tmp_path: Path
+) -> None:
+    view = tmp_path / "view"
+    with bind_mounted(source, view):
+        first = run("sheet", source, "-o", view / "check.jpg")
+        again = run("sheet", source, "-o", view / "check.jpg", "--overwrite")
+    assert first.exit_code == 0 and first.stdout.endswith("\n2 images on 1 page\n")
+    # The first run's page is that run's page under another path, not a third photo.
+    assert again.exit_code == 0 and again.stdout.endswith("\n2 images on 1 page\n")
+
+
+def test_sheet_refuses_a_page_hard_linked_to_a_photo(source: Path, tmp_path: Path) -> None:
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    os.link(source / "a.jpg", pages / "check-001.jpg")
+    original = digest(source / "a.jpg")
+    result = run("sheet", source, "-o", pages / "check.jpg", "--overwrite")
+    assert result.exit_code == 2 and one_line(result.stderr)
+    assert result.stderr == (
+        f"Error: {pages / 'check-001.jpg'}: is an input (the same file); inputs are never written\n"
+    )
+    assert (pages / "check-001.jpg").samefile(source / "a.jpg")
+    assert digest(source / "a.jpg") == original
+
+
 # -- the report never replaces what it should not (item 4) -----------------------------------
 
 
