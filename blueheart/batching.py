@@ -40,6 +40,7 @@ from blueheart.executors import WorkerPool, executor_for
 from blueheart.formats import SUFFIX_FORMATS, TEMP_SUFFIX, output_format, output_suffix
 from blueheart.imagefile import check_output, file_identity, file_kind, open_regular, write_atomic
 from blueheart.options import BadgeOptions, path_argument, resolve_options
+from blueheart.targets import NameKey, name_key_in
 
 Status = Literal["ok", "skipped", "failed"]
 
@@ -190,8 +191,9 @@ def batch(
     writing nothing.
 
     Once the workers (or the cluster) are ready, the run holds ``destination``'s lock (see
-    ``destination_lock``; nothing is created before), first removes the temporary files a
-    killed run left there, and after an interrupted run its own. Setting
+    ``destination_lock``; nothing is created before, and what it made is removed when the
+    run is refused), removes the temporary files a killed run left there, then plans; after
+    an interrupted run it removes its own. A dry run plans without the lock. Setting
     ``stop`` (from a signal handler, say), or ``KeyboardInterrupt``, stops the run: the
     files finished are kept and reported, and the report says ``interrupted``. Raises
     ``OptionError`` for a missing ``source``, a ``destination`` that is ``source`` or holds
@@ -199,37 +201,54 @@ def batch(
     that may not be written, or a ``scheduler`` that cannot be reached, and ``TypeError`` for
     an argument of the wrong type (``source``, ``destination``, ``report``, ``options``).
     """
-    source, destination = path_argument("source", source), path_argument("destination", destination)
+    source_path = path_argument("source", source)
+    destination_path = path_argument("destination", destination)
     if report is not None:
         path_argument("report", report)
     resolved = resolve_options(options, {})
-    plan = plan_batch(source, destination, resolved, overwrite=overwrite)
     report_path = Path(report) if report is not None else None
-    if report_path is not None:
-        check_report(report_path, plan, overwrite=overwrite)
-    results = list(plan.decided)
-    for result in results:
-        if progress:
-            progress(result)
     if dry_run:
+        plan = _checked_plan(source_path, destination_path, resolved, overwrite, report_path)
+        _announce(plan.decided, progress)
         if planned:
             planned(plan)
-        return Report(tuple(results))
+        return Report(plan.decided)
+    check_folders(source_path, destination_path)
     stop = stop if stop is not None else threading.Event()
     # The workers first: a scheduler that cannot be reached refuses the run before the
-    # destination or its lock is made.
-    with _running_on(executor, workers, scheduler) as runner, destination_lock(Path(destination)):
-        remove_stale_temp_files(Path(destination))
+    # destination or its lock is made. The lock before the plan: two runs started together
+    # into one folder (or one inside the other) never both plan to write it.
+    with _running_on(executor, workers, scheduler) as runner, destination_lock(destination_path):
+        remove_stale_temp_files(destination_path)
+        plan = _checked_plan(source_path, destination_path, resolved, overwrite, report_path)
+        results = list(plan.decided)
+        _announce(plan.decided, progress)
         if planned:
             planned(plan)
         _run(plan.jobs, resolved, runner, overwrite, stop, results, progress)
         if stop.is_set():
             # Workers stopped mid-photo leave their hidden temp files; the run removes its own.
-            remove_stale_temp_files(Path(destination))
+            remove_stale_temp_files(destination_path)
         outcome = Report(tuple(results), interrupted=stop.is_set())
         if report_path is not None:
             write_atomic(report_path, outcome.to_json().encode("utf-8"), overwrite=True)
     return outcome
+
+
+def _checked_plan(
+    source: Path, destination: Path, options: BadgeOptions, overwrite: bool, report: Path | None
+) -> Plan:
+    """The plan, with ``report`` checked against it."""
+    plan = plan_batch(source, destination, options, overwrite=overwrite)
+    if report is not None:
+        check_report(report, plan, overwrite=overwrite)
+    return plan
+
+
+def _announce(results: Iterable[Result], progress: ProgressCallback | None) -> None:
+    for result in results:
+        if progress:
+            progress(result)
 
 
 def _running_on(
@@ -357,21 +376,32 @@ def _lineage(folder: Path) -> list[Identity]:
 
 
 def plan_batch(
-    source: str | Path, destination: str | Path, options: BadgeOptions, *, overwrite: bool
+    source: str | Path,
+    destination: str | Path,
+    options: BadgeOptions,
+    *,
+    overwrite: bool,
+    name_key: NameKey | None = None,
 ) -> Plan:
     """Walk ``source`` and decide each file's output, without reading any image.
 
-    An output that would go into another batch's output folder inside ``destination`` (one
-    holding a ``LOCK_NAME``) is skipped: that folder is the other batch's to write and clean.
+    Outputs are compared as ``destination``'s file system compares names (``name_key``;
+    None: found by ``targets.name_key_in``): of two inputs whose outputs would be one file
+    there (``IMG.JPG`` and ``img.jpg`` on a case-insensitive drive), the second in the walk's
+    order fails, on every run. An input that is a file of ``destination`` (a link into it)
+    is skipped. An output that would go into another batch's output folder inside
+    ``destination`` (one holding a ``LOCK_NAME``) is skipped: that folder is the other
+    batch's to write and clean.
     """
     source_path, destination_path = Path(source), Path(destination)
     check_folders(source_path, destination_path)
-    in_other_batch = _in_other_batch(destination_path)
     found = list(discover(source_path, destination_path))
     inputs = frozenset(item.identity for item in found if item.identity)
+    outputs = _Outputs(
+        destination_path, inputs, overwrite, name_key or name_key_in(destination_path)
+    )
     jobs: list[Job] = []
     decided: list[Result] = []
-    claimed: set[str] = set()
     for item in found:
         shown = str(source_path / item.relative)
         if item.identity is None:
@@ -383,19 +413,55 @@ def plan_batch(
             / item.relative.parent
             / (item.path.stem + _suffix(item.path, kind, options))
         )
+        outcome = outputs.decide(shown, item, output)
+        if isinstance(outcome, Job):
+            jobs.append(outcome)
+        else:
+            decided.append(outcome)
+    return Plan(tuple(jobs), tuple(decided), inputs)
+
+
+class _Outputs:
+    """What planning knows of the destination: its files, other batches' folders in it,
+    and the outputs claimed so far, by the name its file system sees."""
+
+    def __init__(
+        self, destination: Path, inputs: frozenset[Identity], overwrite: bool, key: NameKey
+    ) -> None:
+        self.destination, self.inputs, self.overwrite, self.key = (
+            destination, inputs, overwrite, key
+        )  # fmt: skip
+        self.files = _files_below(destination)
+        self.in_other_batch = _in_other_batch(destination)
+        self.claimed: dict[str, Path] = {}
+
+    def decide(self, shown: str, item: Found, output: Path) -> Job | Result:
+        """The job for ``item``'s ``output``, or its result decided without badging."""
+        if item.identity in self.files and file_identity(output) != item.identity:
+            return Result(shown, None, "skipped", reason="a link to a file in the destination")
+        first = self.claimed.setdefault(self.key(str(output)), output)
         decision = _decide_output(
             output,
-            claimed,
-            inputs,
-            overwrite=overwrite,
-            foreign=in_other_batch(item.relative.parent),
+            first,
+            self.inputs,
+            overwrite=self.overwrite,
+            foreign=self.in_other_batch(item.relative.parent),
         )
         if decision is None:
-            jobs.append(Job(shown, str(output), str(destination_path)))
-        else:
-            decided.append(Result(shown, str(output), *decision))
-        claimed.add(str(output))
-    return Plan(tuple(jobs), tuple(decided), inputs)
+            return Job(shown, str(output), str(self.destination))
+        return Result(shown, str(output), *decision)
+
+
+def _files_below(folder: Path) -> frozenset[Identity]:
+    """The identities of the files below ``folder`` (links not followed); none if it is not
+    there."""
+    found: set[Identity] = set()
+    for here, _, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):  # removed meanwhile, or a name too long
+                status = os.lstat(Path(here, name))
+                found.add((status.st_dev, status.st_ino))
+    return frozenset(found)
 
 
 def _in_other_batch(destination: Path) -> Callable[[Path], bool]:
@@ -412,14 +478,17 @@ def _in_other_batch(destination: Path) -> Callable[[Path], bool]:
 
 
 def _decide_output(
-    output: Path, claimed: set[str], inputs: frozenset[Identity], *, overwrite: bool, foreign: bool
+    output: Path, first: Path, inputs: frozenset[Identity], *, overwrite: bool, foreign: bool
 ) -> tuple[Status, str | None, str | None] | None:
     """(status, error, reason) for an output decided without badging, or None: to badge;
-    ``foreign``: its folder is another batch's."""
+    ``first``: the first output planned under the same name on the destination's file system
+    (``output`` itself when none was before); ``foreign``: its folder is another batch's."""
     if foreign:
         return "skipped", None, f"in another batch's output folder (holds {LOCK_NAME})"
-    if str(output) in claimed:
-        return "failed", f"{output}: another input has this output name", None
+    if first is not output:
+        if str(first) == str(output):
+            return "failed", f"{output}: another input has this output name", None
+        return "failed", f"{output}: clashes with {first}: one name on this file system", None
     try:
         output.lstat()
     except FileNotFoundError:
@@ -477,11 +546,11 @@ def discover(source: Path, destination: Path | None = None) -> Iterator[Found]:
             path = here / name
             if left_out is not None and file_identity(path) == left_out:
                 continue
-            reason = _folder_left_out(path)
-            if reason:
-                yield Found(path, path.relative_to(source), skipped=reason)
-            else:
+            found = _examine_folder(path, source)
+            if found is None:
                 kept.append(name)
+            else:
+                yield found
         subfolders[:] = kept
         for name in sorted(files):
             yield _examine(here / name, source)
@@ -494,6 +563,19 @@ def _unreadable_folders(errors: list[OSError], source: Path) -> Iterator[Found]:
         path = Path(error.filename)
         reason = f"{path}: cannot read the folder ({error.strerror or error})"
         yield Found(path, path.relative_to(source), failed=reason)
+
+
+def _examine_folder(path: Path, source: Path) -> Found | None:
+    """None for a folder to walk, else why it is left out."""
+    try:
+        reason = _folder_left_out(path)
+    except OSError as error:  # a path longer than the system's limit (PATH_MAX)
+        return Found(path, path.relative_to(source), failed=_cannot_read(path, error))
+    return Found(path, path.relative_to(source), skipped=reason) if reason else None
+
+
+def _cannot_read(path: Path, error: OSError) -> str:
+    return f"{path}: cannot read ({error.strerror or error})"
 
 
 def _folder_left_out(path: Path) -> str | None:
@@ -510,13 +592,13 @@ def _folder_left_out(path: Path) -> str | None:
 def _examine(path: Path, source: Path) -> Found:
     """An input, or the reason ``path`` is left out; only a regular file is an input."""
     relative = path.relative_to(source)
-    reason = _file_left_out(path, source)
-    if reason:
-        return Found(path, relative, skipped=reason)
     try:
-        found = path.stat()
-    except OSError as error:  # removed meanwhile, or not allowed
-        return Found(path, relative, failed=f"{path}: cannot read ({error.strerror or error})")
+        reason = _file_left_out(path, source)
+        found = None if reason else path.stat()
+    except OSError as error:  # removed meanwhile, not allowed, or a path over PATH_MAX
+        return Found(path, relative, failed=_cannot_read(path, error))
+    if found is None:
+        return Found(path, relative, skipped=reason)
     if not stat.S_ISREG(found.st_mode):
         return Found(path, relative, skipped=f"not a regular file ({file_kind(found.st_mode)})")
     return Found(path, relative, identity=(found.st_dev, found.st_ino))
@@ -550,33 +632,68 @@ def destination_lock(destination: Path) -> Iterator[None]:
     file stays after the run as the mark of a batch's output folder. Raises ``OptionError``
     (field "destination") naming the other run when one holds the lock or that of a folder
     holding ``destination`` (whose cleanup would take this run's temporary files for a killed
-    run's), or when the file cannot be made. Nothing is created when it raises for another run.
+    run's), or when the file cannot be made. Nothing is left when it raises, nor when the
+    body raises ``OptionError`` (a run refused before it started): the folders and lock file
+    it made are removed.
     """
     _refuse_inside_a_running_batch(destination)
+    made = [folder for folder in (destination, *destination.parents) if not folder.exists()]
     lock = destination / LOCK_NAME
+    made_lock = False
+    try:
+        descriptor, made_lock = _take_lock(destination, lock)
+        try:
+            # Again, now that this run holds its lock: of two runs started together, one
+            # into a folder inside the other's, the outer either holds its lock by now (and
+            # this run stops) or takes it later and finds this one's lock in its plan.
+            _refuse_inside_a_running_batch(destination)
+            os.ftruncate(descriptor, 0)
+            os.pwrite(descriptor, _run_description().encode("utf-8"), 0)
+            yield
+        except OptionError:
+            if made_lock:
+                lock.unlink(missing_ok=True)
+            raise
+        finally:
+            os.close(descriptor)
+    except OptionError:
+        for folder in made:  # deepest first; a folder another process filled meanwhile stays
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _take_lock(destination: Path, lock: Path) -> tuple[int, bool]:
+    """The descriptor of ``lock``, held exclusively, and whether this call made the file."""
+    flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
         destination.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(
-            lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o666
-        )
+        try:
+            descriptor, made = os.open(lock, flags | os.O_CREAT | os.O_EXCL, 0o666), True
+        except FileExistsError:
+            descriptor, made = os.open(lock, flags), False
     except OSError as error:
         raise OptionError(
             "destination", f"cannot lock {lock} ({error.strerror or error})"
         ) from None
     try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        found = os.fstat(descriptor)
+        if not stat.S_ISREG(found.st_mode):
             raise OptionError("destination", f"{lock} is not a regular file")
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise OptionError(
-                "destination", f"{destination} is in use by another run ({_holder(descriptor)})"
-            ) from None
-        os.ftruncate(descriptor, 0)
-        os.pwrite(descriptor, _run_description().encode("utf-8"), 0)
-        yield
-    finally:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # A refused run removes the lock file it made: held, but no longer at its name.
+        if file_identity(lock) != (found.st_dev, found.st_ino):
+            raise BlockingIOError
+    except BlockingIOError:
+        holder = _holder(descriptor)
         os.close(descriptor)
+        raise OptionError(
+            "destination", f"{destination} is in use by another run ({holder})"
+        ) from None
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor, made
 
 
 def _refuse_inside_a_running_batch(destination: Path) -> None:

@@ -14,9 +14,16 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from blueheart.batching import find_images
 from blueheart.crop import circle_mask, square_window
-from blueheart.errors import EXIT_FAILED, BlueheartError, OptionError, OutputExistsError, one_line
+from blueheart.errors import (
+    EXIT_FAILED,
+    BlueheartError,
+    OptionError,
+    OutputExistsError,
+    input_refused,
+    one_line,
+)
 from blueheart.formats import named_format
-from blueheart.imagefile import decoding, open_image, save_image_atomic
+from blueheart.imagefile import decoding, file_identity, open_image, save_image_atomic
 from blueheart.options import DEFAULT_MAX_PIXELS, Focus, OutputFormat
 
 SHEET_BACKGROUND = (236, 239, 242)
@@ -70,24 +77,23 @@ def write_contact_sheets(
     file's path relative to ``folder``; a file that cannot be read gets a crossed-out tile
     and is listed in the report. No images: nothing is written, the report has no pages.
 
-    Raises ``OptionError`` for an output name, page size or count that cannot be
-    (``destination``, ``per_page``, ``cell``, ``columns``), ``OutputExistsError`` if a page
-    exists and ``overwrite`` is False (before anything is written), ``OutputWriteError``.
+    Files named like ``output``'s pages in its folder (found by device and inode, through
+    bind mounts and links) are a previous run's pages, not drawn. Raises ``OptionError`` for
+    an output name, page size or count that cannot be (``destination``, ``per_page``,
+    ``cell``, ``columns``) or a page that is an image drawn (a hard link), ``OutputExistsError``
+    if a page exists and ``overwrite`` is False (before anything is written),
+    ``OutputWriteError``.
     """
     root, target = Path(folder), Path(output)
     named_format(target, OutputFormat.KEEP, needs_alpha=False)
     _check_layout(1, cell, columns)
     if per_page < 1:
         raise OptionError("per_page", f"expected 1 or more, got {per_page}")
-    own_pages = re.compile(rf"{re.escape(target.stem)}-\d{{3,}}{re.escape(target.suffix)}")
-    images = [
-        path
-        for path in find_images(root)
-        if not (path.parent.resolve() == target.parent.resolve() and own_pages.fullmatch(path.name))
-    ]
+    images = [path for path in find_images(root) if not _is_page_of(path, target)]
     _check_layout(min(per_page, max(1, len(images))), cell, columns)
     batches = [images[start : start + per_page] for start in range(0, len(images), per_page)]
     pages = page_names(target, len(batches))
+    _check_not_inputs(pages, images)
     existing = [page for page in pages if page.exists()]
     if existing and not overwrite:
         raise OutputExistsError(f"{existing[0]}: exists (pass overwrite=True to replace it)")
@@ -97,6 +103,26 @@ def write_contact_sheets(
         save_image_atomic(sheet, page, overwrite=overwrite)
         unreadable += failed
     return SheetReport(tuple(pages), len(images) - len(unreadable), tuple(unreadable))
+
+
+def _is_page_of(path: Path, output: Path) -> bool:
+    """Whether ``path`` is named like a page of ``output`` in its folder (a previous run's),
+    folders compared by device and inode: a bind mount or a link of it is the same folder."""
+    own_pages = re.compile(rf"{re.escape(output.stem)}-\d{{3,}}{re.escape(output.suffix)}")
+    if not own_pages.fullmatch(path.name):
+        return False
+    folder = file_identity(output.parent)
+    return folder is not None and folder == file_identity(path.parent)
+
+
+def _check_not_inputs(pages: list[Path], images: list[Path]) -> None:
+    """Raise ``OptionError`` if a page is one of ``images`` under another name (device and
+    inode: a hard link)."""
+    inputs = {file_identity(image) for image in images}
+    for page in pages:
+        identity = file_identity(page)
+        if identity is not None and identity in inputs:
+            raise OptionError("destination", input_refused(page, same_file=True))
 
 
 def page_names(output: Path, count: int) -> list[Path]:

@@ -362,3 +362,41 @@ def test_an_unreachable_scheduler_is_a_usage_error(
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: Invalid value for '--scheduler': cannot reach")
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("folds_case", "normalises", "clashing"),
+    [
+        (True, False, ["caf\u00e9.jpg", "Day 1/img_0001.jpg", "day 1/IMG_0001.jpg"]),
+        (False, True, ["caf\u00e9.jpg"]),
+        (True, True, ["caf\u0065\u0301.jpg", "caf\u00e9.jpg", "Day 1/img_0001.jpg", "day 1/IMG_0001.jpg"]),
+        (False, False, []),
+    ],
+)  # fmt: skip
+def test_outputs_one_name_on_the_destination_fail_after_the_first(
+    tmp_path: Path, folds_case: bool, normalises: bool, clashing: list[str]
+) -> None:
+    from functools import partial
+
+    from blueheart.batching import plan_batch
+    from blueheart.targets import fold_name
+
+    source = tmp_path / "src"
+    names = ["Day 1/IMG_0001.jpg", "Day 1/img_0001.jpg", "day 1/IMG_0001.jpg"]
+    names += ["CAF\u00c9.JPG", "caf\u00e9.jpg", "caf\u0065\u0301.jpg"]
+    for name in names:
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        photo(30, 20).save(source / name, "JPEG")
+    key = partial(fold_name, folds_case=folds_case, normalises=normalises)
+    destination = tmp_path / "out"
+    for _ in range(2):  # the same answer on every run
+        plan = plan_batch(source, destination, BadgeOptions(), overwrite=False, name_key=key)
+        failed = {Path(r.source).relative_to(source).as_posix(): r.error for r in plan.decided}
+        assert sorted(failed) == sorted(clashing)
+        for name, error in failed.items():
+            first = next(
+                job.output for job in plan.jobs if key(job.output) == key(f"{destination}/{name}")
+            )
+            assert (
+                error == f"{destination / name}: clashes with {first}: one name on this file system"
+            )

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from helpers import fail_reads, photo
+from helpers import fail_reads, many_photos, photo
 from PIL import Image
 
 from blueheart import BadgeOptions, OptionError, UnreadableImageError, badge_file, batch
@@ -75,6 +77,40 @@ def bind_mounted(folder: Path, mount_point: Path) -> Iterator[None]:
         yield
     finally:
         subprocess.run(["umount", str(mount_point)], check=True)
+
+
+@pytest.fixture
+def case_insensitive(tmp_path: Path) -> Iterator[Path]:
+    """A folder on a fresh exFAT file system (case-insensitive, as on USB drives), mounted
+    through FUSE on a loop device; skips the test where that cannot be done."""
+    if not IS_ROOT or not Path("/dev/loop-control").exists() or not Path("/dev/fuse").exists():
+        pytest.skip("an exFAT loop mount needs root, loop devices and FUSE")
+    if not all(shutil.which(tool) for tool in ("mkfs.exfat", "mount.exfat-fuse", "losetup")):
+        pytest.skip("needs exfatprogs and exfat-fuse")
+    image, mount_point = tmp_path / "exfat.img", tmp_path / "exfat"
+    mount_point.mkdir()
+    with image.open("wb") as handle:
+        handle.truncate(64 * 1024 * 1024)
+    subprocess.run(["mkfs.exfat", str(image)], check=True, capture_output=True)
+    attached = subprocess.run(
+        ["losetup", "-f", "--show", str(image)], capture_output=True, text=True
+    )
+    if attached.returncode != 0:
+        pytest.skip(f"no loop device: {attached.stderr.strip()}")
+    device = attached.stdout.strip()
+    try:
+        mounted = subprocess.run(
+            ["mount.exfat-fuse", device, str(mount_point)], capture_output=True
+        )
+        if mounted.returncode != 0:
+            pytest.skip(f"exFAT cannot be mounted here: {mounted.stderr.decode().strip()}")
+        try:
+            yield mount_point
+        finally:
+            if subprocess.run(["umount", str(mount_point)], check=False).returncode != 0:
+                subprocess.run(["umount", "-l", str(mount_point)], check=False)
+    finally:
+        subprocess.run(["losetup", "-d", device], check=False)
 
 
 # -- the same file under another name (item 3) ------------------------------------------------
@@ -145,6 +181,61 @@ def test_badge_through_a_bind_mount_never_writes_the_input(source: Path, tmp_pat
     with bind_mounted(source, tmp_path / "view"):
         result = run("badge", source / "a.jpg", "-o", tmp_path / "view" / "a.jpg", "--overwrite")
     assert result.exit_code == 2 and "inputs are never written" in result.stderr
+    assert digest(source / "a.jpg") == original
+
+
+def test_badge_refuses_an_output_that_is_another_input_through_a_bind_mount(
+    source: Path, tmp_path: Path
+) -> None:
+    badge_file(source / "a.jpg", source / "a-blueheart.jpg")
+    earlier = digest(source / "a-blueheart.jpg")
+    view = tmp_path / "view"
+    with bind_mounted(source, view):
+        result = run("badge", source / "a.jpg", view / "a-blueheart.jpg", "--overwrite")
+    assert result.exit_code == 2 and one_line(result.stderr)
+    assert result.stderr == (
+        f"Error: {source / 'a-blueheart.jpg'}: is an input (the same file); "
+        "inputs are never written\n"
+    )
+    assert digest(source / "a-blueheart.jpg") == earlier
+
+
+def test_badge_refuses_an_output_hard_linked_to_another_input(source: Path) -> None:
+    badge_file(source / "a.jpg", source / "a-blueheart.jpg")
+    twin = source.parent / "twin.jpg"
+    os.link(source / "a-blueheart.jpg", twin)
+    result = run("badge", source / "a.jpg", twin, "--overwrite")
+    assert result.exit_code == 2 and one_line(result.stderr)
+    assert result.stderr == (
+        f"Error: {source / 'a-blueheart.jpg'}: is an input (the same file); "
+        "inputs are never written\n"
+    )
+    assert twin.samefile(source / "a-blueheart.jpg")
+
+
+def test_sheet_through_a_bind_mount_never_draws_or_replaces_a_photo(
+    source: Path, tmp_path: Path
+) -> None:
+    view = tmp_path / "view"
+    with bind_mounted(source, view):
+        first = run("sheet", source, "-o", view / "check.jpg")
+        again = run("sheet", source, "-o", view / "check.jpg", "--overwrite")
+    assert first.exit_code == 0 and first.stdout.endswith("\n2 images on 1 page\n")
+    # The first run's page is that run's page under another path, not a third photo.
+    assert again.exit_code == 0 and again.stdout.endswith("\n2 images on 1 page\n")
+
+
+def test_sheet_refuses_a_page_hard_linked_to_a_photo(source: Path, tmp_path: Path) -> None:
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    os.link(source / "a.jpg", pages / "check-001.jpg")
+    original = digest(source / "a.jpg")
+    result = run("sheet", source, "-o", pages / "check.jpg", "--overwrite")
+    assert result.exit_code == 2 and one_line(result.stderr)
+    assert result.stderr == (
+        f"Error: {pages / 'check-001.jpg'}: is an input (the same file); inputs are never written\n"
+    )
+    assert (pages / "check-001.jpg").samefile(source / "a.jpg")
     assert digest(source / "a.jpg") == original
 
 
@@ -480,6 +571,182 @@ def test_a_killed_run_leaves_no_lock_behind(source: Path, tmp_path: Path) -> Non
         holder.kill()
         holder.wait()
     assert run("batch", source, destination).exit_code == 0
+
+
+_GATED_CLI = (
+    "import sys\n"
+    "from blueheart.cli import main\n"
+    "print('ready', flush=True)\n"
+    "sys.stdin.readline()\n"
+    "sys.argv[0] = 'blueheart'\n"
+    "main()\n"
+)
+
+
+def started_together(*commands: list[str | Path]) -> list[subprocess.CompletedProcess[str]]:
+    """The CLI in one process per command, each let go the moment all are ready."""
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _GATED_CLI, *(str(a) for a in command)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for command in commands
+    ]
+    for process in processes:
+        assert process.stdout and process.stdout.readline() == "ready\n"
+    for process in processes:
+        assert process.stdin
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    done = []
+    for process in processes:
+        out, err = process.communicate(timeout=TIMEOUT_S)
+        done.append(subprocess.CompletedProcess(process.args, process.returncode, out, err))
+    return done
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("inner", ["", "sub"])
+def test_two_runs_started_together_never_both_write_a_folder(inner: str, tmp_path: Path) -> None:
+    """Into one destination, or one into a folder inside the other's: either the second is
+    refused with one line, or it finds its files decided (done, or another run's)."""
+    source = many_photos(tmp_path, 6, (64, 48))
+    (source / "sub").mkdir()
+    for index in range(6):
+        photo(64, 48, seed=index).save(source / "sub" / f"in-{index}.jpg")
+    for trial in range(12):
+        destination = tmp_path / f"out{trial}"
+        reports = (tmp_path / f"outer{trial}.json", tmp_path / f"inner{trial}.json")
+        runs = started_together(
+            ["batch", source, destination, "-j", "2", "--report", reports[0]],
+            ["batch", source / inner, destination / inner, "-j", "2", "--report", reports[1]],
+        )
+        refused = [run for run in runs if run.returncode != 0]
+        assert len(refused) <= 1, [run.stderr for run in runs]
+        for run in refused:
+            assert run.returncode == 2 and one_line(run.stderr), run.stderr
+            assert run.stderr.startswith(f"Error: {destination / inner} is ")
+            assert "in use by another run (" in run.stderr
+        writers = [r.name for r in reports if r.exists() and _badged_any(r, source / "sub")]
+        assert len(writers) <= 1, f"trial {trial}: both runs wrote {destination / 'sub'}"
+
+
+def _badged_any(report: Path, folder: Path) -> bool:
+    """Whether ``report`` says its run badged a file of ``folder``."""
+    return any(
+        result["status"] == "ok" and Path(result["source"]).parent == folder
+        for result in json.loads(report.read_text())["results"]
+    )
+
+
+# -- names as the destination's file system sees them (issue 20) -----------------------------
+
+
+def test_names_one_on_a_case_insensitive_destination_never_share_an_output(
+    tmp_path: Path, case_insensitive: Path
+) -> None:
+    source = tmp_path / "photos"
+    source.mkdir()
+    photo(60, 40, seed=1).save(source / "IMG_0001.JPG")
+    photo(40, 60, seed=2).save(source / "img_0001.jpg")
+    destination = case_insensitive / "out"
+    clash = (
+        f"failed: {destination / 'img_0001.jpg'}: clashes with {destination / 'IMG_0001.JPG'}: "
+        "one name on this file system\n"
+    )
+    for summary in ("1 ok, 0 skipped, 1 failed", "0 ok, 1 skipped, 1 failed"):
+        result = run("batch", source, destination)
+        assert result.exit_code == 1 and result.stderr == clash
+        assert result.stdout.splitlines()[-1] == summary
+        assert sorted(p.name for p in destination.iterdir()) == [LOCK_NAME, "IMG_0001.JPG"]
+        assert Image.open(destination / "IMG_0001.JPG").size == (60, 40)
+    assert not [p for p in case_insensitive.rglob(".*") if p.name != LOCK_NAME]
+    badged = run("badge", source / "IMG_0001.JPG", source / "img_0001.jpg", "-o", destination)
+    assert badged.exit_code == 2 and one_line(badged.stderr)
+    assert badged.stderr == (
+        f"Error: {source / 'IMG_0001.JPG'} and {source / 'img_0001.jpg'} would both be written "
+        f"to {destination / 'img_0001-blueheart.jpg'}; badge them into different folders\n"
+    )
+    assert not (destination / "img_0001-blueheart.jpg").exists()
+
+
+def test_a_link_into_the_destination_is_never_an_input(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    destination = source / "out"  # the destination may lie inside the source
+    source.mkdir()
+    photo(60, 40).save(source / "a.jpg")
+    assert batch(source, destination).counts["ok"] == 1
+    (source / "link.jpg").symlink_to(Path("out") / "a.jpg")
+    outside = tmp_path / "out2"
+    assert batch(source, outside).counts["ok"] == 2
+    os.link(outside / "a.jpg", source / "hard.jpg")
+    for folder, name in ((destination, "link.jpg"), (outside, "hard.jpg")):
+        report = tmp_path / "r.json"
+        result = run("batch", source, folder, "--report", report)
+        assert result.exit_code == 0, result.stderr
+        found = {Path(r["source"]).name: r for r in json.loads(report.read_text())["results"]}
+        assert (found[name]["status"], found[name]["reason"], found[name]["output"]) == (
+            "skipped",
+            "a link to a file in the destination",
+            None,
+        )
+        assert not (folder / name).exists()
+
+
+_DEEP = "d" * 200
+
+
+def _deep_folder(root: Path, depth: int) -> None:
+    """``root/d.../d.../...``: ``depth`` folders of 200-byte names, a photo in the last; made
+    through folder descriptors, since the whole path is over the system's limit."""
+    descriptor = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(depth):
+            os.mkdir(_DEEP, dir_fd=descriptor)
+            inner = os.open(_DEEP, os.O_RDONLY | os.O_DIRECTORY, dir_fd=descriptor)
+            os.close(descriptor)
+            descriptor = inner
+        jpeg = io.BytesIO()
+        photo(20, 20).save(jpeg, "JPEG")
+        written = os.open("deep.jpg", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=descriptor)
+        os.write(written, jpeg.getvalue())
+        os.close(written)
+    finally:
+        os.close(descriptor)
+
+
+def _remove_deep_folder(root: Path, depth: int) -> None:
+    """Remove what ``_deep_folder`` made, the same way: through folder descriptors."""
+    descriptors = [os.open(root, os.O_RDONLY | os.O_DIRECTORY)]
+    try:
+        for _ in range(depth):
+            descriptors.append(os.open(_DEEP, os.O_RDONLY | os.O_DIRECTORY, dir_fd=descriptors[-1]))
+        os.unlink("deep.jpg", dir_fd=descriptors[-1])
+        for parent in reversed(descriptors[:-1]):
+            os.rmdir(_DEEP, dir_fd=parent)
+    finally:
+        for descriptor in descriptors:
+            os.close(descriptor)
+
+
+def test_a_path_over_path_max_fails_that_folder_and_the_batch_goes_on(
+    source: Path, tmp_path: Path
+) -> None:
+    _deep_folder(source, 22)  # 22 x 201 bytes: over PATH_MAX (4096) below the 20th
+    report = tmp_path / "r.json"
+    try:
+        result = run_process("batch", source, tmp_path / "out", "--report", report, "-j", "1")
+        assert result.returncode == 1 and b"Traceback" not in result.stderr
+        lines = result.stderr.decode().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"failed: {source}/ddd")
+        assert lines[0].endswith(": cannot read (File name too long)")
+        assert result.stdout.decode().splitlines()[-1] == "2 ok, 0 skipped, 1 failed"
+        assert json.loads(report.read_text())["counts"] == {"ok": 2, "skipped": 0, "failed": 1}
+    finally:
+        _remove_deep_folder(source, 22)
 
 
 # -- every name the file system accepts (item 17) --------------------------------------------
