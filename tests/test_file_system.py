@@ -7,19 +7,18 @@ run in a subprocess with a timeout.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 from helpers import photo
+from mounts import bind_mounted
 from PIL import Image
 
 from blueheart import BadgeOptions, OptionError, UnreadableImageError, badge_file, batch
@@ -60,21 +59,6 @@ def source(tmp_path: Path) -> Path:
     photo(120, 90, seed=1).save(folder / "a.jpg")
     photo(90, 120, seed=2).save(folder / "b.png")
     return folder
-
-
-@contextlib.contextmanager
-def bind_mounted(folder: Path, mount_point: Path) -> Iterator[None]:
-    """``mount --bind folder mount_point`` for the block; skips the test without the right."""
-    mount_point.mkdir(exist_ok=True)
-    if not IS_ROOT:
-        pytest.skip("bind mounts need root")
-    mounted = subprocess.run(["mount", "--bind", str(folder), str(mount_point)], check=False)
-    if mounted.returncode != 0:
-        pytest.skip("mount --bind is not allowed here")
-    try:
-        yield
-    finally:
-        subprocess.run(["umount", str(mount_point)], check=True)
 
 
 # -- the same file under another name (item 3) ------------------------------------------------
