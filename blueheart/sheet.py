@@ -16,7 +16,7 @@ from blueheart.batching import find_images
 from blueheart.crop import circle_mask, square_window
 from blueheart.errors import EXIT_FAILED, BlueheartError, OptionError, OutputExistsError, one_line
 from blueheart.formats import named_format
-from blueheart.imagefile import decoding, open_image, save_image_atomic
+from blueheart.imagefile import check_output, decoding, open_image, save_image_atomic
 from blueheart.options import DEFAULT_MAX_PIXELS, Focus, OutputFormat
 
 SHEET_BACKGROUND = (236, 239, 242)
@@ -88,7 +88,8 @@ def write_contact_sheets(
     _check_layout(min(per_page, max(1, len(images))), cell, columns)
     batches = [images[start : start + per_page] for start in range(0, len(images), per_page)]
     pages = page_names(target, len(batches))
-    existing = [page for page in pages if page.exists()]
+    # check_output, not exists(): an error asking (EIO, EACCES) is the page's, in one line.
+    existing = [page for page in pages if check_output(page, overwrite=True) is not None]
     if existing and not overwrite:
         raise OutputExistsError(f"{existing[0]}: exists (pass overwrite=True to replace it)")
     unreadable: list[tuple[Path, str]] = []
