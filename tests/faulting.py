@@ -10,13 +10,11 @@ copy; the checks return problems as sentences, so that a sweep reports all it fo
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -28,13 +26,16 @@ from blueheart.formats import TEMP_SUFFIX
 
 FAULTS = Path(__file__).parent / "faults"
 TIMEOUT_S = 120
+HUNG = -999
+"""The exit code the fork server gives a command it killed after ``TIMEOUT_S``."""
 ERRNOS = ("EIO", "ENOSPC", "EACCES", "ENAMETOOLONG")
 """The errors an operation may fail with; ``EINTR`` (a Ctrl-C during the call) apart."""
 MESSAGE_STARTS = ("Error: ", "failed: ", "unreadable: ", "Interrupted.")
 """How every line a command writes on stderr starts (the contract: one line per error)."""
 REPORT_FIELDS = {"source", "output", "status", "error"}
-LIBRARY = [sys.executable, "-m", "call_library"]
-CLI = [sys.executable, "-m", "blueheart"]
+LIBRARY = ("call_library",)
+CLI = ("blueheart",)
+"""The modules a command runs (as ``python -m``), followed by its arguments."""
 
 POINTS: dict[str, dict[str, int]] = {}
 """Per command: its fault points (all operations, changing ones) and how many were visited;
@@ -84,8 +85,9 @@ class Run:
 class Workspace:
     """A work folder rebuilt before each run from a pristine copy (inputs only)."""
 
-    def __init__(self, base: Path, build: dict[str, bytes]) -> None:
+    def __init__(self, base: Path, build: dict[str, bytes], server: ForkServer) -> None:
         self.pristine, self.root, self.state = base / "pristine", base / "work", base / "state"
+        self.server = server
         for name, data in build.items():
             (self.pristine / name).parent.mkdir(parents=True, exist_ok=True)
             (self.pristine / name).write_bytes(data)
@@ -100,17 +102,29 @@ class Workspace:
 
     def run(self, argv: tuple[str, ...], at: int = 0, action: str = "EIO") -> Run:
         """``argv`` under the layer: the ``at``th operation meets ``action`` (0: none)."""
+        self.reset_state()
+        done = self.server.run(argv, self.root, fault_environment(self, at, action))
+        return self.read_log(done)
+
+    def run_as_process(self, argv: tuple[str, ...]) -> Run:
+        """``argv`` as a fresh ``python -m`` under the layer (loaded by ``sitecustomize``),
+        counting only: what the fork server's runs are measured against."""
+        self.reset_state()
+        done = subprocess.run(
+            [sys.executable, "-m", *argv], cwd=self.root, capture_output=True, text=True,
+            env={**clean_environment(), **fault_environment(self, 0, "EIO")}, timeout=TIMEOUT_S,
+            check=False, start_new_session=True,
+        )  # fmt: skip
+        return self.read_log((done.returncode, done.stdout, done.stderr))
+
+    def reset_state(self) -> None:
+        """An empty state folder for the layer's counter and log."""
         if self.state.exists():
             shutil.rmtree(self.state)
         self.state.mkdir()
-        env = {
-            **clean_environment(),
-            "BLUEHEART_FAULT_STATE": str(self.state),
-            "BLUEHEART_FAULT_ROOT": str(self.root),
-            "BLUEHEART_FAULT_AT": str(at),
-            "BLUEHEART_FAULT_ERRNO": action,
-        }
-        done = run_in_session(list(argv), self.root, env)
+
+    def read_log(self, done: tuple[int, str, str]) -> Run:
+        """The run that ended as ``done`` (exit code, stdout, stderr), with its log."""
         log_path = self.state / "log"
         lines = log_path.read_text().splitlines() if log_path.exists() else []
         entries = [json.loads(line) for line in lines]
@@ -122,12 +136,19 @@ class Workspace:
                     entry[key] = entry[key].removeprefix(f"{self.root}{os.sep}")
         return Run(done[0], done[1], done[2], entries)
 
-    def run_clean(self, argv: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
-        """``argv`` without the layer, in the work folder."""
-        return subprocess.run(
-            argv, cwd=self.root, env=clean_environment(), capture_output=True, text=True,
-            timeout=TIMEOUT_S, check=False,
-        )  # fmt: skip
+    def run_clean(self, argv: tuple[str, ...]) -> tuple[int, str, str]:
+        """``argv`` without the layer, in the work folder: exit code, stdout, stderr."""
+        return self.server.run(argv, self.root, {})
+
+
+def fault_environment(workspace: Workspace, at: int, action: str) -> dict[str, str]:
+    """What tells the layer where to count and what to do (``blueheart_faults``)."""
+    return {
+        "BLUEHEART_FAULT_STATE": str(workspace.state),
+        "BLUEHEART_FAULT_ROOT": str(workspace.root),
+        "BLUEHEART_FAULT_AT": str(at),
+        "BLUEHEART_FAULT_ERRNO": action,
+    }
 
 
 def clean_environment() -> dict[str, str]:
@@ -139,22 +160,42 @@ def clean_environment() -> dict[str, str]:
     return {**environment, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
 
 
-def run_in_session(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str, str]:
-    """Run ``argv`` in a new session (its own process group), killing the group on a timeout."""
-    process = subprocess.Popen(
-        argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
-    )  # fmt: skip
-    try:
-        stdout, stderr = process.communicate(timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        stdout, stderr = process.communicate()
-        return -999, stdout, stderr + f"\n(harness: killed after {TIMEOUT_S} s)"
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)  # workers the run left behind
-    return process.returncode, stdout, stderr
+class ForkServer:
+    """``faults/forkserver.py``: commands run as forks of one process that imported blueheart
+    once (a tenth of the time of a fresh ``python -m``), each in its own session."""
+
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "forkserver", str(TIMEOUT_S)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=clean_environment(),
+        )  # fmt: skip
+
+    def run(self, argv: tuple[str, ...], cwd: Path, env: dict[str, str]) -> tuple[int, str, str]:
+        """Run ``argv`` (a module, then its arguments) in ``cwd`` with ``env`` added."""
+        out, err = self.scratch / "stdout", self.scratch / "stderr"
+        request = {"module": argv[0], "argv": list(argv[1:]), "cwd": str(cwd), "env": env,
+                   "out": str(out), "err": str(err)}  # fmt: skip
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        answer = self.process.stdout.readline()  # the server's own time limit bounds this
+        assert answer, "the fork server died"
+        returncode = json.loads(answer)["returncode"]
+        stderr = err.read_text(errors="replace")
+        if returncode == HUNG:
+            stderr += f"\n(harness: killed after {TIMEOUT_S} s)"
+        return returncode, out.read_text(errors="replace"), stderr
+
+    def close(self) -> None:
+        """End the server."""
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 def tree_digests(root: Path) -> dict[str, str]:
@@ -195,7 +236,7 @@ def check_messages(run: Run) -> list[str]:
 
 def check_exit(run: Run, action: str) -> list[str]:
     """The documented exit code: 130 after a Ctrl-C, else 0 or 1 (an I/O error is 1)."""
-    if run.returncode == -999:
+    if run.returncode == HUNG:
         return ["hung: killed by the harness"]
     if not run.acted:
         return [] if run.returncode == 0 else [f"exit {run.returncode} without a fault"]
@@ -282,11 +323,11 @@ def check_after(workspace: Workspace, command: Command, outputs: list[str], run:
 
 def check_rerun(workspace: Workspace, command: Command, outputs: list[str]) -> list[str]:
     """A re-run without faults completes, and leaves every output whole."""
-    done = workspace.run_clean(command.rerun)
+    returncode, _, stderr = workspace.run_clean(command.rerun)
     problems = []
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or [""])[-1]
-        problems.append(f"re-run exit {done.returncode}: {last}")
+    if returncode != 0:
+        last = (stderr.strip().splitlines() or [""])[-1]
+        problems.append(f"re-run exit {returncode}: {last}")
     problems += [
         f"after the re-run, output {'invalid' if (workspace.root / name).exists() else 'missing'}: {name}"
         for name in outputs

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +23,8 @@ from faulting import (
     ERRNOS,
     LIBRARY,
     Command,
+    ForkServer,
+    Run,
     Workspace,
     baseline,
     crash_sweep,
@@ -106,9 +111,16 @@ def actions_for(name: str) -> tuple[str, ...]:
     return ERRNOS if name.startswith("library") else CLI_ACTIONS
 
 
+@pytest.fixture(scope="module")
+def fork_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ForkServer]:
+    server = ForkServer(tmp_path_factory.mktemp("fork-server"))
+    yield server
+    server.close()
+
+
 @pytest.fixture
-def workspace(tmp_path: Path) -> Workspace:
-    return Workspace(tmp_path, photos())
+def workspace(tmp_path: Path, fork_server: ForkServer) -> Workspace:
+    return Workspace(tmp_path, photos(), fork_server)
 
 
 def _fail_with(problems: list[str]) -> None:
@@ -134,6 +146,26 @@ STRIDE = {"batch -j 2": 4, "library batch": 4}
 def test_io_errors_at_every_point(workspace: Workspace, name: str) -> None:
     points = every_point(actions_for(name), STRIDE.get(name, 1))
     _fail_with(sweep(workspace, commands()[name], points))
+
+
+def _operations(run: Run) -> list[tuple[object, str]]:
+    """The operations of ``run`` in order, temporary names without their random part."""
+    return [
+        (e["op"], re.sub(r"\.[^.]{8}\.blueheart-tmp$", ".tmp", str(e["path"]))) for e in run.log
+    ]
+
+
+def test_the_fork_server_runs_a_command_as_a_process_does(workspace: Workspace) -> None:
+    """The sweeps run commands as forks of a server (fast); a real process does the same."""
+    command = commands()["badge several"]
+    workspace.reset()
+    forked = workspace.run(command.argv)
+    workspace.reset()
+    process = workspace.run_as_process(command.argv)
+    assert (forked.returncode, forked.stdout, forked.stderr) == (0, process.stdout, "")
+    assert process.returncode == 0
+    assert _operations(forked) == _operations(process)
+    assert len(forked.log) > 50
 
 
 def test_badge_bytes_touches_no_file(workspace: Workspace, tmp_path: Path) -> None:
@@ -186,7 +218,7 @@ def test_crash_at_every_change(workspace: Workspace, name: str) -> None:
 
 def _batch(source: Path, destination: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*CLI, "batch", str(source), str(destination), "-j", "1", *extra],
+        [sys.executable, "-m", "blueheart", "batch", str(source), str(destination), "-j", "1", *extra],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
 
@@ -215,7 +247,7 @@ def test_case_insensitive_destination_keeps_both_photos(tmp_path: Path) -> None:
 
 
 def test_read_only_destination_fails_each_file_in_one_line(tmp_path: Path) -> None:
-    _write_photos(tmp_path / "src", photos())
+    _write_photos(tmp_path, photos())
     with ext4_folder(tmp_path, read_only=True) as drive:
         done = _batch(tmp_path / "src", drive / "out")
         assert done.returncode in (1, 2), done.stderr
@@ -226,9 +258,10 @@ def test_read_only_destination_fails_each_file_in_one_line(tmp_path: Path) -> No
 
 
 def test_full_destination_fails_cleanly_and_leaves_no_partial_file(tmp_path: Path) -> None:
-    _write_photos(tmp_path / "src", photos())
+    """Every photo fails with one line (ENOSPC), and nothing half-written is left."""
+    _write_photos(tmp_path, photos())
     with ext4_folder(tmp_path, megabytes=8) as drive:
-        (drive / "out").mkdir()
+        _batch(tmp_path / "src/sub", drive / "out")  # the lock made while there was room
         fill_up(drive)
         done = _batch(tmp_path / "src", drive / "out", "--report", str(tmp_path / "report.json"))
         assert "Traceback" not in done.stderr, done.stderr
@@ -247,9 +280,24 @@ def test_full_destination_fails_cleanly_and_leaves_no_partial_file(tmp_path: Pat
         assert not [name for name in left if name.endswith(".blueheart-tmp")], left
 
 
+def test_a_full_disk_while_taking_the_lock_is_one_line_and_leaves_no_empty_lock(
+    tmp_path: Path,
+) -> None:
+    """An I/O error on DEST is exit 1, one line; no empty lock file left (item 11)."""
+    _write_photos(tmp_path, photos())
+    with ext4_folder(tmp_path, megabytes=8) as drive:
+        (drive / "out").mkdir()
+        fill_up(drive)
+        done = _batch(tmp_path / "src", drive / "out")
+        assert (done.returncode, done.stderr.count("\n")) == (1, 1), done.stderr
+        assert done.stderr.startswith("Error: ") and "Traceback" not in done.stderr
+        lock = drive / "out" / ".blueheart-batch"
+        assert not lock.exists() or lock.stat().st_size > 0
+
+
 def test_a_bind_mount_of_the_source_as_destination_writes_nothing(tmp_path: Path) -> None:
     source = tmp_path / "src"
-    _write_photos(source, photos())
+    _write_photos(tmp_path, photos())
     before = {path: path.read_bytes() for path in source.rglob("*") if path.is_file()}
     with bind_mounted(source, tmp_path / "view"):
         done = _batch(source, tmp_path / "view", "--overwrite")
