@@ -17,7 +17,7 @@ def pytest_terminal_summary(terminalreporter: object) -> None:
     write("fault points (operations, changing ones; runs that reached their fault / crash point):")
     for name, figures in sorted(POINTS.items()):
         write(
-            f"  {name}: {figures.get('operations', 0)} operations, {figures.get('changing', 0)} "
+            f"  {name}: {figures.get('points', 0)} operations, {figures.get('changing', 0)} "
             f"changing; visited {figures.get('visited', 0)} faults, "
             f"{figures.get('crash_visited', 0)} crashes"
         )

@@ -53,6 +53,8 @@ class Command:
     """The inputs each output comes from, named by its stem (none: outputs are not per input)."""
     report: str | None = None
     cleans_up: bool = False
+    parallel: bool = False
+    """Whether its workers run in parallel (fault points are then per path)."""
     """Whether a run removes the temporary files a killed run left (a batch does)."""
 
     def source_of(self, output: str) -> str | None:
@@ -100,10 +102,13 @@ class Workspace:
             shutil.rmtree(self.root)
         shutil.copytree(self.pristine, self.root, symlinks=True)
 
-    def run(self, argv: tuple[str, ...], at: int = 0, action: str = "EIO") -> Run:
-        """``argv`` under the layer: the ``at``th operation meets ``action`` (0: none)."""
+    def run(
+        self, argv: tuple[str, ...], at: int = 0, action: str = "EIO", path: str | None = None
+    ) -> Run:
+        """``argv`` under the layer: the ``at``th operation (on ``path``, if given) meets
+        ``action`` (0: none)."""
         self.reset_state()
-        done = self.server.run(argv, self.root, fault_environment(self, at, action))
+        done = self.server.run(argv, self.root, fault_environment(self, at, action, path))
         return self.read_log(done)
 
     def run_as_process(self, argv: tuple[str, ...]) -> Run:
@@ -141,9 +146,12 @@ class Workspace:
         return self.server.run(argv, self.root, {})
 
 
-def fault_environment(workspace: Workspace, at: int, action: str) -> dict[str, str]:
+def fault_environment(
+    workspace: Workspace, at: int, action: str, path: str | None = None
+) -> dict[str, str]:
     """What tells the layer where to count and what to do (``blueheart_faults``)."""
     return {
+        "BLUEHEART_FAULT_PATH": path or "",
         "BLUEHEART_FAULT_STATE": str(workspace.state),
         "BLUEHEART_FAULT_ROOT": str(workspace.root),
         "BLUEHEART_FAULT_AT": str(at),
@@ -279,7 +287,9 @@ def check_outputs(
         if not path.exists() and run.returncode == 0:
             problems.append(f"exit 0 but output missing: {name}")
         source = command.source_of(name)
+        # (after a traceback, which names nothing, this would only repeat it)
         named = source is None or source in run.stderr or name in run.stderr
+        named = named or "Traceback" in run.stderr
         if not named and not path.exists() and run.returncode == 1:
             problems.append(f"failed input not named on stderr: {source}")
     if run.returncode == 1 and not run.stderr.strip():
@@ -341,65 +351,85 @@ def check_rerun(workspace: Workspace, command: Command, outputs: list[str]) -> l
 # -- sweeps ----------------------------------------------------------------------------------
 
 
-def baseline(workspace: Workspace, command: Command) -> tuple[list[str], int, int]:
-    """A run without faults: its outputs, and how many operations (all, changing) it makes."""
+Point = tuple[int, "str | None"]
+"""Where a fault lands: the Nth operation of the run, or (with a path) the Nth on that path."""
+
+
+def baseline(workspace: Workspace, command: Command) -> tuple[list[str], list[Point], int]:
+    """A run without faults: its outputs, its fault points, and how many changing operations
+    it makes. A command whose workers run in parallel gets points by path (the Nth
+    operation on each file): the same whatever order the workers take."""
     workspace.reset()
     run = workspace.run(command.argv)
     assert run.returncode == 0, f"{command.name}: the clean run failed: {run.stderr}"
     outputs = new_images(workspace, command.report)
     changing = max((int(str(entry["m"])) for entry in run.log if "m" in entry), default=0)
-    return outputs, len(run.log), changing
+    if not command.parallel:
+        return outputs, [(at, None) for at in range(1, len(run.log) + 2)], changing
+    seen: dict[str, int] = {}
+    points: list[Point] = []
+    for entry in run.log:
+        key = str(entry["key"])
+        seen[key] = seen.get(key, 0) + 1
+        points.append((seen[key], key))
+    return outputs, points, changing
 
 
-def fault_run(workspace: Workspace, command: Command, outputs: list[str], at: int,
+def fault_run(workspace: Workspace, command: Command, outputs: list[str], point: Point,
               action: str) -> tuple[bool, list[str]]:  # fmt: skip
-    """Whether the ``at``th operation was reached, and the problems found at that point."""
+    """Whether the fault at ``point`` was reached, and the problems found after it."""
     workspace.reset()
-    run = workspace.run(command.argv, at, action)
+    at, path = point
+    run = workspace.run(command.argv, at, action, path)
     problems = check_after(workspace, command, outputs, run, action)
     if run.acted or problems:
         problems += check_rerun(workspace, command, outputs)
-    where = f"{command.name} {action} at {at} ({run.point()})"
+    where = (
+        f"{command.name} {action} at {at if path is None else f'{at} on {path}'} ({run.point()})"
+    )
     return run.acted, [f"{where}: {problem}" for problem in problems]
 
 
 def sweep(workspace: Workspace, command: Command,
-          points: Callable[[int], Iterable[tuple[int, str]]]) -> list[str]:  # fmt: skip
-    """Fault each of ``points(operations)`` in turn, stopping at the first the run no longer
-    reaches; every problem found."""
-    outputs, operations, changing = baseline(workspace, command)
+          choose: Callable[[list[Point]], Iterable[tuple[Point, str]]]) -> list[str]:  # fmt: skip
+    """Fault each point ``choose`` picks from the command's, in turn (a run that no longer
+    reaches its point has completed: the sweep ends); every problem found."""
+    outputs, points, changing = baseline(workspace, command)
     problems, visited = [], 0
-    for at, action in points(operations):
-        reached, found = fault_run(workspace, command, outputs, at, action)
+    for point, action in choose(points):
+        reached, found = fault_run(workspace, command, outputs, point, action)
         visited += reached
         problems += found
-        if not reached:
+        if not reached and point[1] is None:
             break
-    record(command.name, operations=operations, changing=changing, visited=visited)
+    record(
+        command.name, points=len(points) - (point[1] is None), changing=changing, visited=visited
+    )
     return problems
 
 
 def every_point(
     actions: tuple[str, ...], stride: int = 1
-) -> Callable[[int], Iterator[tuple[int, str]]]:
-    """Every ``stride``th operation until one past the last (the run then completes), each
-    failing with the next of ``actions`` in turn."""
+) -> Callable[[list[Point]], Iterator[tuple[Point, str]]]:
+    """Every ``stride``th point, each failing with the next of ``actions`` in turn."""
 
-    def points(operations: int) -> Iterator[tuple[int, str]]:
-        for at in range(1, 2 * operations + 2, stride):
-            yield at, actions[at % len(actions)]
+    def choose(points: list[Point]) -> Iterator[tuple[Point, str]]:
+        for index in range(0, len(points), stride):
+            yield points[index], actions[index % len(actions)]
 
-    return points
+    return choose
 
 
-def some_points(count: int, actions: tuple[str, ...]) -> Callable[[int], list[tuple[int, str]]]:
-    """``count`` operations spread evenly over the run, the same ones every time."""
+def some_points(
+    count: int, actions: tuple[str, ...]
+) -> Callable[[list[Point]], list[tuple[Point, str]]]:
+    """``count`` points spread evenly over the run, the same ones every time."""
 
-    def points(operations: int) -> list[tuple[int, str]]:
-        spread = sorted({max(1, operations * (i + 1) // (count + 1)) for i in range(count)})
-        return [(at, actions[i % len(actions)]) for i, at in enumerate(spread)]
+    def choose(points: list[Point]) -> list[tuple[Point, str]]:
+        spread = sorted({len(points) * (i + 1) // (count + 1) for i in range(count)})
+        return [(points[index], actions[i % len(actions)]) for i, index in enumerate(spread)]
 
-    return points
+    return choose
 
 
 def record(name: str, **figures: int) -> None:
@@ -544,7 +574,7 @@ def crash_sweep(
     workspace: Workspace, command: Command, points: Callable[[int], Iterable[int]]
 ) -> list[str]:
     """Crash at each of ``points(changing operations)`` until one is past the run's end."""
-    outputs, operations, changing = baseline(workspace, command)
+    outputs, _, changing = baseline(workspace, command)
     problems, visited = [], 0
     for at in points(changing):
         reached, found = crash_run(workspace, command, outputs, at)
@@ -552,7 +582,7 @@ def crash_sweep(
         problems += found
         if not reached:
             break
-    record(command.name, operations=operations, changing=changing, crash_visited=visited)
+    record(command.name, changing=changing, crash_visited=visited)
     return problems
 
 

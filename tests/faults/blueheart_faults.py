@@ -9,6 +9,9 @@ environment:
 ``BLUEHEART_FAULT_ROOT``   only operations on paths under this folder count
 ``BLUEHEART_FAULT_STATE``  a folder for the shared counter (``counter``) and the log (``log``)
 ``BLUEHEART_FAULT_AT``     the operation to act on, counting from 1 (0: count and log only)
+``BLUEHEART_FAULT_PATH``   if set, count (for ``AT``) only operations on this path, relative
+                           to the root, temporary names as ``.<name>.*.blueheart-tmp``: the
+                           same point whatever the order in which parallel workers run
 ``BLUEHEART_FAULT_ERRNO``  ``EIO``, ``ENOSPC``... that operation raises; ``EINTR``: a Ctrl-C
                            lands during it (Python retries EINTR itself, so what a program
                            sees is the SIGINT handler's effect); ``CRASH``: the process group
@@ -30,6 +33,7 @@ import fcntl
 import io
 import json
 import os
+import re
 import signal
 import struct
 import tempfile
@@ -45,6 +49,7 @@ _real: dict[str, Any] = {}
 _fd_paths: dict[int, str] = {}
 """Descriptors opened on paths under the root, and those paths."""
 _settings: dict[str, Any] = {}
+_TEMP = re.compile(r"(^|/)(\.[^/]*\.)[^./]+(\.blueheart-tmp)$")
 
 
 def _under_root(path: Any) -> str | None:
@@ -60,17 +65,27 @@ def _under_root(path: Any) -> str | None:
     return absolute if absolute == root or absolute.startswith(root + os.sep) else None
 
 
-def _next_counts(changing: bool) -> tuple[int, int]:
-    """Advance the run's shared counters (all operations, changing ones); their new values."""
+def _next_counts(changing: bool, matching: bool) -> tuple[int, int, int, int]:
+    """Advance the run's shared counters: all operations, changing ones, and the same two of
+    the operations on ``BLUEHEART_FAULT_PATH``; their new values."""
     descriptor = _settings["counter_fd"]
     fcntl.lockf(descriptor, fcntl.LOCK_EX)
     try:
-        count, changes = struct.unpack("<QQ", os.pread(descriptor, 16, 0).ljust(16, b"\0"))
-        count, changes = count + 1, changes + int(changing)
-        os.pwrite(descriptor, struct.pack("<QQ", count, changes), 0)
+        counts = struct.unpack("<4Q", _real["pread"](descriptor, 32, 0).ljust(32, b"\0"))
+        steps = (1, int(changing), int(matching), int(changing and matching))
+        counts = tuple(count + step for count, step in zip(counts, steps, strict=True))
+        _real["pwrite"](descriptor, struct.pack("<4Q", *counts), 0)
     finally:
         fcntl.lockf(descriptor, fcntl.LOCK_UN)
-    return count, changes
+    return counts  # type: ignore[return-value]
+
+
+def shown(path: str) -> str:
+    """``path`` relative to the root, a temporary name without its random part."""
+    if not path:
+        return ""
+    relative = os.path.relpath(path, _settings["root"])
+    return _TEMP.sub(r"\1\2*\3", relative)
 
 
 def _log(entry: dict[str, Any]) -> None:
@@ -83,14 +98,20 @@ def _operation(op: str, path: str, to: str | None = None) -> Callable[[], None]:
 
     Raises the chosen error before the operation happens; returns what to do after it
     (a crash point kills the process group once the operation is done)."""
-    count, changes = _next_counts(op in CHANGING)
-    _log({"n": count, "m": changes, "pid": os.getpid(), "op": op, "path": path, "to": to})
+    chosen = _settings["path"]
+    key = shown(path)
+    matching = chosen is None or key == chosen
+    count, changes, matched, matched_changes = _next_counts(op in CHANGING, matching)
+    _log(
+        {"n": count, "m": changes, "pid": os.getpid(), "op": op, "path": path, "to": to, "key": key}
+    )
+    counted = (count, changes) if chosen is None else (matched, matched_changes)
     at, action = _settings["at"], _settings["action"]
     if action == "CRASH":
-        if op in CHANGING and changes == at:
+        if matching and op in CHANGING and counted[1] == at:
             return lambda: _crash(count)
         return _nothing
-    if count != at:
+    if not matching or counted[0] != at:
         return _nothing
     _log({"n": count, "pid": os.getpid(), "op": "FAULT", "path": path, "to": action})
     if action == "EINTR":
@@ -257,11 +278,13 @@ def install() -> None:
     _settings["root"] = os.path.normpath(os.path.abspath(os.environ["BLUEHEART_FAULT_ROOT"]))
     _settings["at"] = int(os.environ.get("BLUEHEART_FAULT_AT", "0"))
     _settings["action"] = os.environ.get("BLUEHEART_FAULT_ERRNO", "EIO")
+    _settings["path"] = os.environ.get("BLUEHEART_FAULT_PATH") or None
     flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
     _settings["counter_fd"] = os.open(os.path.join(state, "counter"), flags, 0o600)
     log_flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
     _settings["log_fd"] = os.open(os.path.join(state, "log"), log_flags, 0o600)
     _real["write"], _real["close"] = os.write, os.close
+    _real["pread"], _real["pwrite"] = os.pread, os.pwrite
     _real["open"], _real["os_open"] = io.open, os.open
     for name, op in _PATH_CALLS.items():
         _wrap_path_call(name, op)
