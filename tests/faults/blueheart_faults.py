@@ -28,6 +28,7 @@ here (the import system calls ``posix`` directly).
 from __future__ import annotations
 
 import builtins
+import contextlib
 import errno
 import fcntl
 import io
@@ -37,7 +38,7 @@ import re
 import signal
 import struct
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 CHANGING = frozenset(
@@ -93,11 +94,14 @@ def _log(entry: dict[str, Any]) -> None:
     _real["write"](_settings["log_fd"], line.encode("ascii"))
 
 
-def _operation(op: str, path: str, to: str | None = None) -> Callable[[], None]:
+def _operation(
+    op: str, path: str, to: str | None = None, given: tuple[Any, ...] = ()
+) -> Callable[[], None]:
     """Count one operation on ``path`` and act on it if it is the chosen one.
 
-    Raises the chosen error before the operation happens; returns what to do after it
-    (a crash point kills the process group once the operation is done)."""
+    Raises the chosen error before the operation happens, naming the file as the system call
+    would (``given``: the names the caller passed; none for a call on a descriptor); returns
+    what to do after it (a crash point kills the process group once the operation is done)."""
     chosen = _settings["path"]
     key = shown(path)
     matching = chosen is None or key == chosen
@@ -118,7 +122,21 @@ def _operation(op: str, path: str, to: str | None = None) -> Callable[[], None]:
         os.killpg(os.getpgrp(), signal.SIGINT)
         return _nothing
     code = getattr(errno, action)
-    raise OSError(code, os.strerror(code), path)
+    names = [os.fspath(name) for name in given]
+    raise OSError(code, os.strerror(code), *names[:1], *([None, *names[1:]] if names[1:] else []))
+
+
+@contextlib.contextmanager
+def _attempt(
+    op: str, path: str, to: str | None = None, given: tuple[Any, ...] = ()
+) -> Iterator[None]:
+    """Count the operation the block makes (see ``_operation``); a crash point fires after
+    it whether it succeeded or not (a ``mkdir`` of an existing folder is a point too)."""
+    after = _operation(op, path, to, given)
+    try:
+        yield
+    finally:
+        after()
 
 
 def _nothing() -> None:
@@ -149,16 +167,12 @@ class FaultyFileIO(io.FileIO):
         return super().read(size)
 
     def write(self, data: Any) -> Any:
-        after = _operation("write", self.fault_path)
-        written = super().write(data)
-        after()
-        return written
+        with _attempt("write", self.fault_path):
+            return super().write(data)
 
     def truncate(self, size: int | None = None) -> int:
-        after = _operation("truncate", self.fault_path)
-        done = super().truncate(size)
-        after()
-        return done
+        with _attempt("truncate", self.fault_path):
+            return super().truncate(size)
 
     def close(self) -> None:
         if not self.closed:
@@ -177,15 +191,13 @@ def _open(file: Any, mode: str = "r", buffering: int = -1, encoding: str | None 
     if path is None:
         return _real["open"](file, mode, buffering, encoding, errors, newline, closefd, opener)
     raw_mode = mode.replace("b", "").replace("t", "")
-    if not isinstance(file, int):
-        creates = any(flag in raw_mode for flag in "wax")
-        after = _operation("create" if creates else "open", path)
-    else:
-        after = _nothing
-    raw = FaultyFileIO(file, raw_mode, closefd, opener=opener)
+    creates = any(flag in raw_mode for flag in "wax")
+    counted = _attempt("create" if creates else "open", path, given=(file,))
+    # A descriptor already open (os.fdopen) was counted when it was opened.
+    with contextlib.nullcontext() if isinstance(file, int) else counted:
+        raw = FaultyFileIO(file, raw_mode, closefd, opener=opener)
     raw.fault_path = path
     _fd_paths[raw.fileno()] = path
-    after()
     if buffering == 0:
         return raw
     size = buffering if buffering > 1 else io.DEFAULT_BUFFER_SIZE
@@ -204,10 +216,8 @@ def _wrap_path_call(name: str, op: str) -> None:
         found = _under_root(path) if kwargs.get("dir_fd") is None else None
         if found is None:
             return real(path, *args, **kwargs)
-        after = _operation(op, found)
-        result = real(path, *args, **kwargs)
-        after()
-        return result
+        with _attempt(op, found, given=(path,)):
+            return real(path, *args, **kwargs)
 
     setattr(os, name, call)
 
@@ -220,10 +230,8 @@ def _wrap_two_path_call(name: str, op: str) -> None:
         found, to = _under_root(source), _under_root(target)
         if found is None and to is None:
             return real(source, target, *args, **kwargs)
-        after = _operation(op, found or "", to)
-        result = real(source, target, *args, **kwargs)
-        after()
-        return result
+        with _attempt(op, found or "", to, given=(source, target)):
+            return real(source, target, *args, **kwargs)
 
     setattr(os, name, call)
 
@@ -236,10 +244,8 @@ def _wrap_fd_call(name: str, op: str) -> None:
         found = _fd_paths.get(descriptor) if isinstance(descriptor, int) else None
         if found is None:
             return real(descriptor, *args, **kwargs)
-        after = _operation(op, found)
-        result = real(descriptor, *args, **kwargs)
-        after()
-        return result
+        with _attempt(op, found):
+            return real(descriptor, *args, **kwargs)
 
     setattr(os, name, call)
 
@@ -249,11 +255,10 @@ def _os_open(path: Any, flags: int, mode: int = 0o777, *, dir_fd: Any = None) ->
     found = _under_root(path) if dir_fd is None else None
     if found is None:
         return int(_real["os_open"](path, flags, mode, dir_fd=dir_fd))
-    after = _operation("create" if flags & os.O_CREAT else "open", found)
-    descriptor = int(_real["os_open"](path, flags, mode, dir_fd=dir_fd))
-    _fd_paths[descriptor] = found
-    after()
-    return descriptor
+    with _attempt("create" if flags & os.O_CREAT else "open", found, given=(path,)):
+        descriptor = int(_real["os_open"](path, flags, mode, dir_fd=dir_fd))
+        _fd_paths[descriptor] = found
+        return descriptor
 
 
 def _os_close(descriptor: int) -> None:
