@@ -23,7 +23,13 @@ from blueheart.errors import (
     one_line,
 )
 from blueheart.formats import named_format
-from blueheart.imagefile import decoding, file_identity, open_image, save_image_atomic
+from blueheart.imagefile import (
+    check_output,
+    decoding,
+    file_identity,
+    open_image,
+    save_image_atomic,
+)
 from blueheart.options import DEFAULT_MAX_PIXELS, Focus, OutputFormat
 
 SHEET_BACKGROUND = (236, 239, 242)
@@ -94,7 +100,8 @@ def write_contact_sheets(
     batches = [images[start : start + per_page] for start in range(0, len(images), per_page)]
     pages = page_names(target, len(batches))
     _check_not_inputs(pages, images)
-    existing = [page for page in pages if page.exists()]
+    # check_output, not exists(): an error asking (EIO, EACCES) is the page's, in one line.
+    existing = [page for page in pages if check_output(page, overwrite=True) is not None]
     if existing and not overwrite:
         raise OutputExistsError(f"{existing[0]}: exists (pass overwrite=True to replace it)")
     unreadable: list[tuple[Path, str]] = []

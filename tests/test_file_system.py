@@ -7,12 +7,10 @@ run in a subprocess with a timeout.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -22,6 +20,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from helpers import fail_reads, many_photos, photo
+from mounts import bind_mounted, exfat_folder
 from PIL import Image
 
 from blueheart import BadgeOptions, OptionError, UnreadableImageError, badge_file, batch
@@ -64,53 +63,11 @@ def source(tmp_path: Path) -> Path:
     return folder
 
 
-@contextlib.contextmanager
-def bind_mounted(folder: Path, mount_point: Path) -> Iterator[None]:
-    """``mount --bind folder mount_point`` for the block; skips the test without the right."""
-    mount_point.mkdir(exist_ok=True)
-    if not IS_ROOT:
-        pytest.skip("bind mounts need root")
-    mounted = subprocess.run(["mount", "--bind", str(folder), str(mount_point)], check=False)
-    if mounted.returncode != 0:
-        pytest.skip("mount --bind is not allowed here")
-    try:
-        yield
-    finally:
-        subprocess.run(["umount", str(mount_point)], check=True)
-
-
 @pytest.fixture
 def case_insensitive(tmp_path: Path) -> Iterator[Path]:
-    """A folder on a fresh exFAT file system (case-insensitive, as on USB drives), mounted
-    through FUSE on a loop device; skips the test where that cannot be done."""
-    if not IS_ROOT or not Path("/dev/loop-control").exists() or not Path("/dev/fuse").exists():
-        pytest.skip("an exFAT loop mount needs root, loop devices and FUSE")
-    if not all(shutil.which(tool) for tool in ("mkfs.exfat", "mount.exfat-fuse", "losetup")):
-        pytest.skip("needs exfatprogs and exfat-fuse")
-    image, mount_point = tmp_path / "exfat.img", tmp_path / "exfat"
-    mount_point.mkdir()
-    with image.open("wb") as handle:
-        handle.truncate(64 * 1024 * 1024)
-    subprocess.run(["mkfs.exfat", str(image)], check=True, capture_output=True)
-    attached = subprocess.run(
-        ["losetup", "-f", "--show", str(image)], capture_output=True, text=True
-    )
-    if attached.returncode != 0:
-        pytest.skip(f"no loop device: {attached.stderr.strip()}")
-    device = attached.stdout.strip()
-    try:
-        mounted = subprocess.run(
-            ["mount.exfat-fuse", device, str(mount_point)], capture_output=True
-        )
-        if mounted.returncode != 0:
-            pytest.skip(f"exFAT cannot be mounted here: {mounted.stderr.decode().strip()}")
-        try:
-            yield mount_point
-        finally:
-            if subprocess.run(["umount", str(mount_point)], check=False).returncode != 0:
-                subprocess.run(["umount", "-l", str(mount_point)], check=False)
-    finally:
-        subprocess.run(["losetup", "-d", device], check=False)
+    """A folder on a fresh exFAT file system (case-insensitive, as on USB drives)."""
+    with exfat_folder(tmp_path) as drive:
+        yield drive
 
 
 # -- the same file under another name (item 3) ------------------------------------------------
