@@ -591,6 +591,17 @@ def test_serve_with_a_bad_preset_is_a_one_line_usage_error(tmp_path: Path) -> No
     assert result.stderr == f"Error: {preset}: unknown key 'colour'\n"
 
 
+@pytest.mark.parametrize("size", ["40", "999"])
+def test_serve_with_a_byte_size_missing_its_unit_is_a_usage_error(size: str) -> None:
+    # --max-upload 40 (the MB forgotten) would start and then refuse every photo.
+    result = run_cli("serve", "--max-upload", size, "--port", "1")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: Invalid value for '--max-upload': '{size}' is {size} bytes, too few; "
+        f"give a unit, such as {size}MB"
+    )
+
+
 def test_serve_on_a_port_in_use_is_a_one_line_usage_error() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
