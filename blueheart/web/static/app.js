@@ -424,6 +424,7 @@ async function setLanguage(code) {
   document.title = ui.title.textContent;
   ui.message.textContent = texts.message || t("tagline");
   showShareText();
+  ui.done.hidden = true; // said in the language it was said in
   ui.link.hidden = !texts.link;
   if (texts.link) ui.link.href = texts.link;
   if (state.box) say(t("ready"));
