@@ -79,6 +79,8 @@ class ByteSize(click.ParamType):
         "": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9,
         "kib": 2**10, "mib": 2**20, "gib": 2**30,
     }  # fmt: skip
+    min_bare_bytes: ClassVar[int] = 1000
+    """A number without a unit below this is a mistake, not a size."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, int):
@@ -88,6 +90,9 @@ class ByteSize(click.ParamType):
         unit = text[len(number) :].strip()
         if not number.strip().isdigit() or unit not in self.units or int(number) < 1:
             self.fail(f"expected a size such as 40MB, 512KB or 1000000 (bytes), got {value!r}")
+        if not unit and int(number) < self.min_bare_bytes:
+            # "40" is a forgotten unit: a server that refuses every photo is worse than none.
+            self.fail(f"{value!r} is {int(number)} bytes, too few; give a unit, such as {number}MB")
         return int(number) * self.units[unit]
 
 

@@ -11,6 +11,7 @@ import json
 import math
 import re
 import warnings
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from blueheart import Style, emblem_svg
 from blueheart.emblem import AUTO_RING, silhouette
 from blueheart.web import Campaign, PresetError, ServiceSettings, create_app, load_campaign
 from blueheart.web.emblems import convex_hull
-from blueheart.web.languages import LANGUAGES, negotiate
+from blueheart.web.languages import LANGUAGES, NAMES, negotiate
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx`")
@@ -64,6 +65,7 @@ def test_campaign_answers_the_language_from_accept_language() -> None:
     info = answer.json()
     assert info["language"] == "ar"
     assert [entry["code"] for entry in info["languages"]] == list(LANGUAGES)
+    assert [entry["name"] for entry in info["languages"]] == [NAMES[code] for code in LANGUAGES]
     assert [entry["code"] for entry in info["languages"] if entry["rtl"]] == ["ar"]
 
 
@@ -110,7 +112,8 @@ def test_the_emblems_are_the_libraries_svg_with_the_campaigns_colour(tmp_path: P
         assert answer.headers["content-type"].startswith("image/svg+xml")
         assert answer.text == emblem_svg(style=style, color="#112233")
     assert app.get("/api/emblem?style=star").json() == {
-        "error": "style: expected one of heart, pin, got 'star'"
+        "error": "style: expected one of heart, pin, got 'star'",
+        "code": "bad-option",
     }
     # Like the other endpoints: an unknown or repeated option is a bad request.
     for query, error in [
@@ -118,7 +121,7 @@ def test_the_emblems_are_the_libraries_svg_with_the_campaigns_colour(tmp_path: P
         ("style=heart&style=pin", "style: given twice"),
     ]:
         answer = app.get(f"/api/emblem?{query}")
-        assert (answer.status_code, answer.json()) == (400, {"error": error})
+        assert (answer.status_code, answer.json()) == (400, {"error": error, "code": "bad-option"})
 
 
 def test_a_custom_emblem_is_served_as_png_with_its_aspect(tmp_path: Path) -> None:
@@ -178,7 +181,36 @@ def test_every_key_the_page_uses_is_in_the_english_catalogue() -> None:
     used = set(re.findall(r'data-i18n(?:-[a-z]+)?="([\w-]+)"', (STATIC / "index.html").read_text()))
     for script in STATIC.glob("*.js"):
         used |= set(re.findall(r"""\bt\(\s*["']([\w-]+)["']""", script.read_text()))
+        used |= set(re.findall(r'"(error-[\w-]+)"', script.read_text()))  # ERROR_KEYS
     assert used and used <= english.keys(), sorted(used - english.keys())
+
+
+class _PageText(HTMLParser):
+    """The text a page shows before its script runs: text nodes and alt, aria-label, title."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.texts += [
+            value for name, value in attrs if name in {"alt", "aria-label", "title"} and value
+        ]
+
+    def handle_data(self, data: str) -> None:
+        if data.strip():
+            self.texts.append(" ".join(data.split()))
+
+
+def test_the_pages_english_is_in_en_json_only() -> None:
+    # One source: index.html names the keys, and its language list is /api/campaign's.
+    page = _PageText()
+    page.feed((STATIC / "index.html").read_text(encoding="utf-8"))
+    english = set(catalogue("en").values())
+    assert [text for text in page.texts if text in english] == []
+    assert "option" not in page.tags
 
 
 def test_the_logo_is_the_libraries_svg() -> None:

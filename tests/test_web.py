@@ -70,13 +70,18 @@ def client(campaign: Campaign | None = None, **settings: Any) -> TestClient:
     return TestClient(app, raise_server_exceptions=False)
 
 
-def assert_error(response: Any, status: int, message: str | None = None) -> None:
+def assert_error(
+    response: Any, status: int, message: str | None = None, *, code: str | None = None
+) -> None:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
-    error = response.json()["error"]
+    error, error_code = response.json()["error"], response.json()["code"]
     assert isinstance(error, str) and "\n" not in error and "Traceback" not in error
+    assert isinstance(error_code, str) and error_code
     if message is not None:
         assert error == message
+    if code is not None:
+        assert error_code == code
 
 
 # -- raw ASGI: what is read of a body, and when --------------------------------------------------
@@ -129,7 +134,10 @@ def test_an_honest_content_length_over_the_limit_is_refused_before_reading() -> 
         call(app, "/api/badge", upload, {"content-length": str(2 * 10**9)})
     )
     assert status == 413 and upload.pulled == 0
-    assert json.loads(body) == {"error": "the upload is larger than the limit of 0.001 MB"}
+    assert json.loads(body) == {
+        "error": "the upload is larger than the limit of 0.001 MB",
+        "code": "too-large",
+    }
     assert headers["cache-control"] == "no-store"
 
 
@@ -145,7 +153,10 @@ def test_a_stalled_upload_is_answered_408() -> None:
     started = time.monotonic()
     status, _, body = asyncio.run(call(app, "/api/badge", Upload([b"\xff\xd8"], stall=True)))
     assert status == 408 and time.monotonic() - started < 5
-    assert json.loads(body) == {"error": "the upload stalled; send the photo again"}
+    assert json.loads(body) == {
+        "error": "the upload stalled; send the photo again",
+        "code": "stalled",
+    }
 
 
 def test_a_full_queue_is_answered_503_with_retry_after_then_serves_again(
@@ -174,7 +185,10 @@ def test_a_full_queue_is_answered_503_with_retry_after_then_serves_again(
 
     refused, *admitted, after = asyncio.run(scenario())
     assert refused[0] == 503 and refused[1]["retry-after"] == "1"
-    assert json.loads(refused[2]) == {"error": "too many photos at once; try again in a moment"}
+    assert json.loads(refused[2]) == {
+        "error": "too many photos at once; try again in a moment",
+        "code": "busy",
+    }
     assert [answer[0] for answer in admitted] == [200, 200] and after[0] == 200
 
 
@@ -221,7 +235,10 @@ def test_uploads_share_a_budget_of_bytes_and_give_it_back() -> None:
 
     refused, finished, after = asyncio.run(scenario())
     assert refused[0] == 503 and refused[1]["retry-after"] == "1"
-    assert json.loads(refused[2]) == {"error": "too many uploads at once; try again in a moment"}
+    assert json.loads(refused[2]) == {
+        "error": "too many uploads at once; try again in a moment",
+        "code": "busy",
+    }
     assert finished[0] == 200 and after[0] == 200
 
 
@@ -448,12 +465,16 @@ def test_hostile_uploads_get_an_answer_and_the_next_photo_works(name: str, data:
 
 def test_expected_statuses_for_the_classic_bad_uploads() -> None:
     test = client()
-    assert_error(test.post("/api/badge", content=b""), 415, "input: empty file")
+    assert_error(test.post("/api/badge", content=b""), 415, "input: empty file", code="not-a-photo")
     assert_error(test.post("/api/badge", content=b"hello"), 415,
-                 "input: not an image blueheart can read")  # fmt: skip
-    assert_error(test.post("/api/badge", content=png_bomb()), 422)
-    assert_error(test.post("/api/badge", content=jpeg()[:3000]), 422)
-    assert_error(test.post("/api/badge?size=1.0&margin=0", content=jpeg(8, 8)), 422)
+                 "input: not an image blueheart can read", code="not-a-photo")  # fmt: skip
+    assert_error(test.post("/api/badge", content=png_bomb()), 422, code="too-many-pixels")
+    assert_error(test.post("/api/badge", content=jpeg()[:3000]), 422, code="unreadable")
+    assert_error(test.post("/api/badge?size=1.0&margin=0", content=jpeg(8, 8)), 422,
+                 code="too-small")  # fmt: skip
+    # The page says these in its language from the code; the English line is for the log.
+    assert_error(test.post("/api/badge?size=big", content=jpeg()), 400, code="bad-option")
+    assert_error(test.get("/nowhere.js"), 404, code="not-found")
 
 
 def test_no_location_reaches_a_download() -> None:
@@ -593,6 +614,17 @@ def test_serve_with_a_bad_preset_is_a_one_line_usage_error(tmp_path: Path) -> No
     assert result.stderr == f"Error: {preset}: unknown key 'colour'\n"
 
 
+@pytest.mark.parametrize("size", ["40", "999"])
+def test_serve_with_a_byte_size_missing_its_unit_is_a_usage_error(size: str) -> None:
+    # --max-upload 40 (the MB forgotten) would start and then refuse every photo.
+    result = run_cli("serve", "--max-upload", size, "--port", "1")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: Invalid value for '--max-upload': '{size}' is {size} bytes, too few; "
+        f"give a unit, such as {size}MB"
+    )
+
+
 def test_serve_on_a_port_in_use_is_a_one_line_usage_error() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -694,7 +726,7 @@ def test_live_server_refuses_a_2_gb_content_length_at_once(live: LiveServer) -> 
         + b"\xff\xd8" * 100
     )
     assert answer.startswith(b"HTTP/1.1 413 ") and time.monotonic() - started < 5
-    assert b'{"error":"the upload is larger than the limit of 5 MB"}' in answer
+    assert b'{"error":"the upload is larger than the limit of 5 MB","code":"too-large"}' in answer
     assert live.post("/api/preview", jpeg())[0] == 200
 
 

@@ -2,7 +2,8 @@
 
 Stateless: each request carries its photo and its options, and leaves nothing behind, so any
 number of processes or machines serve the same campaign. Every answer carries the security
-headers; every failure is JSON ``{"error": "<one line>"}`` with its status.
+headers; every failure is JSON ``{"error": "<one line>", "code": "<stable code>"}`` with its
+status.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from blueheart import PREVIEW_SIDE, BadgeOptions, OptionError
 from blueheart.web.campaign import Campaign
 from blueheart.web.emblems import PageEmblem, page_emblems
-from blueheart.web.languages import LANGUAGES, RIGHT_TO_LEFT, negotiate
+from blueheart.web.languages import LANGUAGES, NAMES, RIGHT_TO_LEFT, negotiate
 from blueheart.web.limits import (
     ServiceError,
     ServiceSettings,
@@ -86,12 +87,13 @@ def create_app(
         asked = request.query_params.multi_items()
         for key, _ in asked:
             if key != "style":
-                raise ServiceError(400, f"{key}: no such option")
+                raise ServiceError(400, f"{key}: no such option", code="bad-option")
         if len(asked) > 1:
-            raise ServiceError(400, "style: given twice")
+            raise ServiceError(400, "style: given twice", code="bad-option")
         name = request.query_params.get("style", next(iter(emblems)))
         if name not in emblems:
-            raise ServiceError(400, f"style: expected one of {', '.join(emblems)}, got {name!r}")
+            expected = f"style: expected one of {', '.join(emblems)}, got {name!r}"
+            raise ServiceError(400, expected, code="bad-option")
         return Response(emblems[name].picture, media_type=emblems[name].media_type)
 
     async def preview(request: Request) -> Response:
@@ -153,7 +155,7 @@ def _request_options(
         message = " ".join(str(error).split())
         for library, query in QUERY_WORDS:
             message = message.replace(library, query)
-        raise ServiceError(400, message) from None
+        raise ServiceError(400, message, code="bad-option") from None
 
 
 def _campaign_json(
@@ -167,7 +169,9 @@ def _campaign_json(
         "locked": sorted(campaign.locked),
         "page": dict(campaign.page),
         "translations": {code: dict(texts) for code, texts in campaign.translations.items()},
-        "languages": [{"code": code, "rtl": code in RIGHT_TO_LEFT} for code in LANGUAGES],
+        "languages": [
+            {"code": code, "name": NAMES[code], "rtl": code in RIGHT_TO_LEFT} for code in LANGUAGES
+        ],
         "emblems": {
             name: {
                 "url": f"api/emblem?style={name}",
@@ -187,23 +191,24 @@ def _campaign_json(
     }
 
 
-def _error(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
+def _error(error: ServiceError) -> Response:
+    body = {"error": error.message, "code": error.code}
+    return JSONResponse(body, status_code=error.status, headers=error.headers)
 
 
 async def _service_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, ServiceError)
-    return _error(error.status, error.message, error.headers)
+    return _error(error)
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
-    return _error(error.status_code, str(error.detail).lower(), error.headers)
+    return _error(ServiceError(error.status_code, str(error.detail).lower(), error.headers))
 
 
 async def _internal_error(request: Request, error: Exception) -> Response:
     # The server's log has the traceback; the client gets one line.
-    return _error(500, "internal error")
+    return _error(ServiceError(500, "internal error"))
 
 
 class SecurityHeaders:

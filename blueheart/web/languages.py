@@ -8,6 +8,11 @@ from __future__ import annotations
 
 LANGUAGES = ("en", "fr", "es", "ar", "zh", "ru")
 """The six official languages of the United Nations, by their ISO 639-1 codes; English first."""
+NAMES = {
+    "en": "English", "fr": "Français", "es": "Español",
+    "ar": "العربية", "zh": "中文", "ru": "Русский",
+}  # fmt: skip
+"""Each language's name in itself, for the page's switcher."""
 FALLBACK = LANGUAGES[0]
 RIGHT_TO_LEFT = frozenset({"ar"})
 

@@ -21,6 +21,13 @@ SERVICE_MAX_PIXELS = 100_000_000
 """The service's default pixel limit: phones' 12 to 50 MP photos pass, and what one request may
 cost stays a fraction of the library's default (200 MP photos are rare on a volunteer page)."""
 RETRY_AFTER_S = 1
+ERROR_CODES = {
+    400: "bad-request", 404: "not-found", 405: "method-not-allowed", 408: "stalled",
+    413: "too-large", 415: "not-a-photo", 422: "unreadable", 500: "internal", 503: "busy",
+}  # fmt: skip
+"""Each status's stable error code, for pages to say in their language what went wrong;
+kinds of failure that share a status have their own (``bad-option``, ``too-small``,
+``too-many-pixels``)."""
 
 
 def _cores() -> int:
@@ -62,13 +69,27 @@ class ServiceSettings:
 
 
 class ServiceError(Exception):
-    """A request the service refuses: its HTTP status and a one-line reason."""
+    """A request the service refuses: its HTTP status, a one-line reason (English, for people
+    who read logs) and a stable ``code`` (default: the status's in ``ERROR_CODES``)."""
 
-    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        code: str | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = dict(headers or {})
+        self.code = code or error_code(status)
+
+
+def error_code(status: int) -> str:
+    """The stable error code of an HTTP ``status``."""
+    return ERROR_CODES.get(status, "failed")
 
 
 def unavailable(reason: str) -> ServiceError:

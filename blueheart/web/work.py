@@ -21,11 +21,12 @@ from blueheart import (
     BadgeOptions,
     BlueheartError,
     EmblemDoesNotFitError,
+    ImageTooLargeError,
     NotAnImageError,
     OptionError,
     UnsupportedFormatError,
 )
-from blueheart.web.limits import ServiceError, unavailable
+from blueheart.web.limits import ServiceError, error_code, unavailable
 
 MEDIA_TYPES = {
     "JPEG": ("image/jpeg", "jpg"),
@@ -49,21 +50,26 @@ class Rendered:
 
 @dataclass(frozen=True)
 class Refused:
-    """Why a photo could not be done: the HTTP status and the library's one-line reason."""
+    """Why a photo could not be done: the HTTP status, the library's one-line reason and the
+    stable error code."""
 
     status: int
     message: str
+    code: str
 
 
-def status_for(error: Exception) -> int:
-    """The HTTP status of a library error: 400 a bad option, 415 no image, 422 a bad one."""
+def refusal(error: Exception) -> Refused:
+    """A library error as an answer: 400 a bad option, 415 no image, 422 a bad one."""
+    message = " ".join(str(error).split())
     if isinstance(error, EmblemDoesNotFitError):
-        return 422  # the options are fine; this image is too small for them
+        return Refused(422, message, "too-small")  # the options are fine; the image is small
     if isinstance(error, OptionError):
-        return 400
+        return Refused(400, message, "bad-option")
     if isinstance(error, (NotAnImageError, UnsupportedFormatError)):
-        return 415
-    return 422
+        return Refused(415, message, error_code(415))
+    if isinstance(error, ImageTooLargeError):
+        return Refused(422, message, "too-many-pixels")
+    return Refused(422, message, error_code(422))
 
 
 def _badge(data: bytes, options: BadgeOptions) -> Rendered:
@@ -95,7 +101,7 @@ def do(kind: str, data: bytes, options: BadgeOptions) -> Rendered | Refused:
         return WORK[kind](data, options)
     except (BlueheartError, OptionError) as error:
         # Returned, not raised: OptionError does not survive a trip through pickle.
-        return Refused(status_for(error), " ".join(str(error).split()))
+        return refusal(error)
 
 
 class WorkPool:
@@ -136,7 +142,7 @@ class WorkPool:
         finally:
             self._give_back()
         if isinstance(outcome, Refused):
-            raise ServiceError(outcome.status, outcome.message)
+            raise ServiceError(outcome.status, outcome.message, code=outcome.code)
         return outcome
 
     async def _within_time(self, future: Future[Rendered | Refused]) -> Rendered | Refused:

@@ -1,5 +1,5 @@
 """The campaign page with an organiser's preset: its texts in two languages, its locks, its
-campaign text on the clipboard, its placement given back by "place automatically"."""
+campaign text on the clipboard, "place automatically" as the command line's auto rule."""
 
 from __future__ import annotations
 
@@ -104,7 +104,7 @@ def test_the_presets_english_reads_left_to_right_on_the_arabic_page(booth: Page)
     expect(booth.get_by_test_id("download")).to_have_text(catalogue("ar")["download"])
 
 
-def test_locked_options_are_not_sent_and_auto_puts_the_heart_back(booth: Page) -> None:
+def test_locked_options_are_not_sent_and_auto_places_the_heart_as_the_cli_does(booth: Page) -> None:
     sent: list[str] = []
     booth.on("request", lambda request: sent.append(request.url))
     upload(booth)
@@ -117,12 +117,18 @@ def test_locked_options_are_not_sent_and_auto_puts_the_heart_back(booth: Page) -
     booth.mouse.up()
     moved = emblem_on_screen(booth)
     picture, name = download(booth)
-    assert name == "blueheart.png" and picture.size == (1080, 1080)
+    assert name == "nikon-d40-sideways-blueheart.png" and picture.size == (1080, 1080)
     assert_heart_at(picture, moved[:2], moved[2])
 
-    booth.get_by_test_id("auto").click()
+    # "Place automatically" is the command line's --position auto, as the server places it.
+    with booth.expect_response(lambda answer: "/api/preview" in answer.url) as answered:
+        booth.get_by_test_id("auto").click()
     wait_until(booth, "ready")
-    assert emblem_on_screen(booth) == pytest.approx(first, abs=0.002)
+    assert "position=auto" in answered.value.url and "at=" not in answered.value.url
+    left, top, right, bottom = map(float, answered.value.headers["blueheart-box"].split(","))
+    placed = emblem_on_screen(booth)
+    assert placed[:2] == pytest.approx(((left + right) / 2, (top + bottom) / 2), abs=0.002)
+    assert placed != pytest.approx(first, abs=0.01)  # not the preset's corner again
     api = [url for url in sent if "/api/" in url and "campaign" not in url]
     assert api and not [url for url in api if "crop=" in url or "style=" in url]
 

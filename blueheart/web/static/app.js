@@ -11,13 +11,28 @@ const BIG_STEP = 0.05; // with Shift
 const MB = 1_000_000;
 const DEFAULT_HASHTAG = "#BlueHeart";
 const MOVES = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+const ANNOUNCE_AFTER_MS = 400; // keyboard moves are said once the keys rest, not on each repeat
+// The server's error codes (README, "The HTTP API") and the page's own, as catalogue keys.
+const ERROR_KEYS = {
+  network: "error-network",
+  "too-large": "error-too-big",
+  "too-many-pixels": "error-too-many-pixels",
+  "not-a-photo": "error-not-photo",
+  unreadable: "error-unreadable",
+  "too-small": "error-too-small",
+  stalled: "error-stalled",
+  busy: "error-busy",
+  "bad-option": "error-option",
+  "share-failed": "error-share",
+};
+const RETRIED = ["network", "stalled", "busy"]; // failures that may pass on a second try
 
 const $ = (id) => document.getElementById(id);
 const ui = Object.fromEntries(
   [
     "photo", "camera", "drop", "empty", "frame", "preview", "mask", "emblem", "emblem-picture",
     "emblem-help", "busy", "busy-text", "error", "status", "size", "size-value", "style", "crop", "mask-toggle",
-    "auto", "download", "share", "copy-text", "campaign-text", "link", "language", "title",
+    "auto", "download", "share", "done", "copy-text", "campaign-text", "link", "language", "title",
     "message",
   ].map((id) => [id.replace(/-(\w)/g, (_, letter) => letter.toUpperCase()), $(id)]),
 );
@@ -32,6 +47,10 @@ const state = {
   sizeChosen: false, // sent only once the person has changed it
   rendered: null, // the last download: { query, blob, name }
   grab: null, // while dragging: the pointer's offset from the emblem's centre, px
+  at: null, // where the person put the emblem's centre (fractions); null: where the server puts it
+  auto: false, // "Place automatically" asked: the server's position=auto until the person moves it
+  maskChosen: false, // the person set "Show as a round avatar": a Shape no longer sets it
+  announcing: null, // the timer of the next keyboard move's announcement
   previewUrl: null,
 };
 
@@ -53,6 +72,8 @@ function optionParams({ withPlace }) {
     params.set("at", centreOf(state.box, state.canvas).map((v) => v.toFixed(6)).join(","));
     // `at` is where the centre goes: an offset of the preset must not move it again.
     if (!locked("offset")) params.set("offset", "0,0");
+  } else if (state.auto && !locked("position")) {
+    params.set("position", "auto"); // the command line's rule: the quietest corner or edge
   }
   return params;
 }
@@ -107,9 +128,16 @@ function pointerAt(event) {
   ];
 }
 
+/** Put the emblem where the person asks: kept through a new preview, a Shape or a Size. */
+function moveTo(at) {
+  if (!placeEmblem(at)) return;
+  state.at = centreOf(state.box, state.canvas);
+  state.auto = false;
+}
+
 function dragTo(point) {
   const [width, height] = state.canvas;
-  placeEmblem([(point[0] - state.grab[0]) / width, (point[1] - state.grab[1]) / height]);
+  moveTo([(point[0] - state.grab[0]) / width, (point[1] - state.grab[1]) / height]);
 }
 
 function startDrag(event) {
@@ -130,7 +158,7 @@ function onEmblemKey(event) {
     const [x, y] = centreOf(state.box, state.canvas);
     const [dx, dy] = MOVES[event.key];
     const side = shorter();
-    placeEmblem([x + (dx * step * side) / state.canvas[0], y + (dy * step * side) / state.canvas[1]]);
+    moveTo([x + (dx * step * side) / state.canvas[0], y + (dy * step * side) / state.canvas[1]]);
   } else if (["+", "="].includes(event.key) && !locked("size")) {
     setSize(state.size + step);
   } else if (["-", "_", "−"].includes(event.key) && !locked("size")) {
@@ -139,6 +167,18 @@ function onEmblemKey(event) {
     return;
   }
   event.preventDefault();
+  announceSoon();
+}
+
+/** Say where the emblem is once the keys rest: a held arrow key repeats many times a second. */
+function announceSoon() {
+  clearTimeout(state.announcing);
+  state.announcing = setTimeout(() => {
+    const [x, y] = centreOf(state.box, state.canvas);
+    const percent = new Intl.NumberFormat(state.language, { maximumFractionDigits: 0 });
+    const [left, top, size] = [x, y, state.size].map((value) => percent.format(value * 100));
+    say(t("emblem-moved", { x: left, y: top, size }));
+  }, ANNOUNCE_AFTER_MS);
 }
 
 // -- talking to the server -------------------------------------------------------------------
@@ -147,43 +187,34 @@ function say(text) {
   ui.status.textContent = text;
 }
 
+/** Say `text` on the page too, under the buttons: what a finished action did. */
+function tell(text) {
+  ui.done.textContent = text;
+  ui.done.hidden = false;
+  say(text);
+}
+
 function clearError() {
   ui.error.hidden = true;
   ui.error.replaceChildren();
+  ui.done.hidden = true;
 }
 
+/** The error in the page's language, from its code; the server's English line is for the log. */
 function errorText(error) {
-  switch (error instanceof ApiError ? error.status : -1) {
-    case 0:
-      return t("error-network");
-    case 413:
-      return t("error-too-big", { limit: state.campaign.limits.max_upload / MB });
-    case 415:
-      return t("error-not-photo");
-    case 422:
-      return t("error-unreadable");
-    case 408:
-    case 503:
-      return t("error-busy");
-    case 400:
-      return t("error-option");
-    default:
-      return t("error-other");
-  }
+  const code = error instanceof ApiError ? error.code : "";
+  const { limits } = state.campaign ?? { limits: {} };
+  return t(ERROR_KEYS[code] ?? "error-other", {
+    limit: code === "too-many-pixels" ? limits.max_pixels / MB : limits.max_upload / MB,
+  });
 }
 
 function showError(error, retry) {
+  console.warn("blueheart:", error instanceof ApiError ? `${error.code}: ${error.message}` : error);
   const message = document.createElement("strong");
   message.textContent = errorText(error);
   const parts = [message];
-  if (error instanceof ApiError && error.status && error.message) {
-    const detail = document.createElement("span");
-    detail.className = "detail";
-    detail.lang = "en";
-    detail.textContent = error.message;
-    parts.push(" ", detail);
-  }
-  if (retry && (!(error instanceof ApiError) || [0, 408, 503].includes(error.status))) {
+  if (retry && (!(error instanceof ApiError) || RETRIED.includes(error.code))) {
     const again = document.createElement("button");
     again.type = "button";
     again.className = "button";
@@ -193,6 +224,9 @@ function showError(error, retry) {
   }
   ui.error.replaceChildren(...parts);
   ui.error.hidden = false;
+  // Below a tall photo the box may be out of sight: shown and focused, it is seen and heard.
+  ui.error.focus({ preventScroll: true });
+  ui.error.scrollIntoView({ block: "nearest" });
 }
 
 /** Do `work` with the busy sign up and everything that needs a photo off; errors shown. */
@@ -247,24 +281,25 @@ async function preview() {
   ui.empty.hidden = true;
   $("choose-label").classList.remove("primary"); // Download is the next step now
   ui.emblemHelp.hidden = !canMove();
-  placeEmblem([(left + right) / 2, (top + bottom) / 2]);
+  // Where the person put it stays; the server's place is for a first look or "automatically".
+  if (!state.at || !placeEmblem(state.at)) placeEmblem([(left + right) / 2, (top + bottom) / 2]);
   say(t("ready"));
 }
 
 async function choosePhoto(file) {
   if (!file) return;
   if (file.size > state.campaign.limits.max_upload) {
-    showError(new ApiError(413, ""));
+    showError(new ApiError(413, `${file.size} bytes`, "too-large"));
     setPageState("error");
     return;
   }
-  const previous = state.file;
-  state.file = file;
+  const previous = { file: state.file, at: state.at, auto: state.auto };
+  Object.assign(state, { file, at: null, auto: false }); // a new photo: the heart starts afresh
   await run(async () => {
     try {
       await preview();
     } catch (error) {
-      state.file = previous;
+      Object.assign(state, previous);
       throw error;
     }
   }, t("working"));
@@ -276,9 +311,20 @@ async function rendered() {
   if (state.rendered?.query === query) return state.rendered;
   const answer = await postPhoto("badge", state.file, params);
   const disposition = answer.headers.get("Content-Disposition") || "";
-  const name = /filename="([^"]+)"/.exec(disposition)?.[1] || "blueheart.jpg";
-  state.rendered = { query, blob: await answer.blob(), name };
+  const served = /filename="([^"]+)"/.exec(disposition)?.[1] || "blueheart.jpg";
+  state.rendered = { query, blob: await answer.blob(), name: fileName(state.file.name, served) };
   return state.rendered;
+}
+
+/** "<stem>-blueheart.<ext>" after the photo, as the command line names it; the extension is
+ * the server's (a circle is a PNG). A photo without a usable name gives the server's name. */
+function fileName(photoName, served) {
+  const stem = (photoName || "")
+    .replace(/\.[^.]*$/, "")
+    .replace(/[\u0000-\u001f\u007f/\\:*?"<>|]+/g, " ")
+    .trim()
+    .slice(0, 100);
+  return stem ? `${stem}-${served}` : served;
 }
 
 async function download() {
@@ -291,7 +337,7 @@ async function download() {
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
-  say(t("saved"));
+  tell(t("saved", { name }));
 }
 
 async function share() {
@@ -299,8 +345,11 @@ async function share() {
   try {
     await navigator.share({ files: [new File([blob], name, { type: blob.type })], text: shareText() });
   } catch (error) {
+    // The person closed the share sheet: nothing went wrong.
+    if (error.name === "AbortError") return;
     // The picture took long enough for the browser to forget the tap: one more tap shares it.
-    if (error.name === "NotAllowedError") say(t("share-again"));
+    if (error.name === "NotAllowedError") tell(t("share-again"));
+    else throw new ApiError(-1, `share: ${error.name}: ${error.message}`, "share-failed");
   }
 }
 
@@ -321,14 +370,17 @@ function shareText() {
   return shareParts().join(" ");
 }
 
-/** The campaign text on the page: each part isolated, so that "#BlueHeart" stays so in Arabic. */
+/** The campaign text on the page: the message sets its direction (dir=auto skips <bdi>, so an
+ * Arabic message is read first, on the right); the hashtag and link are isolated, so that
+ * "#BlueHeart" stays so in Arabic. */
 function showShareText() {
-  const parts = shareParts().flatMap((part) => {
-    const isolated = document.createElement("bdi");
-    isolated.textContent = part;
-    return [" ", isolated];
+  const [message, ...rest] = shareParts();
+  const isolated = rest.flatMap((part) => {
+    const element = document.createElement("bdi");
+    element.textContent = part;
+    return [" ", element];
   });
-  ui.campaignText.replaceChildren(...parts.slice(1));
+  ui.campaignText.replaceChildren(message, ...isolated);
 }
 
 async function copyText() {
@@ -348,6 +400,17 @@ async function copyText() {
   setTimeout(() => (ui.copyText.textContent = t("copy-text")), 2000);
 }
 
+/** The switcher: the languages the server names, each in itself. */
+function listLanguages() {
+  const options = state.campaign.languages.map(({ code, name, rtl }) => {
+    const option = new Option(name, code);
+    option.lang = code;
+    if (rtl) option.dir = "rtl";
+    return option;
+  });
+  ui.language.replaceChildren(...options);
+}
+
 async function setLanguage(code) {
   state.language = code;
   await useLanguage(code);
@@ -361,6 +424,7 @@ async function setLanguage(code) {
   document.title = ui.title.textContent;
   ui.message.textContent = texts.message || t("tagline");
   showShareText();
+  ui.done.hidden = true; // said in the language it was said in
   ui.link.hidden = !texts.link;
   if (texts.link) ui.link.href = texts.link;
   if (state.box) say(t("ready"));
@@ -378,11 +442,29 @@ function setUpChoices() {
   ui.style.hidden = custom();
   ui.size.disabled = locked("size");
   ui.size.parentElement.querySelector(".locked-note").hidden = !locked("size");
-  ui.maskToggle.checked = defaults.crop !== "none";
-  ui.mask.hidden = !ui.maskToggle.checked;
+  showMaskFor(defaults.crop);
   ui.emblemPicture.src = emblem().url;
   ui.emblem.classList.toggle("fixed", !canMove());
   showSize();
+}
+
+/** "Show as a round avatar" follows the Shape until the person sets it. */
+function showMaskFor(crop) {
+  if (!state.maskChosen) ui.maskToggle.checked = crop !== "none";
+  ui.mask.hidden = !ui.maskToggle.checked;
+}
+
+async function changeShape() {
+  showMaskFor(chosen(ui.crop));
+  if (!state.file) return;
+  await run(preview, t("working"));
+  // On a phone the Shape is below the photo: the new shape is seen without scrolling back.
+  ui.frame.scrollIntoView({ block: "nearest" });
+}
+
+function placeAutomatically() {
+  Object.assign(state, { at: null, auto: true });
+  return run(preview, t("working"));
 }
 
 function listen() {
@@ -417,13 +499,12 @@ function listen() {
     ui.emblemPicture.src = emblem().url;
     if (state.box) placeEmblem(centreOf(state.box, state.canvas));
   });
-  ui.crop.addEventListener("change", () => {
-    ui.maskToggle.checked = chosen(ui.crop) !== "none";
-    ui.mask.hidden = !ui.maskToggle.checked;
-    if (state.file) run(preview, t("working"));
+  ui.crop.addEventListener("change", changeShape);
+  ui.maskToggle.addEventListener("change", () => {
+    state.maskChosen = true;
+    showMaskFor(chosen(ui.crop));
   });
-  ui.maskToggle.addEventListener("change", () => (ui.mask.hidden = !ui.maskToggle.checked));
-  ui.auto.addEventListener("click", () => run(preview, t("working")));
+  ui.auto.addEventListener("click", placeAutomatically);
   ui.download.addEventListener("click", () => run(download, t("rendering")));
   ui.share.addEventListener("click", () => run(share, t("rendering")));
   ui.copyText.addEventListener("click", copyText);
@@ -449,6 +530,7 @@ async function start() {
     setPageState("error");
     return;
   }
+  listLanguages();
   const codes = state.campaign.languages.map((entry) => entry.code);
   const asked = new URLSearchParams(location.search).get("lang");
   await setLanguage(codes.includes(asked) ? asked : state.campaign.language);
