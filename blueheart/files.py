@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PIL import ExifTags, Image, PngImagePlugin
 
@@ -50,13 +50,22 @@ from blueheart.metadata import (
     PNG_SIGNATURE,
     Metadata,
     png_without_oversized_text,
-    policy_for,
     read_metadata,
 )
-from blueheart.options import UN_BLUE, BadgeOptions, Crop, Style, hex_to_rgb, resolve_options
+from blueheart.options import (
+    UN_BLUE,
+    BadgeOptions,
+    Crop,
+    Style,
+    hex_to_rgb,
+    resolve_options,
+)
 from blueheart.units import Length, Unit
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from blueheart.options import OptionValues
     from blueheart.pipeline import CustomEmblem
 
 CMYK_FORMATS = ("JPEG", "TIFF")
@@ -70,7 +79,7 @@ _PIPELINE = "blueheart.pipeline"
 
 
 def apply_badge(
-    image: Image.Image, options: BadgeOptions | None = None, **overrides: Any
+    image: Image.Image, options: BadgeOptions | None = None, **overrides: Unpack[OptionValues]
 ) -> Image.Image:
     """Return a new image: ``image`` upright, cropped as asked, with the emblem on it.
 
@@ -90,7 +99,9 @@ def apply_badge(
         return badge_frame(image, resolved, keep_cmyk=keep_cmyk, custom=_custom(resolved)).image
 
 
-def badge_bytes(data: bytes, options: BadgeOptions | None = None, **overrides: Any) -> bytes:
+def badge_bytes(
+    data: bytes, options: BadgeOptions | None = None, **overrides: Unpack[OptionValues]
+) -> bytes:
     """Badge an image file held in memory and return the output file's bytes.
 
     ``data`` is the file's content (JPEG, PNG, WebP, AVIF, GIF, TIFF, BMP; HEIC with the
@@ -107,7 +118,7 @@ def badge_file(
     options: BadgeOptions | None = None,
     *,
     overwrite: bool = False,
-    **overrides: Any,
+    **overrides: Unpack[OptionValues],
 ) -> None:
     """Badge the image file ``source`` and write ``destination`` atomically.
 
@@ -161,7 +172,7 @@ def _render_file(
         _decode(image)
         # Everything read from the file comes before the pixels change: badging clears the
         # frames' own metadata so that no encoder falls back on it (see without_file_metadata).
-        metadata = read_metadata(image, policy_for(options), output_format=written)
+        metadata = read_metadata(image, options.metadata, output_format=written)
         with _room_for_emblem(upright, options):
             frames, icc = badged_frames(
                 image,
@@ -310,7 +321,7 @@ def preview_bytes(
     options: BadgeOptions | None = None,
     *,
     max_side: int = PREVIEW_SIDE,
-    **overrides: Any,
+    **overrides: Unpack[OptionValues],
 ) -> Preview:
     """Frame an image file held in memory as ``badge_bytes`` would, small, without the emblem.
 
