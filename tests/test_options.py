@@ -109,7 +109,9 @@ def test_each_kind_reads_its_text(name: str, text: object, value: object) -> Non
         ("size", {"a": 1}, "expected a string, a number or true/false, got a dict"),
     ],
 )  # fmt: skip
-def test_bad_text_is_an_option_error_naming_the_field(name: str, text: object, message: str) -> None:
+def test_bad_text_is_an_option_error_naming_the_field(
+    name: str, text: object, message: str
+) -> None:
     with pytest.raises(OptionError) as raised:
         SPECS[name].parse(name, text)
     assert str(raised.value) == f"{name}: {message}" and raised.value.field == name
@@ -142,7 +144,9 @@ def _valid(name: str, spec: Option) -> st.SearchStrategy[Any]:
     pixels = st.floats(0.5, 1e5).map(Length.px)
     length = st.one_of(fraction.map(Length.fraction), pixels)
     if kind.form == "offset":
-        length = st.one_of(st.floats(-1, 1).map(Length.fraction), st.floats(-1e5, 1e5).map(Length.px))
+        length = st.one_of(
+            st.floats(-1, 1).map(Length.fraction), st.floats(-1e5, 1e5).map(Length.px)
+        )
     strategies: dict[str, st.SearchStrategy[Any]] = {
         "choice": st.sampled_from(kind.choices),
         "length": length,
@@ -194,7 +198,9 @@ def test_the_old_flags_still_work_with_a_deprecation_warning(alias: str, policy:
     with pytest.warns(DeprecationWarning, match=alias):
         assert BadgeOptions().replace(**{alias: True}).metadata is policy  # type: ignore[misc]
     with pytest.warns(DeprecationWarning, match=alias):
-        assert BadgeOptions(metadata=policy).replace(**{alias: False}).metadata is Policy.DESCRIPTIVE  # type: ignore[misc]
+        assert (
+            BadgeOptions(metadata=policy).replace(**{alias: False}).metadata is Policy.DESCRIPTIVE
+        )  # type: ignore[misc]
 
 
 def test_the_library_takes_the_old_flags_and_blames_the_callers_line() -> None:
@@ -210,9 +216,11 @@ def test_both_old_flags_are_still_the_same_error() -> None:
         warnings.simplefilter("ignore", DeprecationWarning)
         with pytest.raises(OptionError) as raised:
             BadgeOptions(keep_metadata=True, strip_metadata=True)
-        with pytest.raises(OptionError, match="^strip_metadata: keep_metadata and strip"):
+        with pytest.raises(OptionError, match=r"^strip_metadata: keep_metadata and strip"):
             BadgeOptions(metadata="keep").replace(strip_metadata=True)
-    assert str(raised.value) == "strip_metadata: keep_metadata and strip_metadata exclude each other"
+    assert (
+        str(raised.value) == "strip_metadata: keep_metadata and strip_metadata exclude each other"
+    )
 
 
 def test_the_new_field_warns_nothing() -> None:
