@@ -412,6 +412,11 @@ def _word_kind(word: str, check: Check, low: float, high: float, *, whole: bool 
     return Kind("word", check, parse, text, low=low, high=high, word=word, whole=whole)
 
 
+def _number_kind(low: int, high: int) -> Kind:
+    """A finite number from ``low`` to ``high`` (whole bounds, as Click's ranges show them)."""
+    return Kind("number", _number(low, high), _parse_number, _g, low=low, high=high)
+
+
 def _whole_kind(check: Check, low: int, *, word: str = "") -> Kind:
     """A whole number from ``low``; ``word`` (if any) reads as None, which is written as None."""
     text: Text = lambda value: None if value is None else str(value)  # noqa: E731
@@ -533,7 +538,7 @@ class BadgeOptions:
         "(default: on when the output is square).",
     )  # fmt: skip
     opacity: float = option(
-        1.0, Kind("number", _number(0.0, 1.0), _parse_number, _g, low=0, high=1),
+        1.0, _number_kind(0, 1),
         help="0 (invisible) to 1 (opaque).", request=True,
     )  # fmt: skip
     style: Style = option(
