@@ -1,8 +1,9 @@
-"""Options as text, for query strings and campaign presets: parsed into ``BadgeOptions`` fields,
-and written back the way a query string takes them.
+"""Options as a query string's text: parsed into ``BadgeOptions`` fields by each option's own
+parser (``blueheart.option_specs()``), and written back the way a query string takes them.
 
 Pure: no Starlette here. Names are the library's (``output_size``; dashes are read as
 underscores); values the CLI's spelling (``0.25``, ``200px``, ``0.5,0.3``, ``auto``, ``keep``).
+The service's own rules stay here: which options a request may not set, the largest output.
 """
 
 from __future__ import annotations
