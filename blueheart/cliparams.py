@@ -11,7 +11,14 @@ from typing import Any, ClassVar, TypeVar
 import click
 
 from blueheart.errors import OptionError
-from blueheart.options import BadgeOptions, Kind, Option, choice_from_flags, option_specs
+from blueheart.options import (
+    BadgeOptions,
+    Form,
+    Kind,
+    Option,
+    choice_from_flags,
+    option_specs,
+)
 from blueheart.presets import PresetError, read_preset
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -74,7 +81,7 @@ class AutoOrNumber(click.ParamType):
         return number
 
 
-SPEC_TYPE_NAMES = {"length": "F|Npx", "offset": "X,Y", "point": "X,Y"}
+SPEC_TYPE_NAMES: dict[Form, str] = {"length": "F|Npx", "offset": "X,Y", "point": "X,Y"}
 """The metavar of each kind of option Click has no type for."""
 FLAGS = {name: spec for name, spec in option_specs().items() if spec.cli}
 """The options the command line has flags for, in the fields' order."""

@@ -19,10 +19,10 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack
+    from typing_extensions import Unpack, deprecated
 
 from blueheart.errors import OptionError
 from blueheart.units import Length, Unit
@@ -378,6 +378,13 @@ def _or_word(word: str, text: Text) -> Text:
 # -- kinds: one checker, parser and writer per kind of value --------------------------------
 
 
+Form = Literal[
+    "choice", "length", "offset", "point", "switch", "flag", "number", "word", "whole",
+    "colour", "path",
+]  # fmt: skip
+"""How front ends show a kind of value (a Click type, a preset's array or not)."""
+
+
 @dataclass(frozen=True)
 class Kind:
     """One kind of value: its checker, its parser from text, its writer back to text, and
@@ -385,7 +392,7 @@ class Kind:
     ``switch``, ``flag``, ``number``, ``word``, ``whole``, ``colour``, ``path``), the
     ``choices``, the range ``low``..``high`` (None: unbounded) and the ``word`` meaning None."""
 
-    form: str
+    form: Form
     check: Check
     parse: Parse
     text: Text
@@ -602,10 +609,12 @@ class BadgeOptions:
         def __init__(self, **values: Unpack[OptionValues]) -> None: ...
 
         @property
+        @deprecated("use metadata is Policy.KEEP")
         def keep_metadata(self) -> bool:
             """Deprecated: ``metadata is Policy.KEEP``."""
 
         @property
+        @deprecated("use metadata is Policy.STRIP")
         def strip_metadata(self) -> bool:
             """Deprecated: ``metadata is Policy.STRIP``."""
 

@@ -24,6 +24,7 @@ from blueheart.errors import OptionError, one_line
 from blueheart.options import (
     DEPRECATED_ALIASES,
     DEPRECATED_SPEC,
+    Form,
     Option,
     Policy,
     choice_from_flags,
@@ -37,7 +38,7 @@ MAX_TEXT = 4096
 error quoting it stays a line one can read."""
 BADGE_TABLE = "badge"
 PAGE_TABLE = "page"
-_PAIRS = ("offset", "point")
+_PAIRS: tuple[Form, ...] = ("offset", "point")
 """The kinds of option a preset may give as an ``[x, y]`` array."""
 
 
