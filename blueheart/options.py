@@ -336,7 +336,8 @@ def _parse_point(name: str, value: object) -> tuple[float, float] | None:
 
 
 _SWITCH_WORDS = {"true": True, "on": True, "false": False, "off": False, "auto": None}
-"""What a three-way switch's text says; "yes"/"no" are not among them (see CHANGELOG 0.x)."""
+"""What a switch's text says, as the HTTP API has always read it. Not "yes"/"no": a preset has
+TOML's own true and false, and the API's answer to circle_safe=yes (400) stays as it was."""
 
 
 def _parse_switch(name: str, value: object) -> bool | None:
