@@ -86,7 +86,7 @@ def _click_error(error: Exception) -> click.ClickException:
     message = _in_cli_words(str(error).removeprefix(f"{error.field}: "))
     if error.field in ARGUMENT_FIELDS:
         return click.UsageError(message)
-    name = {"format": "format_"}.get(error.field, error.field)
+    name = error.field
     context = click.get_current_context(silent=True)
     hints = context.meta.get(PRESET_HINTS, {}) if context else {}
     if context and context.get_parameter_source(name) is ParameterSource.DEFAULT_MAP:

@@ -1,18 +1,25 @@
-"""The command line's parameters: Click types for lengths, points and byte sizes, campaign
-presets (``--config``), and the options every badging command takes, with the
-``BadgeOptions`` they make. The defaults are ``BadgeOptions``' own."""
+"""The command line's parameters: the options every badging command takes, made from the
+``BadgeOptions`` fields' specs (flags, types, defaults, help), the ``BadgeOptions`` they make,
+campaign presets (``--config``, read by ``blueheart.presets``), and byte sizes."""
 
 from __future__ import annotations
 
-import sys
+import enum
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import click
 
-from blueheart.options import BadgeOptions, Crop, Focus, OutputFormat, Position, Style
-from blueheart.units import Length
+from blueheart.errors import OptionError
+from blueheart.options import (
+    BadgeOptions,
+    Form,
+    Kind,
+    Option,
+    choice_from_flags,
+    option_specs,
+)
+from blueheart.presets import PresetError, read_preset
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULTS = BadgeOptions()
@@ -20,55 +27,19 @@ PRESET_HINTS = "blueheart.preset_hints"
 """``ctx.meta`` key: option name -> "'key' in FILE", for errors about a preset's values."""
 
 
-class LengthType(click.ParamType):
-    """A fraction of the shorter side (``0.25``) or pixels (``200px``)."""
+class SpecType(click.ParamType):
+    """A value read by its option's parser (``0.25``, ``200px``, ``0.5,0.3``); its errors are
+    Click's, in the parser's words."""
 
-    name = "F|Npx"
+    def __init__(self, name: str, kind: Kind) -> None:
+        self.name, self.kind = name, kind
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, Length):
-            return value
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return Length.fraction(value)
-        text = str(value).strip().lower()
+        field = param.name if param is not None and param.name else "value"
         try:
-            if text.endswith("px"):
-                return Length.px(float(text[:-2]))
-            return Length.fraction(float(text))
-        except ValueError:
-            self.fail(f"expected a fraction like 0.25 or pixels like 200px, got {value!r}")
-
-
-class OffsetType(click.ParamType):
-    """Two lengths, ``X,Y``."""
-
-    name = "X,Y"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, tuple):
-            return value
-        parts = str(value).split(",")
-        if len(parts) != 2:
-            self.fail(f"expected X,Y (fractions or px), got {value!r}")
-        return tuple(LENGTH.convert(part, param, ctx) for part in parts)
-
-
-class PointType(click.ParamType):
-    """Two fractions, ``X,Y``: a point on the output."""
-
-    name = "X,Y"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, tuple):
-            return value
-        # A preset may give [x, y] as a TOML array.
-        parts = value if isinstance(value, list) else str(value).split(",")
-        try:
-            if len(parts) == 2:
-                return float(parts[0]), float(parts[1])
-        except (TypeError, ValueError):
-            pass
-        self.fail(f"expected X,Y as fractions of the width and height, got {value!r}")
+            return self.kind.parse(field, value)
+        except OptionError as error:
+            self.fail(str(error).removeprefix(f"{field}: "))
 
 
 class ByteSize(click.ParamType):
@@ -97,66 +68,49 @@ class ByteSize(click.ParamType):
 
 
 class AutoOrNumber(click.ParamType):
-    """``auto`` / ``keep`` (None) or a number within a range."""
+    """``auto`` / ``keep`` (None) or a number within the option's range."""
 
-    def __init__(self, word: str, kind: type[int] | type[float], low: float, high: float) -> None:
-        self.word, self.kind, self.low, self.high = word, kind, low, high
-        self.name = f"{word}|{low:g}-{high:g}"
+    def __init__(self, kind: Kind) -> None:
+        self.kind = kind
+        self.name = f"{kind.word}|{kind.low:g}-{kind.high:g}"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if value is None or str(value).lower() == self.word:
-            return None
-        expected = f"expected {self.word} or a number from {self.low:g} to {self.high:g}"
+        field = param.name if param is not None and param.name else "value"
         try:
-            number = self.kind(value)
-        except (TypeError, ValueError):
-            self.fail(f"{expected}, got {value!r}")
-        if not self.low <= number <= self.high:
-            self.fail(f"{expected}, got {value!r}")
+            number = self.kind.parse(field, value)
+        except OptionError as error:
+            self.fail(str(error).removeprefix(f"{field}: "))
+        low, high, word = self.kind.low, self.kind.high, self.kind.word
+        if number is not None and not low <= number <= high:
+            self.fail(f"expected {word} or a number from {low:g} to {high:g}, got {value!r}")
         return number
 
 
-LENGTH = LengthType()
-
-
-def _choice(enum_type: type[Any]) -> click.Choice:
-    return click.Choice([member.value for member in enum_type], case_sensitive=False)
-
-
-MAX_PRESET_TEXT = 4096
-"""The longest value a preset may give, in characters: a path at most (PATH_MAX), so that an
-error quoting a value stays a readable line."""
-PAGE_TABLE = "page"
-"""The preset's table of texts and locks for the page `blueheart serve` shows."""
+SPEC_TYPE_NAMES: dict[Form, str] = {"length": "F|Npx", "offset": "X,Y", "point": "X,Y"}
+"""The metavar of each kind of option Click has no type for."""
+FLAGS = {name: spec for name, spec in option_specs().items() if spec.cli}
+"""The options the command line has flags for, in the fields' order."""
 
 
 def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """Read a campaign preset: keys are the command's long options; flags still win."""
     if value is None:
         return None
-    # Imported here: only a run with --config pays for the TOML parser.
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-    if Path(value).exists() and not Path(value).is_file():
-        # A FIFO would block the read forever, a device read forever.
-        raise click.BadParameter(f"{value}: not a regular file", ctx, param)
     try:
-        with Path(value).open("rb") as handle:
-            preset = tomllib.load(handle)
-    except RecursionError:  # the TOML parser recurses once per level of nesting
-        raise click.BadParameter(f"cannot read {value}: nested too deeply", ctx, param) from None
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
-        raise click.BadParameter(f"cannot read {value}: {reason}", ctx, param) from None
-    options = _preset_keys(ctx.command)
-    # One campaign file serves every command: keys of another command's options, and the
-    # page's table of `blueheart serve`, are ignored.
-    elsewhere = {key for command in _commands(ctx) for key in _preset_keys(command)}
-    elsewhere.add(PAGE_TABLE)
+        preset = read_preset(value)
+    except PresetError as error:
+        raise _preset_error(error, ctx, param) from None
     defaults, hints = {}, {}
-    for key, setting in preset.items():
+    for field, setting in preset.options.items():
+        key, params = preset.keys[field], _option_params(ctx.command, field, setting)
+        if not params:  # an option with no flag here (enlarge)
+            raise click.BadParameter(f"{value}: unknown key {key!r}", ctx, param)
+        for name, default in params.items():
+            defaults[name], hints[name] = default, f"'{key}' in {value}"
+    options = _preset_keys(ctx.command)
+    # One campaign file serves every command: keys of another command's options are ignored.
+    elsewhere = {key for command in _commands(ctx) for key in _preset_keys(command)}
+    for key, setting in preset.others.items():
         option = options.get(key.replace("-", "_"))
         if option is None and key.replace("-", "_") not in elsewhere:
             raise click.BadParameter(f"{value}: unknown key {key!r}", ctx, param)
@@ -167,6 +121,31 @@ def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) 
     ctx.default_map = {**(ctx.default_map or {}), **defaults}
     ctx.meta[PRESET_HINTS] = hints
     return value
+
+
+def _preset_error(error: PresetError, ctx: click.Context, param: click.Parameter) -> Exception:
+    """A preset's error as Click's: naming the key (``'size' in FILE``), or else --config."""
+    if error.key is None:
+        return click.BadParameter(str(error), ctx, param)
+    return click.BadParameter(error.reason, ctx, param_hint=f"'{error.key}' in {error.path}")
+
+
+def _option_params(command: click.Command, field: str, setting: object) -> dict[str, object]:
+    """The command's parameters a preset's checked option sets, with their defaults."""
+    names = {param.name for param in command.params}
+    spec = FLAGS.get(field)
+    if spec is None:
+        return {}
+    if spec.flags:  # metadata = "keep" sets --keep-metadata
+        value = setting.value if isinstance(setting, enum.Enum) else setting
+        return (
+            {f"{choice}_{field}": choice == value for choice in spec.flags}
+            if f"{next(iter(spec.flags))}_{field}" in names
+            else {}
+        )
+    if field not in names:
+        return {}
+    return {field: setting.value if isinstance(setting, enum.Enum) else setting}
 
 
 def _preset_keys(command: click.Command) -> dict[str, click.Option]:
@@ -186,7 +165,8 @@ def _commands(ctx: click.Context) -> list[click.Command]:
 
 
 def _preset_text(ctx: click.Context, option: click.Option, setting: object, hint: str) -> str:
-    """A preset's value as it would be typed on the command line, checked the same way."""
+    """A preset's value for a command's own option (``jobs``), as it would be typed on the
+    command line, checked the same way."""
     if isinstance(setting, bool):
         text = "true" if setting else "false"
     elif isinstance(setting, (int, float, str)):
@@ -195,24 +175,11 @@ def _preset_text(ctx: click.Context, option: click.Option, setting: object, hint
         kind = type(setting).__name__
         raise click.BadParameter(f"expected a string, a number or true/false, got a {kind}",
                                  ctx, param_hint=hint)  # fmt: skip
-    problem = _text_problem(text)
-    if problem:
-        raise click.BadParameter(problem, ctx, param_hint=hint)
     try:
         option.type_cast_value(ctx, text)
     except click.BadParameter as error:
         raise click.BadParameter(error.message, ctx, param_hint=hint) from None
     return text
-
-
-def _text_problem(text: str) -> str | None:
-    """Why a preset's value cannot be taken as typed text, if it cannot."""
-    if "\0" in text:
-        # A NUL in a path makes the OS calls behind Click's Path type raise ValueError.
-        return "expected text without NUL characters"
-    if len(text) > MAX_PRESET_TEXT:
-        return f"expected at most {MAX_PRESET_TEXT:,} characters, got {len(text):,}"
-    return None
 
 
 def _apply(decorators: list[Callable[[F], F]], function: F) -> F:
@@ -221,66 +188,55 @@ def _apply(decorators: list[Callable[[F], F]], function: F) -> F:
     return function
 
 
-def style_options(ring_auto: str) -> list[Callable[[Any], Any]]:
-    """--style, --ring and --color; ``ring_auto`` says what ``--ring auto`` does."""
+def _click_type(kind: Kind) -> click.ParamType | None:
+    """The Click type of a kind of option, from its choices or its range."""
+    if kind.form == "choice":
+        return click.Choice(list(kind.choices), case_sensitive=False)
+    if kind.form == "number":
+        return click.FloatRange(kind.low, kind.high)
+    if kind.form == "whole":
+        return click.IntRange(min=kind.low, max=kind.high)  # type: ignore[arg-type]
+    if kind.form == "word":
+        return AutoOrNumber(kind)
+    if kind.form == "path":
+        return click.Path(exists=True, dir_okay=False)
+    if kind.form in SPEC_TYPE_NAMES:
+        return SpecType(SPEC_TYPE_NAMES[kind.form], kind)
+    return None  # text: a colour
+
+
+def _flag_options(
+    name: str, spec: Option, help_text: str | None = None
+) -> list[Callable[[Any], Any]]:
+    """The Click options of one ``BadgeOptions`` field, its default the field's."""
+    flag = f"--{name.replace('_', '-')}"
+    if spec.flags:  # one flag per choice: --keep-metadata, --strip-metadata
+        return [
+            click.option(f"--{choice}-{flag[2:]}", f"{choice}_{name}", is_flag=True, help=text)
+            for choice, text in spec.flags.items()
+        ]
+    help_text = help_text or spec.help
+    if spec.kind.form == "switch":
+        return [click.option(f"{flag}/--no-{flag[2:]}", name, default=None, help=help_text)]
+    default = DEFAULTS_BY_NAME[name]
+    if spec.kind.form not in ("number", "whole"):  # numbers are shown as Click's ranges show them
+        default = spec.text(default)
     return [
-        click.option("--style", type=_choice(Style), default=DEFAULTS.style.value,
-                     show_default=True,
-                     help="heart: the heart with a white ring; pin: the heart on a white disc."),
-        click.option("--ring", type=AutoOrNumber("auto", float, 0, 0.25), default="auto",
-                     show_default=True,
-                     help=f"Ring width, a fraction of the emblem, 0 for none; auto: {ring_auto}."),
-        click.option("--color", "color", default=DEFAULTS.color, show_default=True, metavar="HEX",
-                     help="The heart's colour."),
+        click.option(flag, name, type=_click_type(spec.kind), default=default,
+                     show_default=spec.show_default, metavar=spec.metavar, help=help_text)
     ]  # fmt: skip
 
+
+DEFAULTS = BadgeOptions()
+DEFAULTS_BY_NAME = {name: getattr(DEFAULTS, name) for name in FLAGS}
+RING_HELP = "Ring width, a fraction of the emblem, 0 for none; auto: {}."
+"""--ring's help, for the ``emblem`` command, which has no photo to contrast with."""
 
 BADGE_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--config", type=click.Path(dir_okay=False), is_eager=True,
                  expose_value=False, callback=_load_config,
                  help="A campaign preset (TOML) with the same keys as the long options."),
-    click.option("--position", type=_choice(Position), default=DEFAULTS.position.value,
-                 show_default=True, help="Where the emblem goes; auto picks the least busy place."),
-    click.option("--size", type=LENGTH, default=str(DEFAULTS.size), show_default=True,
-                 help="Emblem size: fraction of the shorter side (0 < F <= 1) or pixels (200px)."),
-    click.option("--margin", type=LENGTH, default=str(DEFAULTS.margin), show_default=True,
-                 help="Distance from the edges: fraction or px."),
-    click.option("--offset", type=OffsetType(), default=",".join(map(str, DEFAULTS.offset)),
-                 help="Fine shift X,Y after placement: fractions or px."),
-    click.option("--at", type=PointType(), default=None,
-                 help="The emblem's centre X,Y as fractions of the output's width and height, "
-                 "instead of --position."),
-    click.option("--circle-safe/--no-circle-safe", default=None,
-                 help="Keep the emblem inside the circle platforms show "
-                 "(default: on when the output is square)."),
-    click.option("--opacity", type=click.FloatRange(0, 1), default=DEFAULTS.opacity,
-                 show_default=True,
-                 help="0 (invisible) to 1 (opaque)."),
-    *style_options("widened where UN blue would have low contrast with the photo"),
-    click.option("--emblem", type=click.Path(exists=True, dir_okay=False), default=None,
-                 help="A custom RGBA emblem image instead of the built-in heart."),
-    click.option("--crop", type=_choice(Crop), default=DEFAULTS.crop.value, show_default=True,
-                 help="square, or circle (transparent corners)."),
-    click.option("--focus", type=_choice(Focus), default=DEFAULTS.focus.value, show_default=True,
-                 help="Which square a crop keeps; auto: the most salient one."),
-    click.option("--output-size", type=click.IntRange(min=1), default=None, metavar="N",
-                 help="The output's longer side in px (square side when cropped)."),
-    click.option("--format", "format_", type=_choice(OutputFormat), default=DEFAULTS.format.value,
-                 show_default=True,
-                 help="Output format; keep: what -o's extension names, else the input's "
-                 "(HEIC becomes JPEG; with a circle crop, PNG)."),
-    click.option("--background", default=DEFAULTS.background, show_default=True, metavar="HEX",
-                 help="What transparency becomes in a JPEG."),
-    click.option("--quality", type=AutoOrNumber("keep", int, 1, 100), default="keep",
-                 show_default=True,
-                 help="JPEG/WebP/AVIF quality; keep: a JPEG's own quantisation where possible."),
-    click.option("--keep-metadata", is_flag=True,
-                 help="Keep all metadata, GPS location included (default: the ICC profile and "
-                 "descriptive fields only: author, copyright, title, date, camera, exposure)."),
-    click.option("--strip-metadata", is_flag=True,
-                 help="Keep nothing but the ICC profile."),
-    click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULTS.max_pixels,
-                 show_default=True, help="Refuse larger images from the header."),
+    *(option for name, spec in FLAGS.items() for option in _flag_options(name, spec)),
     click.option("--overwrite", is_flag=True, help="Replace existing outputs."),
 ]  # fmt: skip
 
@@ -292,34 +248,25 @@ def badge_command(function: F) -> F:
 
 def style_command(function: F) -> F:
     """Give a command the style options alone (the ``emblem`` command)."""
-    return _apply(style_options("the usual ring (there is no photo to contrast with)"), function)
+    ring = RING_HELP.format("the usual ring (there is no photo to contrast with)")
+    helps = {"style": None, "ring": ring, "color": None}
+    options = [
+        option for name, text in helps.items() for option in _flag_options(name, FLAGS[name], text)
+    ]
+    return _apply(options, function)
 
 
 def build_options(params: dict[str, Any]) -> BadgeOptions:
     """The validated options from parsed CLI values, the ``emblem`` file read. Raises
     ``OptionError`` for a bad value (the CLI's usage error)."""
-    options = BadgeOptions(
-        position=params["position"],
-        size=params["size"],
-        margin=params["margin"],
-        offset=params["offset"],
-        at=params["at"],
-        circle_safe=params["circle_safe"],
-        opacity=params["opacity"],
-        style=params["style"],
-        ring=params["ring"],
-        color=params["color"],
-        emblem=Path(params["emblem"]) if params["emblem"] else None,
-        crop=params["crop"],
-        focus=params["focus"],
-        output_size=params["output_size"],
-        format=params["format_"],
-        background=params["background"],
-        quality=params["quality"],
-        keep_metadata=params["keep_metadata"],
-        strip_metadata=params["strip_metadata"],
-        max_pixels=params["max_pixels"],
-    )
+    values: dict[str, Any] = {}
+    for name, spec in FLAGS.items():
+        if spec.flags:
+            flags = {choice: params[f"{choice}_{name}"] for choice in spec.flags}
+            values[name] = choice_from_flags(name, flags) or DEFAULTS_BY_NAME[name]
+        else:
+            values[name] = params[name]
+    options = BadgeOptions(**values)
     if options.emblem is not None:
         from blueheart.emblemfile import load_emblem
 

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PIL import ExifTags, Image, PngImagePlugin
 
@@ -45,7 +45,7 @@ from blueheart.imagefile import (
     save_image_atomic,
     write_atomic,
 )
-from blueheart.metadata import Metadata, policy_for, read_metadata
+from blueheart.metadata import Metadata, read_metadata
 from blueheart.options import (
     UN_BLUE,
     BadgeOptions,
@@ -59,6 +59,9 @@ from blueheart.options import (
 from blueheart.units import Length, Unit
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from blueheart.options import OptionValues
     from blueheart.pipeline import CustomEmblem
 
 CMYK_FORMATS = ("JPEG", "TIFF")
@@ -72,7 +75,7 @@ _PIPELINE = "blueheart.pipeline"
 
 
 def apply_badge(
-    image: Image.Image, options: BadgeOptions | None = None, **overrides: Any
+    image: Image.Image, options: BadgeOptions | None = None, **overrides: Unpack[OptionValues]
 ) -> Image.Image:
     """Return a new image: ``image`` upright, cropped as asked, with the emblem on it.
 
@@ -97,7 +100,9 @@ def apply_badge(
 
 
 def badge_bytes(
-    data: bytes | bytearray | memoryview, options: BadgeOptions | None = None, **overrides: Any
+    data: bytes | bytearray | memoryview,
+    options: BadgeOptions | None = None,
+    **overrides: Unpack[OptionValues],
 ) -> bytes:
     """Badge an image file held in memory and return the output file's bytes.
 
@@ -126,7 +131,7 @@ def badge_file(
     options: BadgeOptions | None = None,
     *,
     overwrite: bool = False,
-    **overrides: Any,
+    **overrides: Unpack[OptionValues],
 ) -> None:
     """Badge the image file ``source`` and write ``destination`` atomically.
 
@@ -168,7 +173,7 @@ def render_file(
         _decode(image)
         # Everything read from the file comes before the pixels change: badging clears the
         # frames' own metadata so that no encoder falls back on it (see without_file_metadata).
-        metadata = read_metadata(image, policy_for(options), output_format=written)
+        metadata = read_metadata(image, options.metadata, output_format=written)
         with _room_for_emblem(upright, options):
             frames, icc = badged_frames(
                 image,
@@ -302,7 +307,7 @@ def preview_bytes(
     options: BadgeOptions | None = None,
     *,
     max_side: int = PREVIEW_SIDE,
-    **overrides: Any,
+    **overrides: Unpack[OptionValues],
 ) -> Preview:
     """Frame an image file held in memory as ``badge_bytes`` would, small, without the emblem.
 

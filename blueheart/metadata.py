@@ -12,7 +12,6 @@ source's pixel layout; ``Policy.STRIP`` keeps the ICC profile alone.
 
 from __future__ import annotations
 
-import enum
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -21,27 +20,7 @@ from dataclasses import dataclass
 from PIL import ExifTags, Image
 
 from blueheart.errors import EXIF_ERRORS
-from blueheart.options import BadgeOptions
-
-
-class Policy(enum.Enum):
-    """What of the source's metadata the output carries, besides the ICC profile."""
-
-    STRIP = "strip"
-    """Nothing."""
-    DESCRIPTIVE = "descriptive"
-    """The allow-listed descriptive fields."""
-    KEEP = "keep"
-    """Everything but the orientation and the source's layout (and, in a TIFF, what libtiff
-    cannot write back)."""
-
-
-def policy_for(options: BadgeOptions) -> Policy:
-    """The policy ``options.keep_metadata`` and ``options.strip_metadata`` choose."""
-    if options.keep_metadata:
-        return Policy.KEEP
-    return Policy.STRIP if options.strip_metadata else Policy.DESCRIPTIVE
-
+from blueheart.options import Policy as Policy  # its home is the vocabulary; named here as before
 
 # -- the allow-list: the one place that says what is descriptive ---------------------------
 

@@ -328,11 +328,14 @@ def test_preset_file_sets_defaults_and_flags_win(portrait: Path, tmp_path: Path)
     [
         ("position = ", "cannot read"),
         ('colour = "#FF0000"', "unknown key 'colour'"),
-        ("output_size = 1080.5", "Invalid value for 'output_size' in {preset}: '1080.5' is not a valid integer range."),
-        ("output-size = 0", "Invalid value for 'output-size' in {preset}: 0 is not in the range x>=1."),
+        ("output_size = 1080.5", "Invalid value for 'output_size' in {preset}: expected a whole number, got 1080.5"),
+        ("output-size = 0", "Invalid value for 'output-size' in {preset}: expected a whole number of pixels above 0, got 0"),
         ("size = 2", "Invalid value for 'size' in {preset}: expected a fraction from 0 to 1, got 2"),
         ('size = "big"', "Invalid value for 'size' in {preset}: expected a fraction like 0.25 or pixels like 200px, got 'big'"),
-        ("offset = [0.1, 0.2]", "Invalid value for 'offset' in {preset}: expected a string, a number or true/false, got a list"),
+        ("size = [0.1, 0.2]", "Invalid value for 'size' in {preset}: expected a string, a number or true/false, got a list"),
+        ("offset = [0.1, 0.2, 0.3]", "Invalid value for 'offset' in {preset}: expected a string, a number or true/false, got a list of 3"),
+        ('circle-safe = "yes"', "Invalid value for 'circle-safe' in {preset}: expected true, false or auto, got 'yes'"),
+        ("keep-metadata = true\nstrip-metadata = true", "Invalid value for 'strip-metadata' in {preset}: keep_metadata and strip_metadata exclude each other"),
         ('crop = "circle"\nformat = "jpeg"', "Invalid value for 'format' in {preset}: a circle crop needs transparent corners"),
     ],
 )  # fmt: skip

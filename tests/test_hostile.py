@@ -315,7 +315,7 @@ def test_no_location_survives_a_batch(tmp_path: Path) -> None:
 
 def test_keep_metadata_keeps_location(tmp_path: Path) -> None:
     located_photos(tmp_path / "src")
-    batch(tmp_path / "src", tmp_path / "out", BadgeOptions(keep_metadata=True))
+    batch(tmp_path / "src", tmp_path / "out", BadgeOptions(metadata="keep"))
     assert has_location(tmp_path / "out" / "a.jpg")
 
 

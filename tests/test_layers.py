@@ -20,7 +20,7 @@ LAYERS = {
     "vocabulary": ["_version", "errors", "units", "options", "formats"],
     "geometry": ["colour", "placement", "emblem", "saliency", "framing"],
     "image": ["compose", "crop", "pipeline"],
-    "files": ["imagefile", "metadata", "emblemfile", "files", "targets"],
+    "files": ["imagefile", "metadata", "emblemfile", "presets", "files", "targets"],
     "many files": ["executors", "batching", "sheet", "_dask"],
     "front ends": ["__init__", "__main__", "cli", "cliparams", "progress", "process", "web"],
 }

@@ -314,7 +314,7 @@ def test_png_text_keeps_only_the_descriptive_keywords(tmp_path: Path) -> None:
     photo(64, 48).save(source, pnginfo=text)
     with Image.open(io.BytesIO(badge_bytes(source.read_bytes()))) as result:
         assert result.text == {"Title": "Blue heart day", "Author": "A volunteer"}
-    with Image.open(io.BytesIO(badge_bytes(source.read_bytes(), keep_metadata=True))) as kept:
+    with Image.open(io.BytesIO(badge_bytes(source.read_bytes(), metadata="keep"))) as kept:
         assert kept.text["Location"] == "Paris" and kept.text["Comment"].endswith("Paris")
 
 
@@ -370,7 +370,7 @@ def test_each_way_of_stating_the_resolution_is_read(
 def test_no_resolution_is_invented_and_strip_drops_it(tmp_path: Path) -> None:
     silent = save(photo(64, 48), tmp_path / "silent.jpg", exif=camera_exif(gps=False))
     badge_file(silent, tmp_path / "silent-out.jpg")
-    badge_file(DATA / "Nikon-D3100.jpg", tmp_path / "stripped.jpg", strip_metadata=True)
+    badge_file(DATA / "Nikon-D3100.jpg", tmp_path / "stripped.jpg", metadata="strip")
     assert dpi_of(tmp_path / "silent-out.jpg") is None
     assert dpi_of(tmp_path / "stripped.jpg") is None
 
@@ -439,7 +439,9 @@ def test_tiff_tags_libtiff_cannot_write_back_do_not_fail_the_photo(keep: bool) -
     tags.tagtype[ExifTags.IFD.Exif] = TiffTags.LONG
     source = io.BytesIO()
     photo(120, 90).save(source, "TIFF", compression="tiff_lzw", tiffinfo=tags)
-    result = Image.open(io.BytesIO(badge_bytes(source.getvalue(), keep_metadata=keep)))
+    result = Image.open(
+        io.BytesIO(badge_bytes(source.getvalue(), metadata="keep" if keep else "descriptive"))
+    )
     assert result.size == (120, 90) and result.getexif()[ExifTags.Base.Make] == "Scanner"
     assert ExifTags.IFD.Exif not in result.getexif()
 
@@ -458,12 +460,14 @@ def test_tiff_tags_libtiff_cannot_write_back_do_not_fail_the_photo(keep: bool) -
         ("circle_safe", "off"),
     ],
 )
+@pytest.mark.filterwarnings("ignore:(keep|strip)_metadata is deprecated:DeprecationWarning")
 def test_flags_take_booleans_only(field: str, value: object) -> None:
     with pytest.raises(OptionError, match=f"^{field}: expected True") as caught:
         BadgeOptions(**{field: value})  # type: ignore[arg-type]
     assert caught.value.field == field
 
 
+@pytest.mark.filterwarnings("ignore:(keep|strip)_metadata is deprecated:DeprecationWarning")
 def test_keep_and_strip_exclude_each_other(tmp_path: Path) -> None:
     with pytest.raises(OptionError, match=r"^strip_metadata: "):
         BadgeOptions(keep_metadata=True, strip_metadata=True)
@@ -540,7 +544,9 @@ def test_the_exif_thumbnail_of_the_original_is_not_carried(tmp_path: Path) -> No
     source = save(photo(200, 150), tmp_path / "cam.jpg", "JPEG", exif=exif + thumbnail)
     assert b"thumbnail-of-the-original" in source.read_bytes()
     for keep in (False, True):
-        output = badge_bytes(source.read_bytes(), keep_metadata=keep, crop="square")
+        output = badge_bytes(
+            source.read_bytes(), metadata="keep" if keep else "descriptive", crop="square"
+        )
         assert b"thumbnail-of-the-original" not in output
         assert reopen(output).getexif()[0x0110] == "Cam"
 
@@ -562,7 +568,7 @@ def test_vendor_location_fields_are_removed_too(tmp_path: Path) -> None:
 
 def test_keep_metadata_keeps_the_location(tmp_path: Path) -> None:
     target = tmp_path / "out.jpg"
-    badge_file(gps_jpeg(tmp_path), target, keep_metadata=True)
+    badge_file(gps_jpeg(tmp_path), target, metadata="keep")
     result = reopen(target)
     assert result.getexif().get_ifd(ExifTags.IFD.GPSInfo)[ExifTags.GPS.GPSLatitudeRef] == "N"
     assert b"Paris" in result.info["xmp"]
@@ -586,10 +592,10 @@ def test_metadata_too_large_for_a_jpeg_segment_is_left_out_not_fatal(tmp_path: P
     source = save(photo(200, 150), tmp_path / "big.png", "PNG", pnginfo=info,
                   exif=exif.tobytes())  # fmt: skip
     assert len(xmp) > 65536 and len(exif.tobytes()) > 65536
-    as_jpeg = reopen(badge_bytes(source.read_bytes(), format="jpeg", keep_metadata=True))
+    as_jpeg = reopen(badge_bytes(source.read_bytes(), format="jpeg", metadata="keep"))
     assert blue_fraction(as_jpeg) > 0
     assert "xmp" not in as_jpeg.info and not as_jpeg.getexif()
-    as_png = reopen(badge_bytes(source.read_bytes(), keep_metadata=True))  # room for both
+    as_png = reopen(badge_bytes(source.read_bytes(), metadata="keep"))  # room for both
     assert b"A volunteer" in as_png.info["XML:com.adobe.xmp"].encode()
     assert as_png.getexif()[ExifTags.Base.Model] == "Model 15"
     described = reopen(badge_bytes(source.read_bytes(), format="jpeg"))  # the allow-list fits

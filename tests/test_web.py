@@ -388,8 +388,8 @@ def test_at_from_the_query_lands_where_asked() -> None:
     ("query", "message"),
     [
         ("size=2", "size: expected a fraction from 0 to 1, got 2"),
-        ("size=big", "size: expected a number, got 'big'"),
-        ("at=0.5", "at: expected X,Y, got '0.5'"),
+        ("size=big", "size: expected a fraction like 0.25 or pixels like 200px, got 'big'"),
+        ("at=0.5", "at: expected X,Y as fractions of the width and height, got '0.5'"),
         ("at=0.5,2", "at: expected x and y from 0 to 1, got (0.5, 2.0)"),
         ("position=middle", "position: expected one of top-left, top, top-right, left, center, "
                             "right, bottom-left, bottom, bottom-right, auto, got 'middle'"),

@@ -23,7 +23,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from blueheart import PREVIEW_SIDE, BadgeOptions, OptionError
+from blueheart import PREVIEW_SIDE, BadgeOptions, OptionError, Policy
 from blueheart.web.campaign import Campaign
 from blueheart.web.emblems import PageEmblem, page_emblems
 from blueheart.web.languages import LANGUAGES, NAMES, RIGHT_TO_LEFT, negotiate
@@ -68,7 +68,7 @@ def create_app(
     the ICC profile.
     """
     own_executor = executor is None
-    defaults = campaign.options.replace(max_pixels=settings.max_pixels, strip_metadata=True)
+    defaults = campaign.options.replace(max_pixels=settings.max_pixels, metadata=Policy.STRIP)
     uploads = UploadMemory(settings.upload_budget)
     pool = WorkPool(
         executor or ThreadPoolExecutor(settings.workers, thread_name_prefix="blueheart"),

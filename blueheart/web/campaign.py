@@ -1,38 +1,31 @@
 """A campaign preset: the options' defaults, which of them people may not change, the page texts.
 
+The file is read by ``blueheart.read_preset``, as the commands' ``--config`` reads it; the
+service's own rules are here: which options a campaign may set, the ``[page]`` table.
+
 Read once when the service starts; nothing about a campaign changes while it runs.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from blueheart import BadgeOptions, OptionError
+from blueheart import BadgeOptions, OptionError, Preset, read_preset
+from blueheart import PresetError as PresetError  # named here as before
 from blueheart.web.languages import LANGUAGES
-from blueheart.web.params import PARSERS, parse_options
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from blueheart.web.params import PARSERS
 
 PAGE_TEXTS = ("title", "message", "hashtag", "link")
 """The ``[page]`` table's texts, passed to the page as they are."""
-MAX_TEXT = 4096
-"""The longest option value a preset may give, in characters (a path at most: PATH_MAX)."""
 SERVER_KEYS = {
+    "metadata": "downloads always keep nothing but the ICC profile; it has no such key",
     "keep_metadata": "the service never keeps the location; it has no such key",
     "strip_metadata": "downloads always keep nothing but the ICC profile; it has no such key",
     "max_pixels": "the limit is the server's: use blueheart serve --max-pixels",
 }
-
-
-class PresetError(ValueError):
-    """A campaign preset that cannot be used; the message is one line naming the file."""
 
 
 @dataclass(frozen=True)
@@ -50,33 +43,23 @@ class Campaign:
 def load_campaign(path: str | Path | None) -> Campaign:
     """The campaign in the TOML file at ``path`` (None: the library's defaults).
 
-    Top-level keys are the options, as the CLI's long options spell them (dashes or
-    underscores), plus ``emblem`` (a file on the server); the ``[page]`` table holds
-    ``title``, ``message``, ``hashtag``, ``link`` (http or https), ``lock`` (a list of
-    option names) and, optionally, a table of those texts per language (``[page.fr]``, one of
-    ``LANGUAGES``). The pixel limit is the server's (``ServiceSettings``). Raises
-    ``PresetError`` for a file that cannot be read, an unknown key or a bad value.
+    Options are keys at the top level or in a ``[badge]`` table, as the CLI's long options
+    spell them (dashes or underscores), plus ``emblem`` (a file on the server); the ``[page]``
+    table holds ``title``, ``message``, ``hashtag``, ``link`` (http or https), ``lock`` (a
+    list of option names) and, optionally, a table of those texts per language
+    (``[page.fr]``, one of ``LANGUAGES``). The pixel limit is the server's
+    (``ServiceSettings``). Raises ``PresetError`` for a file that cannot be read, an unknown
+    key or a bad value.
     """
     if path is None:
         return Campaign()
-    name = str(path)
-    if Path(path).exists() and not Path(path).is_file():
-        raise PresetError(f"{name}: not a regular file")  # a FIFO would block the read
+    preset = read_preset(path)
+    name = preset.path
     try:
-        with Path(path).open("rb") as handle:
-            preset = tomllib.load(handle)
-    except RecursionError:  # the TOML parser recurses once per level of nesting
-        raise PresetError(f"{name}: cannot read it (nested too deeply)") from None
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        raise PresetError(f"{name}: cannot read it ({' '.join(reason.split())})") from None
-    page = preset.pop("page", {})
-    if not isinstance(page, dict):
-        raise PresetError(f"{name}: [page] must be a table, got {page!r}")
-    try:
-        options = BadgeOptions(**_option_fields(name, preset))
+        options = BadgeOptions(**_option_fields(preset))
     except OptionError as error:
-        raise PresetError(f"{name}: {error}") from None
+        raise PresetError(name, str(error)) from None
+    page = dict(preset.page)
     locked = _locked(name, page.pop("lock", []))
     translations = {
         language: _page_texts(name, page.pop(language), f"page.{language}")
@@ -86,47 +69,37 @@ def load_campaign(path: str | Path | None) -> Campaign:
     return Campaign(options, locked, _page_texts(name, page, "page"), translations)
 
 
-def _option_fields(name: str, preset: dict[str, Any]) -> dict[str, Any]:
-    emblem = preset.pop("emblem", None)
-    for key, value in [*preset.items(), ("emblem", emblem)]:
+def _option_fields(preset: Preset) -> dict[str, Any]:
+    """The preset's options the service takes: those a request may set, and ``emblem``."""
+    for name, key in preset.keys.items():
         reason = SERVER_KEYS.get(key.replace("-", "_"))
         if reason:
-            raise PresetError(f"{name}: {key!r}: {reason}")
-        if key != "emblem" and key.replace("-", "_") not in PARSERS:
-            raise PresetError(f"{name}: unknown key {key!r}")
-        if isinstance(value, str) and "\0" in value:
-            raise PresetError(f"{name}: {key}: expected text without NUL characters")
-        if isinstance(value, str) and len(value) > MAX_TEXT:
-            # Quoted in a message, a huge value would not be a line one can read.
-            raise PresetError(
-                f"{name}: {key}: expected at most {MAX_TEXT:,} characters, got {len(value):,}"
-            )
-    fields = parse_options(preset.items())
-    if emblem is not None:
-        if not isinstance(emblem, str) or not Path(emblem).is_file():
-            raise PresetError(f"{name}: emblem: expected an image file's path, got {emblem!r}")
-        fields["emblem"] = Path(emblem)
-    return fields
+            raise PresetError(preset.path, f"{key!r}: {reason}")
+        if name not in PARSERS and name != "emblem":
+            raise PresetError(preset.path, f"unknown key {key!r}")
+    for key in preset.others:
+        raise PresetError(preset.path, f"unknown key {key!r}")
+    return dict(preset.options)
 
 
 def _locked(name: str, lock: object) -> frozenset[str]:
     if not isinstance(lock, list) or not all(isinstance(item, str) for item in lock):
-        raise PresetError(f"{name}: page.lock: expected a list of option names, got {lock!r}")
+        raise PresetError(name, f"page.lock: expected a list of option names, got {lock!r}")
     names = frozenset(item.replace("-", "_") for item in lock)
     for option in sorted(names - PARSERS.keys()):
-        raise PresetError(f"{name}: page.lock: no such option {option!r}")
+        raise PresetError(name, f"page.lock: no such option {option!r}")
     return names
 
 
 def _page_texts(name: str, page: object, table: str) -> dict[str, str]:
     if not isinstance(page, dict):
-        raise PresetError(f"{name}: [{table}] must be a table, got {page!r}")
+        raise PresetError(name, f"[{table}] must be a table, got {page!r}")
     for key, value in page.items():
         if key not in PAGE_TEXTS:
-            raise PresetError(f"{name}: unknown key '{table}.{key}'")
+            raise PresetError(name, f"unknown key '{table}.{key}'")
         if not isinstance(value, str):
-            raise PresetError(f"{name}: {table}.{key}: expected text, got {value!r}")
+            raise PresetError(name, f"{table}.{key}: expected text, got {value!r}")
     link = page.get("link")
     if link is not None and not link.startswith(("https://", "http://")):
-        raise PresetError(f"{name}: {table}.link: expected an http(s):// address, got {link!r}")
+        raise PresetError(name, f"{table}.link: expected an http(s):// address, got {link!r}")
     return dict(page)
