@@ -219,9 +219,9 @@ def batch(
         if planned:
             planned(plan)
         _run(plan.jobs, resolved, runner, overwrite, stop, results, progress)
-        if stop.is_set():
-            # Workers stopped mid-photo leave their hidden temp files; the run removes its own.
-            remove_stale_temp_files(Path(destination))
+        # Workers killed mid-photo (by a stop, by the kernel, or as survivors of a broken
+        # pool) leave their hidden temp files; the run removes its own.
+        remove_stale_temp_files(Path(destination))
         outcome = Report(tuple(results), interrupted=stop.is_set())
         if report_path is not None:
             write_atomic(report_path, outcome.to_json().encode("utf-8"), overwrite=True)

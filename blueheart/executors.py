@@ -208,7 +208,9 @@ class WorkerPool(Executor):
         try:
             return self._pool.submit(_run_task, fn, *args, **kwargs)
         except BrokenExecutor:
-            self._pool.shutdown(wait=False)
+            # The broken pool's surviving workers hold work it already gave up on, and
+            # ignore the SIGTERM Python sends them: left alone, one blocked the exit.
+            _kill_workers_of(self._pool)
             self._pool = self._start()
             return self._pool.submit(_run_task, fn, *args, **kwargs)
 
@@ -218,19 +220,28 @@ class WorkerPool(Executor):
 
     def kill_workers(self) -> None:
         """Cancel pending work and kill every worker now, without waiting for any."""
-        processes = list((self._pool._processes or {}).values())
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.kill()
-        for process in processes:
-            process.join()
+        _kill_workers_of(self._pool)
 
     def __exit__(self, kind: Any, value: Any, traceback: Any) -> bool | None:
-        if kind is None:
-            self.shutdown(wait=True, cancel_futures=True)
-        else:
+        if kind is not None:
             self.kill_workers()
+            return None
+        try:
+            self.shutdown(wait=True, cancel_futures=True)
+        except BaseException:  # a second Ctrl-C while the workers finish
+            self.kill_workers()
+            raise
         return None
+
+
+def _kill_workers_of(pool: ProcessPoolExecutor) -> None:
+    """Cancel ``pool``'s pending work and kill its workers (SIGKILL: they ignore SIGTERM)."""
+    processes = list((pool._processes or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.kill()
+    for process in processes:
+        process.join()
 
 
 def _start_worker(parent: int, initializer: Callable[..., object] | None, initargs: Any) -> None:

@@ -24,6 +24,7 @@ from helpers import decodes_fully, many_photos
 from blueheart import BadgeOptions, OptionError, batch
 from blueheart.batching import LOCK_NAME, Job, badge_job, plan_batch, run_jobs
 from blueheart.executors import WorkerPool, executor_for
+from blueheart.formats import TEMP_SUFFIX
 
 KILLER = "photo-007.jpg"
 
@@ -154,14 +155,16 @@ def start_batch(
     destination: Path,
     *extra: str,
     hang_on: str | None = None,
+    faults: tuple[tuple[str, str, str | None], ...] = (),
     ignoring: tuple[int, ...] = (),
 ) -> subprocess.Popen[bytes]:
     """``blueheart batch`` in its own session; ``hang_on``: that file hangs its worker;
-    ``ignoring``: signals it starts with ignored, as a shell's background job does Ctrl-C."""
-    prelude = (
-        f"from test_workers import _badge_file_that; _badge_file_that('hang', {hang_on!r}, None); "
-        if hang_on
-        else ""
+    ``faults``: ``_badge_file_that``'s arguments, each; ``ignoring``: signals it starts with
+    ignored, as a shell's background job does Ctrl-C."""
+    faults = (*faults, ("hang", hang_on, None)) if hang_on else faults
+    prelude = "".join(
+        f"from test_workers import _badge_file_that; _badge_file_that{fault!r}; "
+        for fault in faults
     )
     code = f"import sys; {prelude}from blueheart.cli import main; sys.argv[0] = 'blueheart'; main()"
     command = [sys.executable, "-c", code, "batch", str(source), str(destination), *extra]
@@ -326,6 +329,77 @@ def test_ctrl_c_is_not_blocked_by_a_hung_worker(
     written = sorted(p.name for p in destination.iterdir() if p.name != LOCK_NAME)
     assert document["counts"]["ok"] == len(written) >= 20
     assert "photo-000.jpg" not in written
+
+
+class WorkerWatch:
+    """Every child ``pid`` starts, as seen every few milliseconds from a thread."""
+
+    def __init__(self, pid: int) -> None:
+        self.seen: set[int] = set()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, args=(pid,), daemon=True)
+        self._thread.start()
+
+    def _watch(self, pid: int) -> None:
+        while not self._done.is_set():
+            self.seen.update(children(pid))
+            time.sleep(0.02)
+
+    def wait_for(self, count: int, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.seen) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(self.seen) >= count, "the batch started no new workers"
+
+    def stop(self) -> set[int]:
+        self._done.set()
+        self._thread.join()
+        return self.seen
+
+
+# photo-000.jpg hangs its worker; then the other worker is killed on photo-030.jpg, and
+# the broken pool's hung survivor used to outlive the run: the batch never exited.
+HUNG, KILLED = "photo-000.jpg", "photo-030.jpg"
+
+
+def test_a_batch_whose_worker_was_killed_exits_with_no_worker_left(
+    tmp_path: Path, no_stray_processes: list[int]
+) -> None:
+    source = small_photos(tmp_path, 40)
+    hung_once = str(tmp_path / "hung-once")
+    faults = (("kill", KILLED, None), ("hang", HUNG, hung_once))
+    process = start_batch(source, tmp_path / "out", "-j", "2", faults=faults)
+    watch = WorkerWatch(process.pid)
+    try:
+        output, errors = process.communicate(timeout=120)
+    finally:
+        no_stray_processes.extend(watch.stop())
+    assert process.returncode == 1, errors
+    assert output.decode() == "39 ok, 0 skipped, 1 failed\n"
+    assert errors.decode().count("\n") == 1 and KILLED in errors.decode()
+    assert len(watch.seen) >= 3 and gone_within(list(watch.seen), 5)
+    assert not [p.name for p in (tmp_path / "out").iterdir() if p.name.endswith(TEMP_SUFFIX)]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_after_a_worker_was_killed_leaves_no_worker(
+    tmp_path: Path, signum: int, no_stray_processes: list[int]
+) -> None:
+    source = small_photos(tmp_path, 40)
+    killed_once = str(tmp_path / "killed-once")
+    faults = (("kill", KILLED, killed_once), ("hang", HUNG, None))
+    process = start_batch(source, tmp_path / "out", "-j", "2", faults=faults)
+    watch = WorkerWatch(process.pid)
+    try:
+        wait_for(Path(killed_once))
+        watch.wait_for(3)  # the first two, and the pool that replaced them
+        process.send_signal(signum)
+        _, errors = process.communicate(timeout=30)
+    finally:
+        no_stray_processes.extend(watch.stop())
+    assert process.returncode == 130, errors
+    assert b"Traceback" not in errors
+    assert gone_within(list(watch.seen), 5)
 
 
 def test_workers_die_with_a_killed_parent(tmp_path: Path, no_stray_processes: list[int]) -> None:
