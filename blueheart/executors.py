@@ -75,14 +75,13 @@ def _dask_executor(workers: int, scheduler: str) -> Iterator[Executor]:
             "needs the dask extra "
             "(pip install '.[dask]' in a blueheart checkout, or pip install distributed)",
         ) from None
-    cluster = (
-        distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, preload=["blueheart._dask"]
-        )
-        if scheduler == "local"
-        else None
-    )
-    client = _dask_client(distributed, cluster or scheduler, scheduler)
+    cluster = _local_cluster(distributed, workers) if scheduler == "local" else None
+    try:
+        client = _dask_client(distributed, cluster or scheduler, scheduler)
+    except BaseException:  # unreachable, or interrupted: the cluster goes with the run
+        if cluster is not None:
+            _close_quietly(cluster)
+        raise
 
     closing = threading.Event()
 
@@ -92,18 +91,55 @@ def _dask_executor(workers: int, scheduler: str) -> Iterator[Executor]:
         if closing.is_set():
             return
         closing.set()
-        # A cluster closing under an interrupted run logs every cancelled task; the run's
-        # own summary says what happened.
-        with _quiet_logger("distributed"):
-            client.close(timeout=SCHEDULER_TIMEOUT_S)
-            if cluster is not None:
-                cluster.close(timeout=SCHEDULER_TIMEOUT_S)
+        _close_quietly(client)
+        if cluster is not None:
+            _close_quietly(cluster)
 
     try:
         # Workers of our own cluster stop with the run; a shared cluster's are not ours to stop.
         yield _ClusterExecutor(client.get_executor(), close if cluster is not None else None)
     finally:
         close()
+
+
+def _local_cluster(distributed: Any, workers: int) -> Any:
+    """A ``LocalCluster`` of ``workers`` processes, started on a thread of its own.
+
+    Starting takes seconds. Interrupted in the middle (Ctrl-C, SIGTERM), the cluster was left
+    half-built: its pieces logged some 30 lines of ``AssertionError: Status.init`` at exit,
+    and its workers outlived the batch. Here the interrupt waits for the start to end, closes
+    what it made, and goes on; a second one does not wait.
+    """
+    started: Future[Any] = Future()
+
+    def start() -> None:
+        try:
+            cluster = distributed.LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True,
+                preload=["blueheart._dask"],
+            )  # fmt: skip
+        except BaseException as error:  # handed to the waiting caller
+            started.set_exception(_without_tracebacks(error))
+        else:
+            started.set_result(cluster)
+
+    threading.Thread(target=start, name="blueheart-dask-cluster", daemon=True).start()
+    try:
+        return started.result()
+    except BaseException:
+        if not (started.done() and started.exception() is not None):
+            # Interrupted: the start ends on its thread, and what it made is closed.
+            with contextlib.suppress(Exception):
+                _close_quietly(started.result())
+        raise
+
+
+def _close_quietly(closable: Any) -> None:
+    """Close a Dask client or cluster within the timeout, without its logs: closing under
+    an interrupted run, it logs every cancelled task; the run's own summary says what
+    happened."""
+    with _quiet_logger("distributed"):
+        closable.close(timeout=SCHEDULER_TIMEOUT_S)
 
 
 def _without_tracebacks(error: BaseException) -> BaseException:

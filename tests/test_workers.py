@@ -166,7 +166,8 @@ def start_batch(
         f"from test_workers import _badge_file_that; _badge_file_that{fault!r}; "
         for fault in faults
     )
-    code = f"import sys; {prelude}from blueheart.cli import main; sys.argv[0] = 'blueheart'; main()"
+    entry = "from blueheart.__main__ import main; sys.argv[0] = 'blueheart'; main()"
+    code = f"import sys; {prelude}{entry}"
     command = [sys.executable, "-c", code, "batch", str(source), str(destination), *extra]
     environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
 
@@ -269,6 +270,36 @@ def test_a_second_ctrl_c_while_a_local_dask_cluster_closes_does_not_hang(
     _, errors = process.communicate(timeout=60)
     assert process.returncode == 130, errors
     assert b"Traceback" not in errors
+
+
+def in_session(session: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-s", str(session)], capture_output=True, text=True)
+    return [int(line) for line in found.stdout.split() if running(int(line))]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_a_local_dask_cluster_starts_is_one_line_and_leaves_nothing(
+    tmp_path: Path, signum: int, no_stray_processes: list[int]
+) -> None:
+    # The half-started cluster logged ~30 lines of "AssertionError: Status.init" after
+    # "Interrupted.", and its workers outlived the batch.
+    pytest.importorskip("distributed")
+    source = small_photos(tmp_path, 20)
+    process = start_batch(source, tmp_path / "out", "--scheduler", "local", "-j", "2")
+    watch = WorkerWatch(process.pid)
+    try:
+        watch.wait_for(1)  # the cluster's first process: it is starting
+        os.killpg(process.pid, signum)
+        output, errors = process.communicate(timeout=60)
+    finally:
+        no_stray_processes.extend(watch.stop())
+    assert process.returncode == 130, errors
+    assert (output, errors) == (b"", b"Interrupted.\n")
+    deadline = time.monotonic() + 10
+    while in_session(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    no_stray_processes.extend(in_session(process.pid))
+    assert not in_session(process.pid)
 
 
 def test_a_batch_started_with_ctrl_c_ignored_keeps_ignoring_it(
@@ -400,6 +431,64 @@ def test_a_signal_after_a_worker_was_killed_leaves_no_worker(
     assert process.returncode == 130, errors
     assert b"Traceback" not in errors
     assert gone_within(list(watch.seen), 5)
+
+
+def wait_for_the_entry_point(pid: int, timeout: float = 60) -> None:
+    """Until the process handles SIGTERM: the first instruction of ``blueheart.__main__.main``
+    (Python itself leaves SIGTERM to the kernel, which ends the process before it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = Path(f"/proc/{pid}/status").read_text()
+        caught = int(
+            next(ln for ln in status.splitlines() if ln.startswith("SigCgt:")).split()[1], 16
+        )
+        if caught >> (signal.SIGTERM - 1) & 1:
+            return
+        time.sleep(0.0005)
+    raise AssertionError("the entry point never took SIGTERM")
+
+
+def interrupted_at(
+    tmp_path: Path, signum: int, delay_ms: int, hang: bool, no_stray_processes: list[int]
+) -> None:
+    """Signal a batch ``delay_ms`` after its entry point started; it must end in exit 130
+    with "Interrupted." (before its run) or with the run's summary (in it), nothing else."""
+    source = small_photos(tmp_path, 60)
+    # A hung worker: the run cannot end on its own, however late the signal comes.
+    hang_on = "photo-000.jpg" if hang else None
+    process = start_batch(source, tmp_path / "out", "-j", "2", hang_on=hang_on)
+    watch = WorkerWatch(process.pid)
+    try:
+        wait_for_the_entry_point(process.pid)
+        time.sleep(delay_ms / 1000)
+        process.send_signal(signum)
+        output, errors = process.communicate(timeout=60)
+    finally:
+        no_stray_processes.extend(watch.stop())
+    assert process.returncode == 130, (output, errors)
+    before_the_run = (output, errors) == (b"", b"Interrupted.\n")
+    assert before_the_run or (errors == b"" and output.endswith(b" (interrupted)\n")), errors
+    assert gone_within(list(watch.seen), 5)
+
+
+# Mid-import of the command line, then planning or starting the workers, then in the run.
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize(("delay_ms", "hang"), [(0, False), (20, False), (150, True), (300, True)])
+def test_a_signal_at_start_up_is_interrupted_and_exit_130(
+    tmp_path: Path, signum: int, delay_ms: int, hang: bool, no_stray_processes: list[int]
+) -> None:
+    # A traceback (Ctrl-C during the imports), the signal's own 143 (SIGTERM before the
+    # command line took it), an empty line before "Interrupted." (Click's), or a lost signal.
+    interrupted_at(tmp_path, signum, delay_ms, hang, no_stray_processes)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("delay_ms", range(0, 401, 10))
+def test_a_signal_at_any_moment_of_start_up_is_interrupted_and_exit_130(
+    tmp_path: Path, signum: int, delay_ms: int, no_stray_processes: list[int]
+) -> None:
+    interrupted_at(tmp_path, signum, delay_ms, delay_ms >= 100, no_stray_processes)
 
 
 def test_workers_die_with_a_killed_parent(tmp_path: Path, no_stray_processes: list[int]) -> None:
