@@ -42,6 +42,7 @@ from blueheart.process import (
     STOP_SIGNALS,
     Interrupted,
     handling,
+    hush_cluster_logs,
     interrupt,
     quiet_libraries,
     serial_maths,
@@ -253,6 +254,10 @@ def batch_command(
         during_run.callback(show, None)
         handler = stop_on_first_signal(stop)
         during_run.enter_context(handling(STOP_SIGNALS, handler))
+        if scheduler:
+            # A cluster logs a dead worker in many lines; the run's one line per failed
+            # file says what it cost.
+            hush_cluster_logs()
 
     with _library_errors():
         options = build_options(params)

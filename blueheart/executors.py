@@ -102,6 +102,15 @@ def _dask_executor(workers: int, scheduler: str) -> Iterator[Executor]:
         close()
 
 
+def worker_died(error: BaseException) -> bool:
+    """Whether ``error`` says the worker running a task died: a broken process pool, or Dask's
+    ``KilledWorker`` (recognised only when ``distributed`` is loaded: a task of a cluster
+    that raises it loaded it)."""
+    distributed = sys.modules.get("distributed")
+    killed: Any = getattr(distributed, "KilledWorker", ()) if distributed else ()
+    return isinstance(error, (BrokenExecutor, killed))
+
+
 def _local_cluster(distributed: Any, workers: int) -> Any:
     """A ``LocalCluster`` of ``workers`` processes, started on a thread of its own.
 
@@ -114,9 +123,11 @@ def _local_cluster(distributed: Any, workers: int) -> Any:
 
     def start() -> None:
         try:
+            # No retries of a task whose worker died: the batch runs such a task's files
+            # again itself, one at a time, to find the one that kills (run_jobs).
             cluster = distributed.LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True,
-                preload=["blueheart._dask"],
+                preload=["blueheart._dask"], scheduler_kwargs={"allowed_failures": 0},
             )  # fmt: skip
         except BaseException as error:  # handed to the waiting caller
             started.set_exception(_without_tracebacks(error))

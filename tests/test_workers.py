@@ -156,13 +156,14 @@ def start_batch(
     *extra: str,
     hang_on: str | None = None,
     faults: tuple[tuple[str, str, str | None], ...] = (),
+    prelude: str = "",
     ignoring: tuple[int, ...] = (),
 ) -> subprocess.Popen[bytes]:
     """``blueheart batch`` in its own session; ``hang_on``: that file hangs its worker;
-    ``faults``: ``_badge_file_that``'s arguments, each; ``ignoring``: signals it starts with
-    ignored, as a shell's background job does Ctrl-C."""
+    ``faults``: ``_badge_file_that``'s arguments, each; ``prelude``: code run before;
+    ``ignoring``: signals it starts with ignored, as a shell's background job does Ctrl-C."""
     faults = (*faults, ("hang", hang_on, None)) if hang_on else faults
-    prelude = "".join(
+    prelude += "".join(
         f"from test_workers import _badge_file_that; _badge_file_that{fault!r}; "
         for fault in faults
     )
@@ -300,6 +301,44 @@ def test_a_signal_while_a_local_dask_cluster_starts_is_one_line_and_leaves_nothi
         time.sleep(0.05)
     no_stray_processes.extend(in_session(process.pid))
     assert not in_session(process.pid)
+
+
+def run_chunk_killing_its_worker_on_the_killer(
+    jobs: list[Job], options: BadgeOptions, overwrite: bool
+) -> list[Any]:
+    """``run_chunk`` in a Dask worker (spawned: it imports this module): ``KILLER`` kills
+    the worker, after the files before it in the chunk are written."""
+    for job in jobs:
+        if Path(job.source).name == KILLER:
+            os.kill(os.getpid(), signal.SIGKILL)
+    return [badge_job(job, options, overwrite) for job in jobs]
+
+
+def test_a_file_that_kills_its_dask_worker_costs_only_that_file(
+    tmp_path: Path, no_stray_processes: list[int]
+) -> None:
+    # Its whole chunk failed (29 ok, 12 failed, 8 of those on disk), and distributed's
+    # multi-line logs of the dead worker reached the terminal.
+    pytest.importorskip("distributed")
+    source = small_photos(tmp_path, 40)
+    destination = tmp_path / "out"
+    process = start_batch(
+        source, destination, "--scheduler", "local", "-j", "2",
+        prelude="import blueheart.batching, test_workers; blueheart.batching.run_chunk = "
+        "test_workers.run_chunk_killing_its_worker_on_the_killer; ",
+    )  # fmt: skip
+    watch = WorkerWatch(process.pid)
+    try:
+        output, errors = process.communicate(timeout=240)
+    finally:
+        no_stray_processes.extend(watch.stop())
+    assert process.returncode == 1, errors
+    assert output.decode() == "39 ok, 0 skipped, 1 failed\n"
+    killer = source / KILLER
+    reason = f"{killer}: the worker badging it died (killed, or out of memory)"
+    assert errors.decode() == f"failed: {reason}\n"
+    written = sorted(p.name for p in destination.iterdir() if p.name != LOCK_NAME)
+    assert written == sorted(p.name for p in source.iterdir() if p.name != KILLER)
 
 
 def test_a_batch_started_with_ctrl_c_ignored_keeps_ignoring_it(
