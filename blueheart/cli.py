@@ -398,7 +398,9 @@ def serve(
             f"cannot listen on {host}:{port}: {error.strerror or error}"
         ) from None
     click.echo(f"Serving the Blue Heart at http://{host}:{port}{root_path}/ (Ctrl-C to stop)")
-    run_service(config, settings, host=host, port=port, processes=workers, root_path=root_path)
+    # uvicorn, stopped by Ctrl-C or SIGTERM, hands the signal back to our handler: done (0).
+    with contextlib.suppress(Interrupted):
+        run_service(config, settings, host=host, port=port, processes=workers, root_path=root_path)
 
 
 def main(signalled: threading.Event | None = None) -> None:

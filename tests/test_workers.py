@@ -530,6 +530,31 @@ def test_a_signal_at_any_moment_of_start_up_is_interrupted_and_exit_130(
     interrupted_at(tmp_path, signum, delay_ms, delay_ms >= 100, no_stray_processes)
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_serve_with_exit_0(signum: int) -> None:
+    # uvicorn hands the signal it handled back to the command's handler, which must not
+    # turn a served-and-stopped service into "Interrupted." (130).
+    pytest.importorskip("uvicorn")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "blueheart", "serve", "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with socket.socket() as client:
+                if client.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        process.send_signal(signum)
+        _, errors = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, errors
+    assert b"Interrupted." not in errors
+
+
 def test_workers_die_with_a_killed_parent(tmp_path: Path, no_stray_processes: list[int]) -> None:
     source = small_photos(tmp_path, 120)
     process = start_batch(source, tmp_path / "out", "-j", "2")
