@@ -153,6 +153,14 @@ class BlueheartGroup(click.Group):
             sys.exit(EXIT_INTERRUPTED)
         sys.exit(outcome if isinstance(outcome, int) else 0)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """As Click's, a ``KeyboardInterrupt`` (a second Ctrl-C just as a batch ends) made
+        ``Interrupted``: Click would print an empty line before "Interrupted."."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted from None
+
 
 @click.group(cls=BlueheartGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="blueheart")
