@@ -36,7 +36,7 @@ from blueheart.errors import (
     input_refused,
     one_line,
 )
-from blueheart.executors import WorkerPool, executor_for
+from blueheart.executors import WorkerPool, executor_for, worker_died
 from blueheart.formats import SUFFIX_FORMATS, TEMP_SUFFIX, output_format, output_suffix
 from blueheart.imagefile import check_output, file_identity, file_kind, open_regular, write_atomic
 from blueheart.options import BadgeOptions, path_argument, resolve_options
@@ -226,9 +226,9 @@ def batch(
         if planned:
             planned(plan)
         _run(plan.jobs, resolved, runner, overwrite, stop, results, progress)
-        if stop.is_set():
-            # Workers stopped mid-photo leave their hidden temp files; the run removes its own.
-            remove_stale_temp_files(destination_path)
+        # Workers killed mid-photo (by a stop, by the kernel, or as survivors of a broken
+        # pool) leave their hidden temp files; the run removes its own.
+        remove_stale_temp_files(destination_path)
         outcome = Report(tuple(results), interrupted=stop.is_set())
         if report_path is not None:
             write_atomic(report_path, outcome.to_json().encode("utf-8"), overwrite=True)
@@ -773,10 +773,11 @@ def run_jobs(
 
     Jobs travel in chunks (``chunk_size`` files, or by weight when None) so that small files
     do not drown in scheduling while large photos still spread over every worker; a
-    ``WorkerPool`` gets one chunk more than it has workers at a time. When a worker dies, the
-    pool is replaced (``WorkerPool``) and the files of the chunks it held run again one at a
-    time: a file whose worker dies when it runs alone fails; the others go on. Any other
-    failure of a chunk fails its files.
+    ``WorkerPool`` gets one chunk more than it has workers at a time. When a worker dies (a
+    pool's, replaced by ``WorkerPool``, or a Dask worker: ``KilledWorker``), the outputs the
+    chunks it held wrote are ok and their other files run again one at a time: a file whose
+    worker dies when it runs alone fails; the others go on. Any other failure of a chunk
+    fails its files.
 
     When ``stop`` is set (a signal handler may set it), or on ``KeyboardInterrupt``: pending
     chunks are cancelled, the workers of a pool with ``kill_workers()`` killed, and the
@@ -848,16 +849,23 @@ class _Runner:
     def _settle(self, future: Future[list[Result]], chunk: list[Job]) -> Iterator[Result]:
         try:
             results = future.result()
-        except BrokenExecutor:
-            if future is self.alone:
+        except Exception as error:
+            if not worker_died(error):  # the cluster failed
+                yield from _failed(chunk, _worker_failed(error))
+            elif future is self.alone:
                 yield from _failed(chunk, "the worker badging it died (killed, or out of memory)")
             else:
-                self.suspects.extend(chunk)
-            return
-        except Exception as error:  # the cluster failed, or a worker died too often (Dask)
-            yield from _failed(chunk, _worker_failed(error))
+                yield from self._suspect(chunk)
             return
         yield from results
+
+    def _suspect(self, chunk: list[Job]) -> Iterator[Result]:
+        """A chunk whose worker died: the outputs it wrote are ok, its other files suspects."""
+        for job in chunk:
+            if written_by_this_run(Path(job.output), self.overwrite, self.since):
+                yield Result(job.source, job.output, "ok")
+            else:
+                self.suspects.append(job)
 
     def _halt(self) -> None:
         for future in self.running:

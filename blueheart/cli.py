@@ -14,7 +14,6 @@ import dataclasses
 import gc
 import io
 import os
-import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -40,9 +39,12 @@ from blueheart.errors import (
     one_line,
 )
 from blueheart.process import (
+    STOP_SIGNALS,
+    Interrupted,
     handling,
+    hush_cluster_logs,
+    interrupt,
     quiet_libraries,
-    raise_interrupt,
     serial_maths,
     stop_on_first_signal,
 )
@@ -120,17 +122,25 @@ def _debug() -> bool:
 
 class BlueheartGroup(click.Group):
     """Click's group with the contract's error output: every error is one line on stderr,
-    exit 1 for failed inputs, 2 for usage errors, 130 when interrupted."""
+    exit 1 for failed inputs, 2 for usage errors, 130 when interrupted.
+
+    Ctrl-C and SIGTERM raise ``Interrupted`` and set the event passed as ``obj`` (a new one
+    without), which a batch takes as its ``stop``: a signal whose exception was lost still
+    stops the run.
+    """
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
+        signalled = kwargs.get("obj")
+        if not isinstance(signalled, threading.Event):
+            kwargs["obj"] = signalled = threading.Event()
         # A file name that is not UTF-8 reaches the terminal as its own bytes, as ls shows
         # it, instead of stopping the run with UnicodeEncodeError.
         for stream in (sys.stdout, sys.stderr):
             if isinstance(stream, io.TextIOWrapper):
                 stream.reconfigure(errors="surrogateescape")
         try:
-            with handling((signal.SIGTERM,), raise_interrupt):
+            with handling(STOP_SIGNALS, interrupt(signalled)):
                 outcome = super().main(*args, **kwargs)
         except _NoArgsIsHelp as error:
             click.echo(error.ctx.get_help())
@@ -138,10 +148,18 @@ class BlueheartGroup(click.Group):
         except click.ClickException as error:
             click.echo(f"Error: {error.format_message()}", err=True)
             sys.exit(error.exit_code)
-        except (click.Abort, KeyboardInterrupt):
+        except (click.Abort, KeyboardInterrupt, Interrupted):
             click.echo("Interrupted.", err=True)
             sys.exit(EXIT_INTERRUPTED)
         sys.exit(outcome if isinstance(outcome, int) else 0)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """As Click's, a ``KeyboardInterrupt`` (a second Ctrl-C just as a batch ends) made
+        ``Interrupted``: Click would print an empty line before "Interrupted."."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted from None
 
 
 @click.group(cls=BlueheartGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -230,7 +248,7 @@ def batch_command(
     """
     from blueheart.batching import batch
 
-    stop = threading.Event()
+    stop = _signalled()
     show: Callable[[Any], None] = _no_bar
 
     def planned(plan: Plan) -> None:
@@ -243,7 +261,11 @@ def batch_command(
         show = progress_bar(len(plan.jobs))
         during_run.callback(show, None)
         handler = stop_on_first_signal(stop)
-        during_run.enter_context(handling((signal.SIGINT, signal.SIGTERM), handler))
+        during_run.enter_context(handling(STOP_SIGNALS, handler))
+        if scheduler:
+            # A cluster logs a dead worker in many lines; the run's one line per failed
+            # file says what it cost.
+            hush_cluster_logs()
 
     with _library_errors():
         options = build_options(params)
@@ -259,6 +281,12 @@ def batch_command(
             click.echo(f"failed: {result.error}", err=True)
     click.echo(outcome.summary() + (" (interrupted)" if outcome.interrupted else ""))
     sys.exit(outcome.exit_code)
+
+
+def _signalled() -> threading.Event:
+    """The event Ctrl-C and SIGTERM have set since the command started (``BlueheartGroup``)."""
+    signalled = click.get_current_context().find_root().obj
+    return signalled if isinstance(signalled, threading.Event) else threading.Event()
 
 
 def _no_bar(result: Any) -> None:
@@ -378,21 +406,20 @@ def serve(
             f"cannot listen on {host}:{port}: {error.strerror or error}"
         ) from None
     click.echo(f"Serving the Blue Heart at http://{host}:{port}{root_path}/ (Ctrl-C to stop)")
-    run_service(config, settings, host=host, port=port, processes=workers, root_path=root_path)
+    # uvicorn, stopped by Ctrl-C or SIGTERM, hands the signal back to our handler: done (0).
+    with contextlib.suppress(Interrupted):
+        run_service(config, settings, host=host, port=port, processes=workers, root_path=root_path)
 
 
-def main() -> None:
-    """Console-script entry point."""
+def main(signalled: threading.Event | None = None) -> None:
+    """The command line in this process; ``signalled``: the event the entry point's signal
+    handler sets (``blueheart.__main__``)."""
     serial_maths()
     if "--debug" not in sys.argv[1:]:
         quiet_libraries()
     try:
-        cli.main(prog_name="blueheart")
+        cli.main(prog_name="blueheart", obj=signalled)
     finally:
         # Python's last collections at exit walk every object the imports made (numpy,
         # Pillow, Click), 20-30 ms; the run's own files are closed and flushed by now.
         gc.freeze()
-
-
-if __name__ == "__main__":
-    main()

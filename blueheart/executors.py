@@ -75,14 +75,13 @@ def _dask_executor(workers: int, scheduler: str) -> Iterator[Executor]:
             "needs the dask extra "
             "(pip install '.[dask]' in a blueheart checkout, or pip install distributed)",
         ) from None
-    cluster = (
-        distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, preload=["blueheart._dask"]
-        )
-        if scheduler == "local"
-        else None
-    )
-    client = _dask_client(distributed, cluster or scheduler, scheduler)
+    cluster = _local_cluster(distributed, workers) if scheduler == "local" else None
+    try:
+        client = _dask_client(distributed, cluster or scheduler, scheduler)
+    except BaseException:  # unreachable, or interrupted: the cluster goes with the run
+        if cluster is not None:
+            _close_quietly(cluster)
+        raise
 
     closing = threading.Event()
 
@@ -92,18 +91,66 @@ def _dask_executor(workers: int, scheduler: str) -> Iterator[Executor]:
         if closing.is_set():
             return
         closing.set()
-        # A cluster closing under an interrupted run logs every cancelled task; the run's
-        # own summary says what happened.
-        with _quiet_logger("distributed"):
-            client.close(timeout=SCHEDULER_TIMEOUT_S)
-            if cluster is not None:
-                cluster.close(timeout=SCHEDULER_TIMEOUT_S)
+        _close_quietly(client)
+        if cluster is not None:
+            _close_quietly(cluster)
 
     try:
         # Workers of our own cluster stop with the run; a shared cluster's are not ours to stop.
         yield _ClusterExecutor(client.get_executor(), close if cluster is not None else None)
     finally:
         close()
+
+
+def worker_died(error: BaseException) -> bool:
+    """Whether ``error`` says the worker running a task died: a broken process pool, or Dask's
+    ``KilledWorker`` (recognised only when ``distributed`` is loaded: a task of a cluster
+    that raises it loaded it)."""
+    distributed = sys.modules.get("distributed")
+    killed: Any = getattr(distributed, "KilledWorker", ()) if distributed else ()
+    return isinstance(error, (BrokenExecutor, killed))
+
+
+def _local_cluster(distributed: Any, workers: int) -> Any:
+    """A ``LocalCluster`` of ``workers`` processes, started on a thread of its own.
+
+    Starting takes seconds. Interrupted in the middle (Ctrl-C, SIGTERM), the cluster was left
+    half-built: its pieces logged some 30 lines of ``AssertionError: Status.init`` at exit,
+    and its workers outlived the batch. Here the interrupt waits for the start to end, closes
+    what it made, and goes on; a second one does not wait.
+    """
+    started: Future[Any] = Future()
+
+    def start() -> None:
+        try:
+            # No retries of a task whose worker died: the batch runs such a task's files
+            # again itself, one at a time, to find the one that kills (run_jobs).
+            cluster = distributed.LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True,
+                preload=["blueheart._dask"], scheduler_kwargs={"allowed_failures": 0},
+            )  # fmt: skip
+        except BaseException as error:  # handed to the waiting caller
+            started.set_exception(_without_tracebacks(error))
+        else:
+            started.set_result(cluster)
+
+    threading.Thread(target=start, name="blueheart-dask-cluster", daemon=True).start()
+    try:
+        return started.result()
+    except BaseException:
+        if not (started.done() and started.exception() is not None):
+            # Interrupted: the start ends on its thread, and what it made is closed.
+            with contextlib.suppress(Exception):
+                _close_quietly(started.result())
+        raise
+
+
+def _close_quietly(closable: Any) -> None:
+    """Close a Dask client or cluster within the timeout, without its logs: closing under
+    an interrupted run, it logs every cancelled task; the run's own summary says what
+    happened."""
+    with _quiet_logger("distributed"):
+        closable.close(timeout=SCHEDULER_TIMEOUT_S)
 
 
 def _without_tracebacks(error: BaseException) -> BaseException:
@@ -208,7 +255,9 @@ class WorkerPool(Executor):
         try:
             return self._pool.submit(_run_task, fn, *args, **kwargs)
         except BrokenExecutor:
-            self._pool.shutdown(wait=False)
+            # The broken pool's surviving workers hold work it already gave up on, and
+            # ignore the SIGTERM Python sends them: left alone, one blocked the exit.
+            _kill_workers_of(self._pool)
             self._pool = self._start()
             return self._pool.submit(_run_task, fn, *args, **kwargs)
 
@@ -218,19 +267,28 @@ class WorkerPool(Executor):
 
     def kill_workers(self) -> None:
         """Cancel pending work and kill every worker now, without waiting for any."""
-        processes = list((self._pool._processes or {}).values())
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.kill()
-        for process in processes:
-            process.join()
+        _kill_workers_of(self._pool)
 
     def __exit__(self, kind: Any, value: Any, traceback: Any) -> bool | None:
-        if kind is None:
-            self.shutdown(wait=True, cancel_futures=True)
-        else:
+        if kind is not None:
             self.kill_workers()
+            return None
+        try:
+            self.shutdown(wait=True, cancel_futures=True)
+        except BaseException:  # a second Ctrl-C while the workers finish
+            self.kill_workers()
+            raise
         return None
+
+
+def _kill_workers_of(pool: ProcessPoolExecutor) -> None:
+    """Cancel ``pool``'s pending work and kill its workers (SIGKILL: they ignore SIGTERM)."""
+    processes = list((pool._processes or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.kill()
+    for process in processes:
+        process.join()
 
 
 def _start_worker(parent: int, initializer: Callable[..., object] | None, initargs: Any) -> None:

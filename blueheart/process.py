@@ -13,10 +13,39 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""Ctrl-C, and the SIGTERM of ``docker stop``, systemd and CI: both stop a command alike."""
 
-def raise_interrupt(signum: int, frame: Any) -> None:
-    """A handler that makes a signal a ``KeyboardInterrupt``, as Ctrl-C is."""
-    raise KeyboardInterrupt
+
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM outside a batch's run: the command ends with "Interrupted." (130).
+
+    Not a ``KeyboardInterrupt``, for which Click prints an empty line first; a
+    ``BaseException``, so that no ``except Exception`` takes it for a failure.
+    """
+
+
+def interrupt(signalled: threading.Event) -> Callable[[int, Any], None]:
+    """A handler that sets ``signalled``, then raises ``Interrupted``.
+
+    Python only reports an exception raised where it cannot propagate (in an at-fork
+    callback as a pool forks its workers, in a destructor) and goes on: ``signalled`` keeps
+    the signal for the batch, which stops at once when its run starts.
+    """
+
+    def handle(signum: int, frame: Any) -> None:
+        signalled.set()
+        raise Interrupted
+
+    return handle
+
+
+def take_stop_signals(handler: Any) -> None:
+    """Handle Ctrl-C and SIGTERM with ``handler`` from now on, but for one the process was
+    started with ignored (see ``handling``)."""
+    for number in STOP_SIGNALS:
+        if signal.getsignal(number) is not signal.SIG_IGN:
+            signal.signal(number, handler)
 
 
 @contextlib.contextmanager

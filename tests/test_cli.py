@@ -627,3 +627,20 @@ def test_batch_dry_run_writes_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert f"{source / 'a.png'} -> {tmp_path / 'out' / 'a.png'}" in result.stdout
     assert not (tmp_path / "out").exists()
+
+
+def test_a_keyboard_interrupt_in_a_command_is_one_line_and_130(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A second Ctrl-C raises KeyboardInterrupt; reaching Click, it printed an empty line first.
+    import blueheart.files
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(blueheart.files, "badge_file", interrupted)
+    source = tmp_path / "me.jpg"
+    photo(64, 64).save(source)
+    result = run("badge", source)
+    assert result.exit_code == 130
+    assert result.stderr == "Interrupted.\n"

@@ -24,6 +24,7 @@ from helpers import decodes_fully, many_photos
 from blueheart import BadgeOptions, OptionError, batch
 from blueheart.batching import LOCK_NAME, Job, badge_job, plan_batch, run_jobs
 from blueheart.executors import WorkerPool, executor_for
+from blueheart.formats import TEMP_SUFFIX
 
 KILLER = "photo-007.jpg"
 
@@ -154,16 +155,20 @@ def start_batch(
     destination: Path,
     *extra: str,
     hang_on: str | None = None,
+    faults: tuple[tuple[str, str, str | None], ...] = (),
+    prelude: str = "",
     ignoring: tuple[int, ...] = (),
 ) -> subprocess.Popen[bytes]:
     """``blueheart batch`` in its own session; ``hang_on``: that file hangs its worker;
+    ``faults``: ``_badge_file_that``'s arguments, each; ``prelude``: code run before;
     ``ignoring``: signals it starts with ignored, as a shell's background job does Ctrl-C."""
-    prelude = (
-        f"from test_workers import _badge_file_that; _badge_file_that('hang', {hang_on!r}, None); "
-        if hang_on
-        else ""
+    faults = (*faults, ("hang", hang_on, None)) if hang_on else faults
+    prelude += "".join(
+        f"from test_workers import _badge_file_that; _badge_file_that{fault!r}; "
+        for fault in faults
     )
-    code = f"import sys; {prelude}from blueheart.cli import main; sys.argv[0] = 'blueheart'; main()"
+    entry = "from blueheart.__main__ import main; sys.argv[0] = 'blueheart'; main()"
+    code = f"import sys; {prelude}{entry}"
     command = [sys.executable, "-c", code, "batch", str(source), str(destination), *extra]
     environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
 
@@ -268,6 +273,74 @@ def test_a_second_ctrl_c_while_a_local_dask_cluster_closes_does_not_hang(
     assert b"Traceback" not in errors
 
 
+def in_session(session: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-s", str(session)], capture_output=True, text=True)
+    return [int(line) for line in found.stdout.split() if running(int(line))]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_a_local_dask_cluster_starts_is_one_line_and_leaves_nothing(
+    tmp_path: Path, signum: int, no_stray_processes: list[int]
+) -> None:
+    # The half-started cluster logged ~30 lines of "AssertionError: Status.init" after
+    # "Interrupted.", and its workers outlived the batch.
+    pytest.importorskip("distributed")
+    source = small_photos(tmp_path, 20)
+    process = start_batch(source, tmp_path / "out", "--scheduler", "local", "-j", "2")
+    watch = WorkerWatch(process.pid)
+    try:
+        watch.wait_for(1)  # the cluster's first process: it is starting
+        os.killpg(process.pid, signum)
+        output, errors = process.communicate(timeout=60)
+    finally:
+        no_stray_processes.extend(watch.stop())
+    assert process.returncode == 130, errors
+    assert (output, errors) == (b"", b"Interrupted.\n")
+    deadline = time.monotonic() + 10
+    while in_session(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    no_stray_processes.extend(in_session(process.pid))
+    assert not in_session(process.pid)
+
+
+def run_chunk_killing_its_worker_on_the_killer(
+    jobs: list[Job], options: BadgeOptions, overwrite: bool
+) -> list[Any]:
+    """``run_chunk`` in a Dask worker (spawned: it imports this module): ``KILLER`` kills
+    the worker, after the files before it in the chunk are written."""
+    for job in jobs:
+        if Path(job.source).name == KILLER:
+            os.kill(os.getpid(), signal.SIGKILL)
+    return [badge_job(job, options, overwrite) for job in jobs]
+
+
+def test_a_file_that_kills_its_dask_worker_costs_only_that_file(
+    tmp_path: Path, no_stray_processes: list[int]
+) -> None:
+    # Its whole chunk failed (29 ok, 12 failed, 8 of those on disk), and distributed's
+    # multi-line logs of the dead worker reached the terminal.
+    pytest.importorskip("distributed")
+    source = small_photos(tmp_path, 40)
+    destination = tmp_path / "out"
+    process = start_batch(
+        source, destination, "--scheduler", "local", "-j", "2",
+        prelude="import blueheart.batching, test_workers; blueheart.batching.run_chunk = "
+        "test_workers.run_chunk_killing_its_worker_on_the_killer; ",
+    )  # fmt: skip
+    watch = WorkerWatch(process.pid)
+    try:
+        output, errors = process.communicate(timeout=240)
+    finally:
+        no_stray_processes.extend(watch.stop())
+    assert process.returncode == 1, errors
+    assert output.decode() == "39 ok, 0 skipped, 1 failed\n"
+    killer = source / KILLER
+    reason = f"{killer}: the worker badging it died (killed, or out of memory)"
+    assert errors.decode() == f"failed: {reason}\n"
+    written = sorted(p.name for p in destination.iterdir() if p.name != LOCK_NAME)
+    assert written == sorted(p.name for p in source.iterdir() if p.name != KILLER)
+
+
 def test_a_batch_started_with_ctrl_c_ignored_keeps_ignoring_it(
     tmp_path: Path, no_stray_processes: list[int]
 ) -> None:
@@ -326,6 +399,160 @@ def test_ctrl_c_is_not_blocked_by_a_hung_worker(
     written = sorted(p.name for p in destination.iterdir() if p.name != LOCK_NAME)
     assert document["counts"]["ok"] == len(written) >= 20
     assert "photo-000.jpg" not in written
+
+
+class WorkerWatch:
+    """Every child ``pid`` starts, as seen every few milliseconds from a thread."""
+
+    def __init__(self, pid: int) -> None:
+        self.seen: set[int] = set()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, args=(pid,), daemon=True)
+        self._thread.start()
+
+    def _watch(self, pid: int) -> None:
+        while not self._done.is_set():
+            self.seen.update(children(pid))
+            time.sleep(0.02)
+
+    def wait_for(self, count: int, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.seen) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(self.seen) >= count, "the batch started no new workers"
+
+    def stop(self) -> set[int]:
+        self._done.set()
+        self._thread.join()
+        return self.seen
+
+
+# photo-000.jpg hangs its worker; then the other worker is killed on photo-030.jpg, and
+# the broken pool's hung survivor used to outlive the run: the batch never exited.
+HUNG, KILLED = "photo-000.jpg", "photo-030.jpg"
+
+
+def test_a_batch_whose_worker_was_killed_exits_with_no_worker_left(
+    tmp_path: Path, no_stray_processes: list[int]
+) -> None:
+    source = small_photos(tmp_path, 40)
+    hung_once = str(tmp_path / "hung-once")
+    faults = (("kill", KILLED, None), ("hang", HUNG, hung_once))
+    process = start_batch(source, tmp_path / "out", "-j", "2", faults=faults)
+    watch = WorkerWatch(process.pid)
+    try:
+        output, errors = process.communicate(timeout=120)
+    finally:
+        no_stray_processes.extend(watch.stop())
+    assert process.returncode == 1, errors
+    assert output.decode() == "39 ok, 0 skipped, 1 failed\n"
+    assert errors.decode().count("\n") == 1 and KILLED in errors.decode()
+    assert len(watch.seen) >= 3 and gone_within(list(watch.seen), 5)
+    assert not [p.name for p in (tmp_path / "out").iterdir() if p.name.endswith(TEMP_SUFFIX)]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_after_a_worker_was_killed_leaves_no_worker(
+    tmp_path: Path, signum: int, no_stray_processes: list[int]
+) -> None:
+    source = small_photos(tmp_path, 40)
+    killed_once = str(tmp_path / "killed-once")
+    faults = (("kill", KILLED, killed_once), ("hang", HUNG, None))
+    process = start_batch(source, tmp_path / "out", "-j", "2", faults=faults)
+    watch = WorkerWatch(process.pid)
+    try:
+        wait_for(Path(killed_once))
+        watch.wait_for(3)  # the first two, and the pool that replaced them
+        process.send_signal(signum)
+        _, errors = process.communicate(timeout=30)
+    finally:
+        no_stray_processes.extend(watch.stop())
+    assert process.returncode == 130, errors
+    assert b"Traceback" not in errors
+    assert gone_within(list(watch.seen), 5)
+
+
+def wait_for_the_entry_point(pid: int, timeout: float = 60) -> None:
+    """Until the process handles SIGTERM: the first instruction of ``blueheart.__main__.main``
+    (Python itself leaves SIGTERM to the kernel, which ends the process before it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = Path(f"/proc/{pid}/status").read_text()
+        caught = int(
+            next(ln for ln in status.splitlines() if ln.startswith("SigCgt:")).split()[1], 16
+        )
+        if caught >> (signal.SIGTERM - 1) & 1:
+            return
+        time.sleep(0.0005)
+    raise AssertionError("the entry point never took SIGTERM")
+
+
+def interrupted_at(
+    tmp_path: Path, signum: int, delay_ms: int, hang: bool, no_stray_processes: list[int]
+) -> None:
+    """Signal a batch ``delay_ms`` after its entry point started; it must end in exit 130
+    with "Interrupted." (before its run) or with the run's summary (in it), nothing else."""
+    source = small_photos(tmp_path, 60)
+    # A hung worker: the run cannot end on its own, however late the signal comes.
+    hang_on = "photo-000.jpg" if hang else None
+    process = start_batch(source, tmp_path / "out", "-j", "2", hang_on=hang_on)
+    watch = WorkerWatch(process.pid)
+    try:
+        wait_for_the_entry_point(process.pid)
+        time.sleep(delay_ms / 1000)
+        process.send_signal(signum)
+        output, errors = process.communicate(timeout=60)
+    finally:
+        no_stray_processes.extend(watch.stop())
+    assert process.returncode == 130, (output, errors)
+    before_the_run = (output, errors) == (b"", b"Interrupted.\n")
+    assert before_the_run or (errors == b"" and output.endswith(b" (interrupted)\n")), errors
+    assert gone_within(list(watch.seen), 5)
+
+
+# Mid-import of the command line, then planning or starting the workers, then in the run.
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize(("delay_ms", "hang"), [(0, False), (20, False), (150, True), (300, True)])
+def test_a_signal_at_start_up_is_interrupted_and_exit_130(
+    tmp_path: Path, signum: int, delay_ms: int, hang: bool, no_stray_processes: list[int]
+) -> None:
+    # A traceback (Ctrl-C during the imports), the signal's own 143 (SIGTERM before the
+    # command line took it), an empty line before "Interrupted." (Click's), or a lost signal.
+    interrupted_at(tmp_path, signum, delay_ms, hang, no_stray_processes)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("delay_ms", range(0, 401, 10))
+def test_a_signal_at_any_moment_of_start_up_is_interrupted_and_exit_130(
+    tmp_path: Path, signum: int, delay_ms: int, no_stray_processes: list[int]
+) -> None:
+    interrupted_at(tmp_path, signum, delay_ms, delay_ms >= 100, no_stray_processes)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_serve_with_exit_0(signum: int) -> None:
+    # uvicorn hands the signal it handled back to the command's handler, which must not
+    # turn a served-and-stopped service into "Interrupted." (130).
+    pytest.importorskip("uvicorn")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "blueheart", "serve", "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with socket.socket() as client:
+                if client.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        process.send_signal(signum)
+        _, errors = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, errors
+    assert b"Interrupted." not in errors
 
 
 def test_workers_die_with_a_killed_parent(tmp_path: Path, no_stray_processes: list[int]) -> None:
