@@ -38,7 +38,15 @@ from blueheart.errors import (
 )
 from blueheart.executors import WorkerPool, executor_for
 from blueheart.formats import SUFFIX_FORMATS, TEMP_SUFFIX, output_format, output_suffix
-from blueheart.imagefile import check_output, file_identity, file_kind, open_regular, write_atomic
+from blueheart.imagefile import (
+    check_output,
+    file_identity,
+    file_kind,
+    looks_whole,
+    make_folders,
+    open_regular,
+    write_atomic,
+)
 from blueheart.options import BadgeOptions
 
 Status = Literal["ok", "skipped", "failed"]
@@ -53,8 +61,6 @@ Identity = tuple[int, int]
 
 _POLL_S = 0.2
 """How often a waiting run looks at its stop flag, in seconds."""
-# File systems stamp times from a coarse clock, up to a tick behind time.time_ns().
-_CLOCK_SLACK_NS = 50_000_000
 _LOCK_NOTE_BYTES = 4096
 """The most read back of what a run wrote into its lock file (one line of JSON)."""
 
@@ -80,6 +86,9 @@ class Job:
     source: str
     output: str
     destination: str
+    replaces: Identity | None = None
+    """The file at ``output`` when planned, which the job replaces (with ``overwrite``, or
+    one cut short by a crash); None: there was none."""
 
 
 @dataclass(frozen=True)
@@ -279,7 +288,8 @@ def check_report(path: Path, plan: Plan, *, overwrite: bool) -> None:
         existing = check_output(path, overwrite=True)
     except BlueheartError as error:
         raise OptionError("report", str(error)) from None
-    if existing and not overwrite and not is_report(path):
+    # An empty file there is what a power cut makes of a report written without fsync.
+    if existing and existing.st_size and not overwrite and not is_report(path):
         raise OptionError(
             "report", f"{path} exists and is not a blueheart report (overwrite=True replaces it)"
         )
@@ -379,7 +389,7 @@ def plan_batch(
             / item.relative.parent
             / (item.path.stem + _suffix(item.path, kind, options))
         )
-        decision = _decide_output(
+        decision, replaces = _decide_output(
             output,
             claimed,
             inputs,
@@ -387,7 +397,7 @@ def plan_batch(
             foreign=in_other_batch(item.relative.parent),
         )
         if decision is None:
-            jobs.append(Job(shown, str(output), str(destination_path)))
+            jobs.append(Job(shown, str(output), str(destination_path), replaces))
         else:
             decided.append(Result(shown, str(output), *decision))
         claimed.add(str(output))
@@ -407,26 +417,34 @@ def _in_other_batch(destination: Path) -> Callable[[Path], bool]:
     return inside
 
 
+Decision = tuple[Status, str | None, str | None]
+"""(status, error, reason) of a file decided without badging it."""
+
+
 def _decide_output(
     output: Path, claimed: set[str], inputs: frozenset[Identity], *, overwrite: bool, foreign: bool
-) -> tuple[Status, str | None, str | None] | None:
-    """(status, error, reason) for an output decided without badging, or None: to badge;
-    ``foreign``: its folder is another batch's."""
+) -> tuple[Decision | None, Identity | None]:
+    """The decision for an output decided without badging (None: to badge), and the
+    identity of the file a job badging it replaces (None: none); ``foreign``: its folder is
+    another batch's.
+
+    An existing output is skipped (resume) unless ``overwrite``, or unless it is empty or
+    cut short (``looks_whole``): a crash or a power cut left it, and it is badged again."""
     if foreign:
-        return "skipped", None, f"in another batch's output folder (holds {LOCK_NAME})"
+        return ("skipped", None, f"in another batch's output folder (holds {LOCK_NAME})"), None
     if str(output) in claimed:
-        return "failed", f"{output}: another input has this output name", None
+        return ("failed", f"{output}: another input has this output name", None), None
     try:
-        output.lstat()
+        found = output.lstat()
     except FileNotFoundError:
-        return None
+        return None, None
     except OSError as error:  # a name over the file system's limit, a file where a folder goes
-        return "failed", f"{output}: cannot write ({error.strerror or error})", None
-    if not overwrite:
-        return "skipped", None, "exists"
+        return ("failed", f"{output}: cannot write ({error.strerror or error})", None), None
+    if not overwrite and (not stat.S_ISREG(found.st_mode) or looks_whole(output)):
+        return ("skipped", None, "exists"), None
     if file_identity(output) in inputs:
-        return "failed", input_refused(output, same_file=True), None
-    return None
+        return ("failed", input_refused(output, same_file=True), None), None
+    return None, _identity(found)
 
 
 def find_images(folder: str | Path) -> list[Path]:
@@ -551,7 +569,7 @@ def destination_lock(destination: Path) -> Iterator[None]:
     _refuse_inside_a_running_batch(destination)
     lock = destination / LOCK_NAME
     try:
-        destination.mkdir(parents=True, exist_ok=True)
+        make_folders(destination)
         descriptor = os.open(
             lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o666
         )
@@ -573,6 +591,10 @@ def destination_lock(destination: Path) -> Iterator[None]:
         yield
     finally:
         os.close(descriptor)
+
+
+def _identity(found: os.stat_result) -> Identity:
+    return found.st_dev, found.st_ino
 
 
 def _refuse_inside_a_running_batch(destination: Path) -> None:
@@ -688,7 +710,6 @@ class _Runner:
         self.suspects: deque[Job] = deque()
         self.running: dict[Future[list[Result]], list[Job]] = {}
         self.alone: Future[list[Result]] | None = None
-        self.since = time.time_ns()
 
     def run(self, chunks: Iterable[list[Job]], stop: threading.Event) -> Iterator[Result]:
         self.waiting.extend(chunks)
@@ -754,19 +775,23 @@ class _Runner:
             else:
                 unfinished.extend(chunk)
         for job in unfinished:
-            if written_by_this_run(Path(job.output), self.overwrite, self.since):
+            if written_by_this_run(job):
                 yield Result(job.source, job.output, "ok")
         self.running.clear()
 
 
-def written_by_this_run(output: Path, overwrite: bool, since_ns: int) -> bool:
-    """Whether ``output``, planned as missing (or to be replaced with ``overwrite``), was
-    written by this run: it exists, and with ``overwrite`` it changed after ``since_ns``."""
+def written_by_this_run(job: Job) -> bool:
+    """Whether ``job``'s output was written by this run, whose result never came back (its
+    worker was stopped): a file is there that is not the one planned (``Job.replaces``).
+
+    Known, not guessed from times (a clock may be off, a file may carry any time): every write
+    makes a new file and renames it over the old one, which lives until then, so a written
+    output is always another file; and under the lock, only this run writes there."""
     try:
-        changed = output.stat().st_mtime_ns
+        found = Path(job.output).lstat()
     except OSError:
         return False
-    return not overwrite or changed >= since_ns - _CLOCK_SLACK_NS
+    return _identity(found) != job.replaces
 
 
 def _failed(chunk: list[Job], reason: str) -> Iterator[Result]:
@@ -830,7 +855,8 @@ def badge_job(job: Job, options: BadgeOptions, overwrite: bool) -> Result:
         reason = f"{job.output}: would be written outside {job.destination} (symbolic link)"
         return Result(job.source, job.output, "failed", reason)
     try:
-        badge_file(job.source, output, options, overwrite=overwrite)
+        # A job replacing a file a crash cut short replaces it even without ``overwrite``.
+        badge_file(job.source, output, options, overwrite=overwrite or job.replaces is not None)
     except OutputExistsError:
         return Result(job.source, job.output, "ok")
     except (BlueheartError, OptionError) as error:
