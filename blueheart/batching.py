@@ -44,6 +44,7 @@ from blueheart.imagefile import (
     file_kind,
     looks_whole,
     make_folders,
+    missing_folders,
     open_regular,
     write_atomic,
 )
@@ -564,19 +565,18 @@ def destination_lock(destination: Path) -> Iterator[None]:
     file stays after the run as the mark of a batch's output folder. Raises ``OptionError``
     (field "destination") naming the other run when one holds the lock or that of a folder
     holding ``destination`` (whose cleanup would take this run's temporary files for a killed
-    run's), or when the file cannot be made. Nothing is created when it raises for another run.
+    run's), or when the file cannot be made or written (a full disk). Nothing is left behind
+    when it raises: neither the lock file nor the folders it made.
     """
     _refuse_inside_a_running_batch(destination)
     lock = destination / LOCK_NAME
+    made = missing_folders(destination)
     try:
         make_folders(destination)
-        descriptor = os.open(
-            lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o666
-        )
+        descriptor, created = _open_lock(lock)
     except OSError as error:
-        raise OptionError(
-            "destination", f"cannot lock {lock} ({error.strerror or error})"
-        ) from None
+        _remove_folders(made)
+        raise _cannot_lock(lock, error) from None
     try:
         if not stat.S_ISREG(os.fstat(descriptor).st_mode):
             raise OptionError("destination", f"{lock} is not a regular file")
@@ -586,15 +586,53 @@ def destination_lock(destination: Path) -> Iterator[None]:
             raise OptionError(
                 "destination", f"{destination} is in use by another run ({_holder(descriptor)})"
             ) from None
-        os.ftruncate(descriptor, 0)
-        os.pwrite(descriptor, _run_description().encode("utf-8"), 0)
+        if _identity(os.fstat(descriptor)) != file_identity(lock):
+            # A run that could not start removed the file between our open and our lock.
+            raise OptionError("destination", f"cannot lock {lock} (removed meanwhile; try again)")
+        _note_run(descriptor, lock, created, made)
         yield
     finally:
         os.close(descriptor)
 
 
+def _open_lock(lock: Path) -> tuple[int, bool]:
+    """A descriptor of ``lock``, made if missing, and whether this call made it."""
+    flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        return os.open(lock, flags | os.O_CREAT | os.O_EXCL, 0o666), True
+    except FileExistsError:
+        return os.open(lock, flags), False
+
+
+def _note_run(descriptor: int, lock: Path, created: bool, made: list[Path]) -> None:
+    """Write this run's note into the ``lock`` it holds; if it cannot (a full disk), remove
+    the lock file and the folders made for it, and raise ``OptionError``."""
+    note = _run_description().encode("utf-8")
+    try:
+        # The note first, then the length: a failed write leaves the previous note whole.
+        os.pwrite(descriptor, note, 0)
+        os.ftruncate(descriptor, len(note))
+    except OSError as error:
+        if created:
+            # Removed while still locked: a run that opened it meanwhile sees it gone.
+            lock.unlink(missing_ok=True)
+        _remove_folders(made)
+        raise _cannot_lock(lock, error) from None
+
+
 def _identity(found: os.stat_result) -> Identity:
     return found.st_dev, found.st_ino
+
+
+def _remove_folders(made: list[Path]) -> None:
+    """Remove the folders of ``made`` (outermost first) that are still empty."""
+    for folder in reversed(made):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def _cannot_lock(lock: Path, error: OSError) -> OptionError:
+    return OptionError("destination", f"cannot lock {lock} ({error.strerror or error})")
 
 
 def _refuse_inside_a_running_batch(destination: Path) -> None:

@@ -592,7 +592,7 @@ def test_an_unreadable_folder_as_another_user(tmp_path: Path) -> None:
         subprocess.run(["rm", "-rf", str(shared)], check=True)
 
 
-# -- power cuts (issue 20, item 1) ---------------------------------------------------------------
+# -- power cuts and full disks (issue 20, items 1 and 11) ------------------------------------
 
 
 def make_ext4(image: Path, megabytes: int) -> Path:
@@ -634,6 +634,18 @@ def commit_the_journal(disk: Path) -> None:
         os.close(descriptor)
 
 
+def fill(disk: Path) -> None:
+    """Take every free block of the file system at ``disk``."""
+    descriptor = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        for size in (1 << 20, 4096, 1):
+            with contextlib.suppress(OSError):
+                while os.write(descriptor, bytes(size)):
+                    pass
+    finally:
+        os.close(descriptor)
+
+
 def test_a_power_cut_after_a_batch_keeps_every_output_and_the_report(tmp_path: Path) -> None:
     """The disk as a power cut leaves it (the image copied without a sync, once the journal
     has committed the names) holds every output the batch reported, whole, and its report;
@@ -657,3 +669,37 @@ def test_a_power_cut_after_a_batch_keeps_every_output_and_the_report(tmp_path: P
         assert rerun.returncode == 0 and rerun.stdout.decode().endswith(
             "0 ok, 20 skipped, 0 failed\n"
         )
+
+
+@pytest.mark.parametrize("destination", ["out", "new/out"])
+def test_a_full_disk_while_taking_the_lock_is_one_line_and_leaves_nothing(
+    source: Path, tmp_path: Path, destination: str
+) -> None:
+    image = make_ext4(tmp_path / "disk.img", 16)
+    with loop_mounted(image, tmp_path / "disk") as disk:
+        (disk / "out").mkdir()
+        fill(disk)
+        before = sorted(disk.rglob("*"))
+        refused = run_process("batch", source, disk / destination)
+        after = sorted(disk.rglob("*"))
+    lock = disk / destination / LOCK_NAME
+    assert refused.returncode == 2 and one_line(refused.stderr.decode())
+    assert refused.stderr.decode() == f"Error: cannot lock {lock} (No space left on device)\n"
+    assert after == before
+
+
+def test_a_lock_that_cannot_be_written_leaves_nothing(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same full disk, injected: the note the run writes into its lock fails."""
+    import errno
+
+    def full_disk(*args: object) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "pwrite", full_disk)
+    refused = run("batch", source, tmp_path / "new" / "out", "-j", "1")
+    assert refused.exit_code == 2 and one_line(refused.stderr)
+    lock = tmp_path / "new" / "out" / LOCK_NAME
+    assert refused.stderr == f"Error: cannot lock {lock} (No space left on device)\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
