@@ -715,10 +715,11 @@ def write_atomic(path: Path, data: bytes, *, overwrite: bool) -> None:
     Readers never see half a file, and a crash leaves at most a ``.*.blueheart-tmp`` file
     (its name shortened to fit the file system's limit). The file is synced before it takes
     its name and the folder after (and every folder made, in its parent): once this returns,
-    a power cut leaves the whole file; before, at most the old one or none. Only a regular
-    file is ever replaced, and only with ``overwrite``; without it an existing ``path`` is
-    never replaced, even one created meanwhile (``OutputExistsError``). Other failures raise
-    ``OutputWriteError``; nothing is left behind.
+    a power cut leaves the whole file; before, the old one (or none) or the whole new one.
+    Only a regular file is ever replaced, and only with ``overwrite``; without it an existing
+    ``path`` is never replaced, even one created meanwhile (``OutputExistsError``). Other
+    failures raise ``OutputWriteError`` and leave nothing behind, but for a failed sync of the
+    folder: the new file, whole, keeps its name, not yet known to survive a power cut.
     """
     check_output(path, overwrite=overwrite)
     try:
