@@ -38,7 +38,16 @@ from blueheart.errors import (
 )
 from blueheart.executors import WorkerPool, executor_for, worker_died
 from blueheart.formats import SUFFIX_FORMATS, TEMP_SUFFIX, output_format, output_suffix
-from blueheart.imagefile import check_output, file_identity, file_kind, open_regular, write_atomic
+from blueheart.imagefile import (
+    check_output,
+    file_identity,
+    file_kind,
+    looks_whole,
+    make_folders,
+    missing_folders,
+    open_regular,
+    write_atomic,
+)
 from blueheart.options import BadgeOptions, path_argument, resolve_options
 from blueheart.targets import NameKey, name_key_in
 
@@ -54,8 +63,6 @@ Identity = tuple[int, int]
 
 _POLL_S = 0.2
 """How often a waiting run looks at its stop flag, in seconds."""
-# File systems stamp times from a coarse clock, up to a tick behind time.time_ns().
-_CLOCK_SLACK_NS = 50_000_000
 _LOCK_NOTE_BYTES = 4096
 """The most read back of what a run wrote into its lock file (one line of JSON)."""
 
@@ -81,6 +88,9 @@ class Job:
     source: str
     output: str
     destination: str
+    replaces: Identity | None = None
+    """The file at ``output`` when planned, which the job replaces (with ``overwrite``, or
+    one cut short by a crash); None: there was none."""
 
 
 @dataclass(frozen=True)
@@ -302,7 +312,8 @@ def check_report(path: Path, plan: Plan, *, overwrite: bool) -> None:
         existing = check_output(path, overwrite=True)
     except BlueheartError as error:
         raise OptionError("report", str(error)) from None
-    if existing and not overwrite and not is_report(path):
+    # An empty file there is what a power cut makes of a report written without fsync.
+    if existing and existing.st_size and not overwrite and not is_report(path):
         raise OptionError(
             "report", f"{path} exists and is not a blueheart report (overwrite=True replaces it)"
         )
@@ -440,7 +451,7 @@ class _Outputs:
         if item.identity in self.files and file_identity(output) != item.identity:
             return Result(shown, None, "skipped", reason="a link to a file in the destination")
         first = self.claimed.setdefault(self.key(str(output)), output)
-        decision = _decide_output(
+        decision, replaces = _decide_output(
             output,
             first,
             self.inputs,
@@ -448,7 +459,7 @@ class _Outputs:
             foreign=self.in_other_batch(item.relative.parent),
         )
         if decision is None:
-            return Job(shown, str(output), str(self.destination))
+            return Job(shown, str(output), str(self.destination), replaces)
         return Result(shown, str(output), *decision)
 
 
@@ -477,29 +488,38 @@ def _in_other_batch(destination: Path) -> Callable[[Path], bool]:
     return inside
 
 
+Decision = tuple[Status, str | None, str | None]
+"""(status, error, reason) of a file decided without badging it."""
+
+
 def _decide_output(
     output: Path, first: Path, inputs: frozenset[Identity], *, overwrite: bool, foreign: bool
-) -> tuple[Status, str | None, str | None] | None:
-    """(status, error, reason) for an output decided without badging, or None: to badge;
-    ``first``: the first output planned under the same name on the destination's file system
-    (``output`` itself when none was before); ``foreign``: its folder is another batch's."""
+) -> tuple[Decision | None, Identity | None]:
+    """The decision for an output decided without badging (None: to badge), and the
+    identity of the file a job badging it replaces (None: none). ``first``: the first output
+    planned under the same name on the destination's file system (``output`` itself when none
+    was before); ``foreign``: its folder is another batch's.
+
+    An existing output is skipped (resume) unless ``overwrite``, or unless it is empty or
+    cut short (``looks_whole``): a crash or a power cut left it, and it is badged again."""
     if foreign:
-        return "skipped", None, f"in another batch's output folder (holds {LOCK_NAME})"
+        return ("skipped", None, f"in another batch's output folder (holds {LOCK_NAME})"), None
     if first is not output:
         if str(first) == str(output):
-            return "failed", f"{output}: another input has this output name", None
-        return "failed", f"{output}: clashes with {first}: one name on this file system", None
+            return ("failed", f"{output}: another input has this output name", None), None
+        clash = f"{output}: clashes with {first}: one name on this file system"
+        return ("failed", clash, None), None
     try:
-        output.lstat()
+        found = output.lstat()
     except FileNotFoundError:
-        return None
+        return None, None
     except OSError as error:  # a name over the file system's limit, a file where a folder goes
-        return "failed", f"{output}: cannot write ({error.strerror or error})", None
-    if not overwrite:
-        return "skipped", None, "exists"
+        return ("failed", f"{output}: cannot write ({error.strerror or error})", None), None
+    if not overwrite and (not stat.S_ISREG(found.st_mode) or looks_whole(output)):
+        return ("skipped", None, "exists"), None
     if file_identity(output) in inputs:
-        return "failed", input_refused(output, same_file=True), None
-    return None
+        return ("failed", input_refused(output, same_file=True), None), None
+    return None, _identity(found)
 
 
 def find_images(folder: str | Path) -> list[Path]:
@@ -632,12 +652,12 @@ def destination_lock(destination: Path) -> Iterator[None]:
     file stays after the run as the mark of a batch's output folder. Raises ``OptionError``
     (field "destination") naming the other run when one holds the lock or that of a folder
     holding ``destination`` (whose cleanup would take this run's temporary files for a killed
-    run's), or when the file cannot be made. Nothing is left when it raises, nor when the
-    body raises ``OptionError`` (a run refused before it started): the folders and lock file
-    it made are removed.
+    run's), or when the file cannot be made or written (a full disk). Nothing is left when it
+    raises, nor when the body raises ``OptionError`` (a run refused before it started): the
+    folders and lock file it made are removed.
     """
     _refuse_inside_a_running_batch(destination)
-    made = [folder for folder in (destination, *destination.parents) if not folder.exists()]
+    made = missing_folders(destination)
     lock = destination / LOCK_NAME
     made_lock = False
     try:
@@ -647,8 +667,7 @@ def destination_lock(destination: Path) -> Iterator[None]:
             # into a folder inside the other's, the outer either holds its lock by now (and
             # this run stops) or takes it later and finds this one's lock in its plan.
             _refuse_inside_a_running_batch(destination)
-            os.ftruncate(descriptor, 0)
-            os.pwrite(descriptor, _run_description().encode("utf-8"), 0)
+            _note_run(descriptor, lock)
             yield
         except OptionError:
             if made_lock:
@@ -657,32 +676,24 @@ def destination_lock(destination: Path) -> Iterator[None]:
         finally:
             os.close(descriptor)
     except OptionError:
-        for folder in made:  # deepest first; a folder another process filled meanwhile stays
-            with contextlib.suppress(OSError):
-                folder.rmdir()
+        _remove_folders(made)
         raise
 
 
 def _take_lock(destination: Path, lock: Path) -> tuple[int, bool]:
     """The descriptor of ``lock``, held exclusively, and whether this call made the file."""
-    flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
-        destination.mkdir(parents=True, exist_ok=True)
-        try:
-            descriptor, made = os.open(lock, flags | os.O_CREAT | os.O_EXCL, 0o666), True
-        except FileExistsError:
-            descriptor, made = os.open(lock, flags), False
+        make_folders(destination)
+        descriptor, made = _open_lock(lock)
     except OSError as error:
-        raise OptionError(
-            "destination", f"cannot lock {lock} ({error.strerror or error})"
-        ) from None
+        raise _cannot_lock(lock, error) from None
     try:
         found = os.fstat(descriptor)
         if not stat.S_ISREG(found.st_mode):
             raise OptionError("destination", f"{lock} is not a regular file")
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         # A refused run removes the lock file it made: held, but no longer at its name.
-        if file_identity(lock) != (found.st_dev, found.st_ino):
+        if file_identity(lock) != _identity(found):
             raise BlockingIOError
     except BlockingIOError:
         holder = _holder(descriptor)
@@ -694,6 +705,42 @@ def _take_lock(destination: Path, lock: Path) -> tuple[int, bool]:
         os.close(descriptor)
         raise
     return descriptor, made
+
+
+def _open_lock(lock: Path) -> tuple[int, bool]:
+    """A descriptor of ``lock``, made if missing, and whether this call made it."""
+    flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        return os.open(lock, flags | os.O_CREAT | os.O_EXCL, 0o666), True
+    except FileExistsError:
+        return os.open(lock, flags), False
+
+
+def _note_run(descriptor: int, lock: Path) -> None:
+    """Write this run's note into the ``lock`` it holds; ``OptionError`` if it cannot (a
+    full disk)."""
+    note = _run_description().encode("utf-8")
+    try:
+        # The note first, then the length: a failed write leaves the previous note whole.
+        os.pwrite(descriptor, note, 0)
+        os.ftruncate(descriptor, len(note))
+    except OSError as error:
+        raise _cannot_lock(lock, error) from None
+
+
+def _identity(found: os.stat_result) -> Identity:
+    return found.st_dev, found.st_ino
+
+
+def _remove_folders(made: list[Path]) -> None:
+    """Remove the folders of ``made`` (outermost first) that are still empty."""
+    for folder in reversed(made):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def _cannot_lock(lock: Path, error: OSError) -> OptionError:
+    return OptionError("destination", f"cannot lock {lock} ({error.strerror or error})")
 
 
 def _refuse_inside_a_running_batch(destination: Path) -> None:
@@ -810,7 +857,6 @@ class _Runner:
         self.suspects: deque[Job] = deque()
         self.running: dict[Future[list[Result]], list[Job]] = {}
         self.alone: Future[list[Result]] | None = None
-        self.since = time.time_ns()
 
     def run(self, chunks: Iterable[list[Job]], stop: threading.Event) -> Iterator[Result]:
         self.waiting.extend(chunks)
@@ -862,7 +908,7 @@ class _Runner:
     def _suspect(self, chunk: list[Job]) -> Iterator[Result]:
         """A chunk whose worker died: the outputs it wrote are ok, its other files suspects."""
         for job in chunk:
-            if written_by_this_run(Path(job.output), self.overwrite, self.since):
+            if written_by_this_run(job):
                 yield Result(job.source, job.output, "ok")
             else:
                 self.suspects.append(job)
@@ -883,19 +929,23 @@ class _Runner:
             else:
                 unfinished.extend(chunk)
         for job in unfinished:
-            if written_by_this_run(Path(job.output), self.overwrite, self.since):
+            if written_by_this_run(job):
                 yield Result(job.source, job.output, "ok")
         self.running.clear()
 
 
-def written_by_this_run(output: Path, overwrite: bool, since_ns: int) -> bool:
-    """Whether ``output``, planned as missing (or to be replaced with ``overwrite``), was
-    written by this run: it exists, and with ``overwrite`` it changed after ``since_ns``."""
+def written_by_this_run(job: Job) -> bool:
+    """Whether ``job``'s output was written by this run, whose result never came back (its
+    worker was stopped): a file is there that is not the one planned (``Job.replaces``).
+
+    Known, not guessed from times (a clock may be off, a file may carry any time): every write
+    makes a new file and renames it over the old one, which lives until then, so a written
+    output is always another file; and under the lock, only this run writes there."""
     try:
-        changed = output.stat().st_mtime_ns
+        found = Path(job.output).lstat()
     except OSError:
         return False
-    return not overwrite or changed >= since_ns - _CLOCK_SLACK_NS
+    return _identity(found) != job.replaces
 
 
 def _failed(chunk: list[Job], reason: str) -> Iterator[Result]:
@@ -959,7 +1009,8 @@ def badge_job(job: Job, options: BadgeOptions, overwrite: bool) -> Result:
         reason = f"{job.output}: would be written outside {job.destination} (symbolic link)"
         return Result(job.source, job.output, "failed", reason)
     try:
-        badge_file(job.source, output, options, overwrite=overwrite)
+        # A job replacing a file a crash cut short replaces it even without ``overwrite``.
+        badge_file(job.source, output, options, overwrite=overwrite or job.replaces is not None)
     except OutputExistsError:
         return Result(job.source, job.output, "ok")
     except (BlueheartError, OptionError) as error:

@@ -796,18 +796,100 @@ def check_output(path: Path, *, overwrite: bool) -> os.stat_result | None:
     return existing
 
 
+_TRAILERS = {"JPEG": b"\xff\xd9", "PNG": b"\0\0\0\0IEND\xaeB`\x82", "GIF": b"\0;"}
+"""How a whole file of each format ends: JPEG's end-of-image marker, PNG's IEND chunk, GIF's
+last block terminator and trailer."""
+
+
+def looks_whole(path: Path) -> bool:
+    """Whether the existing output at ``path`` is whole as far as its ends tell: not empty,
+    and ending as a file of the format its name gives ends (WebP, BMP: the size in the
+    header; AVIF: the boxes; TIFF: every page's data inside the file).
+
+    A cheap check, a few small reads without decoding, that an empty file and one cut short
+    (a crash, a power cut before its data reached the disk) fail. A file that cannot be read,
+    or is not regular, counts as whole: only what is seen to be damaged is replaced."""
+    try:
+        with open_regular(path, str(path)) as handle:
+            size = os.fstat(handle.fileno()).st_size
+            return size > 0 and _ends_whole(handle, size, format_of_name(path.suffix))
+    except (OSError, BlueheartError):
+        return True
+
+
+def _ends_whole(handle: IO[bytes], size: int, fmt: str | None) -> bool:
+    """Whether the ``size`` bytes of ``handle`` end as a file of ``fmt`` ends."""
+    descriptor = handle.fileno()
+    if fmt in _TRAILERS:
+        trailer = _TRAILERS[fmt]
+        return os.pread(descriptor, len(trailer), max(size - len(trailer), 0)) == trailer
+    head = os.pread(descriptor, 12, 0).ljust(12, b"\0")
+    if fmt == "WEBP":
+        riff = struct.unpack("<I", head[4:8])[0]
+        return head[:4] == b"RIFF" and head[8:12] == b"WEBP" and riff + 8 == size
+    if fmt == "BMP":
+        return head[:2] == b"BM" and struct.unpack("<I", head[2:6])[0] == size
+    if fmt == "AVIF":
+        return head[4:8] == b"ftyp" and _boxes_fill(descriptor, size)
+    if fmt == "TIFF":
+        return _pages_inside(handle, size)
+    return True
+
+
+def _boxes_fill(descriptor: int, size: int) -> bool:
+    """Whether the top-level boxes of an ISO media file (AVIF) end exactly at ``size``."""
+    offset = 0
+    while offset < size:
+        head = os.pread(descriptor, 16, offset)
+        if len(head) < 8:
+            return False
+        length = struct.unpack(">I", head[:4])[0]
+        if length == 1 and len(head) == 16:  # a 64-bit size follows the type
+            length = struct.unpack(">Q", head[8:16])[0]
+        elif length == 0:  # the last box, to the end of the file
+            return True
+        if length < 8:
+            return False
+        offset += length
+    return offset == size
+
+
+_TIFF_DATA_TAGS = ((273, 279), (324, 325))
+"""(offsets, byte counts) of a TIFF page's strips, and of its tiles."""
+
+
+def _pages_inside(handle: IO[bytes], size: int) -> bool:
+    """Whether every page of a TIFF reads and its strips or tiles lie inside ``size`` bytes."""
+    try:
+        with _open_header(handle, ["TIFF"]) as image:
+            while True:
+                tags = image.tag_v2
+                for offsets, counts in _TIFF_DATA_TAGS:
+                    ends = zip(tags.get(offsets, ()), tags.get(counts, ()), strict=False)
+                    if any(start + count > size for start, count in ends):
+                        return False
+                if not tags.next:  # the last page
+                    return True
+                image.seek(image.tell() + 1)
+    except (UnidentifiedImageError, *_DECODE_ERRORS):
+        return False
+
+
 def write_atomic(path: Path, data: bytes, *, overwrite: bool) -> None:
-    """Write ``data`` to ``path`` through a hidden temporary file in the same folder.
+    """Write ``data`` to ``path`` through a hidden temporary file in the same folder, durably.
 
     Readers never see half a file, and a crash leaves at most a ``.*.blueheart-tmp`` file
-    (its name shortened to fit the file system's limit). Only a regular file is ever
-    replaced, and only with ``overwrite``; without it an existing ``path`` is never replaced,
-    even one created meanwhile (``OutputExistsError``). Other failures raise
-    ``OutputWriteError``; nothing is left behind.
+    (its name shortened to fit the file system's limit). The file is synced before it takes
+    its name and the folder after (and every folder made, in its parent): once this returns,
+    a power cut leaves the whole file; before, the old one (or none) or the whole new one.
+    Only a regular file is ever replaced, and only with ``overwrite``; without it an existing
+    ``path`` is never replaced, even one created meanwhile (``OutputExistsError``). Other
+    failures raise ``OutputWriteError`` and leave nothing behind, but for a failed sync of the
+    folder: the new file, whole, keeps its name, not yet known to survive a power cut.
     """
     check_output(path, overwrite=overwrite)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folders(path.parent)
         descriptor, temp_name = tempfile.mkstemp(
             prefix=_temp_prefix(path), suffix=TEMP_SUFFIX, dir=path.parent
         )
@@ -818,7 +900,12 @@ def write_atomic(path: Path, data: bytes, *, overwrite: bool) -> None:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
             os.fchmod(handle.fileno(), 0o666 & ~_UMASK)
+            handle.flush()
+            # The bytes reach the disk before the name does: a power cut after the rename
+            # must not leave the name on an empty or partly written file.
+            os.fsync(handle.fileno())
         _publish(temp, path, overwrite=overwrite)
+        sync_folder(path.parent)
     except OutputExistsError:
         temp.unlink(missing_ok=True)
         raise
@@ -828,6 +915,41 @@ def write_atomic(path: Path, data: bytes, *, overwrite: bool) -> None:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and the folders above it that do not exist yet, outermost first."""
+    missing: list[Path] = []
+    while not folder.is_dir() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing[::-1]
+
+
+def make_folders(folder: Path) -> None:
+    """``folder.mkdir(parents=True, exist_ok=True)``, with each folder made synced into its
+    parent, so that a power cut cannot lose the folder of a file synced in it."""
+    for made in missing_folders(folder):
+        try:
+            made.mkdir()
+        except FileExistsError:
+            if not made.is_dir():
+                raise
+        # Synced even when another process made it a moment ago: it may not have synced yet.
+        sync_folder(made.parent)
+
+
+def sync_folder(folder: Path) -> None:
+    """``fsync`` ``folder``: the names made, replaced or removed in it survive a power cut."""
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(descriptor)
+    except OSError as error:
+        # Some file systems cannot sync a folder (EINVAL): they keep names as they can.
+        if error.errno != errno.EINVAL:
+            raise
+    finally:
+        os.close(descriptor)
 
 
 def _temp_prefix(path: Path) -> str:

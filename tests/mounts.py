@@ -83,20 +83,34 @@ def _image(path: Path, megabytes: int) -> Path:
     return path
 
 
+def ext4_image(path: Path, megabytes: int) -> Path:
+    """An empty ext4 file system in the file ``path``, with no blocks kept for root (tests
+    run as root, and a full disk must be full for them too)."""
+    _need("mkfs.ext4", "losetup", "mount")
+    image = _image(path, megabytes)
+    made = _run("mkfs.ext4", "-q", "-F", "-m", "0", image)
+    if made.returncode != 0:
+        pytest.skip(f"mkfs.ext4 failed: {made.stderr.strip()}")
+    return image
+
+
+@contextlib.contextmanager
+def image_mounted(image: Path, mount_point: Path) -> Iterator[Path]:
+    """The file system in the file ``image`` mounted at ``mount_point`` for the block."""
+    with (
+        loop_device(image) as device,
+        mounted(["mount", device, mount_point], mount_point) as root,
+    ):
+        yield root
+
+
 @contextlib.contextmanager
 def ext4_folder(base: Path, *, megabytes: int = 16, read_only: bool = False,
                 fill: Path | None = None) -> Iterator[Path]:  # fmt: skip
     """A fresh ext4 file system mounted at ``base/ext4``; ``fill``: a folder copied in first;
     ``read_only``: then remounted read-only."""
-    _need("mkfs.ext4", "losetup", "mount")
-    image = _image(base / "ext4.img", megabytes)
-    made = _run("mkfs.ext4", "-q", "-F", "-m", "0", image)
-    if made.returncode != 0:
-        pytest.skip(f"mkfs.ext4 failed: {made.stderr.strip()}")
-    with (
-        loop_device(image) as device,
-        mounted(["mount", device, base / "ext4"], base / "ext4") as root,
-    ):
+    image = ext4_image(base / "ext4.img", megabytes)
+    with image_mounted(image, base / "ext4") as root:
         if fill is not None:
             shutil.copytree(fill, root, dirs_exist_ok=True)
         if read_only and _run("mount", "-o", "remount,ro", root).returncode != 0:

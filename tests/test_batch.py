@@ -400,3 +400,64 @@ def test_outputs_one_name_on_the_destination_fail_after_the_first(
             assert (
                 error == f"{destination / name}: clashes with {first}: one name on this file system"
             )
+
+
+def test_a_rerun_badges_again_the_outputs_a_crash_left_empty_or_cut_short(
+    tmp_path: Path,
+) -> None:
+    """A power cut before the data reached the disk leaves empty or truncated outputs (and an
+    empty report): a re-run badges those again, replacing them, without ``--overwrite``, and
+    skips the whole ones."""
+    from click.testing import CliRunner
+
+    from blueheart.cli import cli
+
+    source = tmp_path / "src"
+    source.mkdir()
+    image = photo(120, 90, seed=4)
+    for name in ("a.jpg", "b.png", "c.gif", "d.webp", "e.avif", "f.tif", "g.bmp", "h.jpg"):
+        image.save(source / name)
+    destination, report = tmp_path / "out", tmp_path / "report.json"
+    arguments = ["batch", str(source), str(destination), "--report", str(report), "-j", "1"]
+    assert CliRunner().invoke(cli, arguments).exit_code == 0
+    whole = destination / "h.jpg"
+    kept = whole.read_bytes()
+    for output in destination.iterdir():
+        if output.name != LOCK_NAME and output != whole:
+            data = output.read_bytes()
+            output.write_bytes(data[: len(data) // 2])
+    (destination / "a.jpg").write_bytes(b"")
+    report.write_bytes(b"")
+    rerun = CliRunner().invoke(cli, arguments)
+    assert rerun.exit_code == 0, rerun.stderr
+    document = json.loads(report.read_text())
+    statuses = {Path(r["source"]).name: (r["status"], r["reason"]) for r in document["results"]}
+    damaged = ("a.jpg", "b.png", "c.gif", "d.webp", "e.avif", "f.tif", "g.bmp")
+    assert statuses == {**dict.fromkeys(damaged, ("ok", None)), "h.jpg": ("skipped", "exists")}
+    assert all(decodes_fully(output) for output in destination.glob("[!.]*"))
+    assert whole.read_bytes() == kept
+
+
+def test_an_interrupted_overwrite_reports_as_ok_only_the_outputs_it_wrote(tmp_path: Path) -> None:
+    """Outputs the stopped run never reached keep the previous run's file, whatever its time
+    says (here a day ahead, as a camera's or a server's clock may put it): not "ok"."""
+    import threading
+
+    source = many_photos(tmp_path, 60, (48, 32))
+    destination = tmp_path / "out"
+    destination.mkdir()
+    previous = photo(20, 20, seed=9)
+    ahead = time.time() + 86_400
+    for input_path in source.iterdir():
+        previous.save(destination / input_path.name)
+        os.utime(destination / input_path.name, (ahead, ahead))
+    before = {p.name: p.read_bytes() for p in destination.iterdir()}
+    stop = threading.Event()
+    report = batch(
+        source, destination, overwrite=True, workers=2, stop=stop, progress=lambda _: stop.set()
+    )
+    assert report.interrupted
+    written = {name for name, data in before.items() if (destination / name).read_bytes() != data}
+    reported = {Path(str(r.output)).name for r in report.results if r.status == "ok"}
+    assert len(written) < 60  # the stop came before the last chunks ran
+    assert reported == written

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from helpers import fail_reads, many_photos, photo
-from mounts import bind_mounted, exfat_folder
+from mounts import bind_mounted, exfat_folder, ext4_image, fill_up, image_mounted
 from PIL import Image
 
 from blueheart import BadgeOptions, OptionError, UnreadableImageError, badge_file, batch
@@ -903,3 +903,76 @@ def test_an_unforeseen_error_of_one_file_names_it_in_the_batch(
         failed.error == f"{failing / 'bad.jpg'}: unexpected OSError: [Errno 5] Input/output error"
     )
     assert report.counts["ok"] == 1
+
+
+# -- power cuts and full disks (issue 20, items 1 and 11) ------------------------------------
+
+
+def commit_the_journal(disk: Path) -> None:
+    """Commit ext4's journal now, as it does every few seconds anyway, without writing back
+    the data of other files: syncing one small file commits every name and size changed."""
+    descriptor = os.open(disk / "another-file", os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        os.write(descriptor, b"x")
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def test_a_power_cut_after_a_batch_keeps_every_output_and_the_report(tmp_path: Path) -> None:
+    """The disk as a power cut leaves it (the image copied without a sync, once the journal
+    has committed the names) holds every output the batch reported, whole, and its report;
+    a re-run skips them all."""
+    from helpers import decodes_fully, many_photos
+
+    source = many_photos(tmp_path, 20, (200, 150))
+    image = ext4_image(tmp_path / "disk.img", 64)
+    with image_mounted(image, tmp_path / "disk") as disk:
+        arguments = ["batch", source, disk / "out" / "2026", "-j", "2"]
+        finished = run_process(*arguments, "--report", disk / "report.json")
+        assert finished.returncode == 0, finished.stderr
+        commit_the_journal(disk)
+        after_the_cut = tmp_path / "after.img"
+        after_the_cut.write_bytes(image.read_bytes())
+    with image_mounted(after_the_cut, tmp_path / "after") as disk:
+        outputs = sorted((disk / "out" / "2026").glob("*.jpg"))
+        assert len(outputs) == 20 and all(decodes_fully(output) for output in outputs)
+        assert json.loads((disk / "report.json").read_text())["counts"]["ok"] == 20
+        rerun = run_process(*arguments[:2], disk / "out" / "2026", "--report", disk / "report.json")
+        assert rerun.returncode == 0 and rerun.stdout.decode().endswith(
+            "0 ok, 20 skipped, 0 failed\n"
+        )
+
+
+@pytest.mark.parametrize("destination", ["out", "new/out"])
+def test_a_full_disk_while_taking_the_lock_is_one_line_and_leaves_nothing(
+    source: Path, tmp_path: Path, destination: str
+) -> None:
+    image = ext4_image(tmp_path / "disk.img", 16)
+    with image_mounted(image, tmp_path / "disk") as disk:
+        (disk / "out").mkdir()
+        fill_up(disk)
+        before = sorted(disk.rglob("*"))
+        refused = run_process("batch", source, disk / destination)
+        after = sorted(disk.rglob("*"))
+    lock = disk / destination / LOCK_NAME
+    assert refused.returncode == 2 and one_line(refused.stderr.decode())
+    assert refused.stderr.decode() == f"Error: cannot lock {lock} (No space left on device)\n"
+    assert after == before
+
+
+def test_a_lock_that_cannot_be_written_leaves_nothing(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same full disk, injected: the note the run writes into its lock fails."""
+    import errno
+
+    def full_disk(*args: object) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "pwrite", full_disk)
+    refused = run("batch", source, tmp_path / "new" / "out", "-j", "1")
+    assert refused.exit_code == 2 and one_line(refused.stderr)
+    lock = tmp_path / "new" / "out" / LOCK_NAME
+    assert refused.stderr == f"Error: cannot lock {lock} (No space left on device)\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]

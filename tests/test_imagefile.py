@@ -7,6 +7,7 @@ from __future__ import annotations
 import struct
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -228,3 +229,55 @@ def test_a_failed_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Monke
         badge_file(source, tmp_path / "out" / "o.png")
     monkeypatch.setattr(os, "link", real_link)
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_file_is_synced_before_its_name_and_its_folder_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a power cut keeps is what was synced: every output (and the report) has its bytes
+    synced before it takes its name, and the folder holding a new name (a file's, or a folder
+    made for it) is synced after, for badge_file and a batch alike."""
+    import os
+
+    from blueheart import batch
+
+    source = tmp_path / "src"
+    source.mkdir()
+    save(photo(80, 60), source / "in.jpg", "JPEG")
+    # (what happened, the file synced or the folder holding the new name, the file named)
+    events: list[tuple[str, tuple[int, int], tuple[int, int] | None]] = []
+
+    def identity(path: Path) -> tuple[int, int]:
+        found = path.stat()
+        return found.st_dev, found.st_ino
+
+    def naming(kind: str, real: Any, new_name: int) -> Any:
+        def call(*args: Any, **kwargs: Any) -> object:
+            answer = real(*args, **kwargs)
+            named = Path(os.fsdecode(args[new_name]))
+            events.append((kind, identity(named.parent), identity(named)))
+            return answer
+
+        return call
+
+    def fsync(descriptor: int, real: Any = os.fsync) -> None:
+        found = os.fstat(descriptor)
+        events.append(("sync", (found.st_dev, found.st_ino), None))
+        real(descriptor)
+
+    for name in ("link", "replace", "rename"):
+        monkeypatch.setattr(os, name, naming("file", getattr(os, name), 1))
+    monkeypatch.setattr(os, "mkdir", naming("folder", os.mkdir, 0))
+    monkeypatch.setattr(os, "fsync", fsync)
+    badge_file(source / "in.jpg", tmp_path / "new" / "deeper" / "out.png")
+    batch(source, tmp_path / "out" / "a", report=tmp_path / "report.json")
+    # Two outputs and the report; new, deeper, out and a.
+    assert [kind for kind, _, _ in events if kind != "sync"].count("file") == 3
+    assert [kind for kind, _, _ in events if kind != "sync"].count("folder") == 4
+    for index, (kind, folder, named) in enumerate(events):
+        synced_before = {held for what, held, _ in events[:index] if what == "sync"}
+        synced_after = {held for what, held, _ in events[index + 1 :] if what == "sync"}
+        if kind == "file":
+            assert named in synced_before, f"event {index}: the bytes were not synced first"
+        if kind != "sync":
+            assert folder in synced_after, f"event {index}: the folder was not synced after"
