@@ -51,6 +51,8 @@ _fd_paths: dict[int, str] = {}
 """Descriptors opened on paths under the root, and those paths."""
 _settings: dict[str, Any] = {}
 _TEMP = re.compile(r"(^|/)(\.[^/]*\.)[^./]+(\.blueheart-tmp)$")
+_PROBE = re.compile(r"(\.blueheart-probe-)[0-9a-f]{16}(-)", re.IGNORECASE)
+"""The random part of the hidden files that probe how a folder compares names."""
 
 
 def _under_root(path: Any) -> str | None:
@@ -86,7 +88,7 @@ def shown(path: str) -> str:
     if not path:
         return ""
     relative = os.path.relpath(path, _settings["root"])
-    return _TEMP.sub(r"\1\2*\3", relative)
+    return _PROBE.sub(r"\1*\2", _TEMP.sub(r"\1\2*\3", relative))
 
 
 def _log(entry: dict[str, Any]) -> None:
