@@ -29,10 +29,10 @@ import numpy as np
 from PIL import Image
 
 from benchmarks import corpus
-from blueheart.compose import stamp
-from blueheart.options import BadgeOptions
-from blueheart.pipeline import normalise, plan_badge
-from blueheart.placement import Box
+from blueheart.core.compose import stamp
+from blueheart.core.options import BadgeOptions
+from blueheart.core.pipeline import normalise, plan_badge
+from blueheart.core.placement import Box
 
 QUALITY = 90
 OPTIONS = BadgeOptions()

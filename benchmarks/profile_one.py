@@ -42,14 +42,14 @@ CHILD = r"""
 import importlib.abc, importlib.machinery, json, runpy, sys, threading, time
 clock = time.perf_counter
 events = [("script starts", "", clock(), clock(), time.process_time())]
-MODULES = {"PIL.Image", "numpy", "click", "blueheart.cli", "blueheart.imagefile",
-           "blueheart.files", "blueheart.pipeline", "benchmarks.tools"}
+MODULES = {"PIL.Image", "numpy", "click", "blueheart.cli.commands", "blueheart.io.imagefile",
+           "blueheart.io.files", "blueheart.core.pipeline", "benchmarks.tools"}
 STEPS = {
-    "blueheart.emblem": {"_cached_emblem": "emblem render"},
-    "blueheart.compose": {"has_low_contrast": "contrast check", "stamp": "blend",
+    "blueheart.core.emblem": {"_cached_emblem": "emblem render"},
+    "blueheart.core.compose": {"has_low_contrast": "contrast check", "stamp": "blend",
                           "prepare_emblem": "emblem to the photo's colours"},
-    "blueheart.metadata": {"read_metadata": "metadata read"},
-    "blueheart.imagefile": {"write_atomic": "atomic write"},
+    "blueheart.io.metadata": {"read_metadata": "metadata read"},
+    "blueheart.io.imagefile": {"write_atomic": "atomic write"},
 }
 
 def wrap(label, function):
@@ -172,10 +172,10 @@ def imports(runs: int) -> None:
         "python -c pass": "pass",
         "PIL.Image": "import PIL.Image",
         "click": "import click",
-        "blueheart.cli": "import blueheart.cli",
-        "blueheart.files (Pillow, metadata, writes)": "import blueheart.files",
+        "blueheart.cli.commands": "import blueheart.cli.commands",
+        "blueheart.io.files (Pillow, metadata, writes)": "import blueheart.io.files",
         "numpy": "import numpy",
-        "blueheart.pipeline (numpy, ImageCms, emblem)": "import blueheart.pipeline",
+        "blueheart.core.pipeline (numpy, ImageCms, emblem)": "import blueheart.core.pipeline",
     }
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in statements}
     for _ in range(runs):
@@ -196,11 +196,11 @@ def steps(photo: Path, runs: int, work: Path) -> None:
 
     from PIL import Image
 
-    import blueheart.pipeline as pipeline
-    from blueheart import emblem
-    from blueheart.compose import has_low_contrast, stamp
-    from blueheart.imagefile import write_atomic
-    from blueheart.options import BadgeOptions
+    import blueheart.core.pipeline as pipeline
+    from blueheart.core import emblem
+    from blueheart.core.compose import has_low_contrast, stamp
+    from blueheart.core.options import BadgeOptions
+    from blueheart.io.imagefile import write_atomic
 
     options = BadgeOptions()
     with Image.open(photo) as opened:

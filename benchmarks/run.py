@@ -217,7 +217,7 @@ def avatar_contenders() -> dict[str, Command]:
 def peak_memory(photo: Path, work: Path) -> None:
     """Peak RSS of one worker badging one 12 MP photo, against one decoded image."""
     probe = (
-        "import blueheart.pipeline, blueheart.files, PIL.Image\n"
+        "import blueheart.core.pipeline, blueheart.io.files, PIL.Image\n"
         "def peak():\n"
         "    for line in open('/proc/self/status'):\n"
         "        if line.startswith('VmHWM:'):\n"
@@ -253,9 +253,9 @@ def compositing(photo: Path, repeats: int) -> None:
     Pillow decoding and re-encoding that image at quality 90; and the emblem cache."""
     import io
 
-    from blueheart.compose import stamp
-    from blueheart.options import BadgeOptions
-    from blueheart.pipeline import _prepared_heart, plan_badge
+    from blueheart.core.compose import stamp
+    from blueheart.core.options import BadgeOptions
+    from blueheart.core.pipeline import _prepared_heart, plan_badge
 
     def floor() -> None:
         with Image.open(photo) as image:

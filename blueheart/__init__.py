@@ -18,7 +18,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from blueheart._version import __version__
-from blueheart.errors import (
+from blueheart.core.errors import (
     BlueheartError,
     EmblemDoesNotFitError,
     ImageTooLargeError,
@@ -32,18 +32,10 @@ from blueheart.errors import (
 )
 
 if TYPE_CHECKING:
-    from blueheart.batching import Plan, Report, Result, batch
-    from blueheart.emblem import AUTO_RING, HEART_RING, emblem_svg, render_emblem, silhouette
-    from blueheart.files import (
-        PREVIEW_SIDE,
-        Preview,
-        apply_badge,
-        badge_bytes,
-        badge_file,
-        preview_bytes,
-        write_emblem,
-    )
-    from blueheart.options import (
+    from blueheart.batching.run import Plan, Report, Result, batch
+    from blueheart.batching.sheet import SheetReport, contact_sheet, write_contact_sheets
+    from blueheart.core.emblem import AUTO_RING, HEART_RING, emblem_svg, render_emblem, silhouette
+    from blueheart.core.options import (
         DEFAULT_MAX_PIXELS,
         UN_BLUE,
         BadgeOptions,
@@ -57,47 +49,55 @@ if TYPE_CHECKING:
         Style,
         option_specs,
     )
-    from blueheart.presets import Preset, PresetError, read_preset
-    from blueheart.sheet import SheetReport, contact_sheet, write_contact_sheets
-    from blueheart.units import Length, Unit
+    from blueheart.core.units import Length, Unit
+    from blueheart.io.files import (
+        PREVIEW_SIDE,
+        Preview,
+        apply_badge,
+        badge_bytes,
+        badge_file,
+        preview_bytes,
+        write_emblem,
+    )
+    from blueheart.io.presets import Preset, PresetError, read_preset
 
 _LAZY = {
-    "apply_badge": "blueheart.files",
-    "badge_bytes": "blueheart.files",
-    "badge_file": "blueheart.files",
-    "preview_bytes": "blueheart.files",
-    "Preview": "blueheart.files",
-    "PREVIEW_SIDE": "blueheart.files",
-    "write_emblem": "blueheart.files",
-    "render_emblem": "blueheart.emblem",
-    "emblem_svg": "blueheart.emblem",
-    "silhouette": "blueheart.emblem",
-    "HEART_RING": "blueheart.emblem",
-    "AUTO_RING": "blueheart.emblem",
-    "batch": "blueheart.batching",
-    "Plan": "blueheart.batching",
-    "Report": "blueheart.batching",
-    "Result": "blueheart.batching",
-    "contact_sheet": "blueheart.sheet",
-    "write_contact_sheets": "blueheart.sheet",
-    "SheetReport": "blueheart.sheet",
-    "BadgeOptions": "blueheart.options",
-    "Position": "blueheart.options",
-    "Style": "blueheart.options",
-    "Crop": "blueheart.options",
-    "Focus": "blueheart.options",
-    "OutputFormat": "blueheart.options",
-    "UN_BLUE": "blueheart.options",
-    "DEFAULT_MAX_PIXELS": "blueheart.options",
-    "Option": "blueheart.options",
-    "OptionValues": "blueheart.options",
-    "Policy": "blueheart.options",
-    "option_specs": "blueheart.options",
-    "Preset": "blueheart.presets",
-    "PresetError": "blueheart.presets",
-    "read_preset": "blueheart.presets",
-    "Length": "blueheart.units",
-    "Unit": "blueheart.units",
+    "apply_badge": "blueheart.io.files",
+    "badge_bytes": "blueheart.io.files",
+    "badge_file": "blueheart.io.files",
+    "preview_bytes": "blueheart.io.files",
+    "Preview": "blueheart.io.files",
+    "PREVIEW_SIDE": "blueheart.io.files",
+    "write_emblem": "blueheart.io.files",
+    "render_emblem": "blueheart.core.emblem",
+    "emblem_svg": "blueheart.core.emblem",
+    "silhouette": "blueheart.core.emblem",
+    "HEART_RING": "blueheart.core.emblem",
+    "AUTO_RING": "blueheart.core.emblem",
+    "batch": "blueheart.batching.run",
+    "Plan": "blueheart.batching.run",
+    "Report": "blueheart.batching.run",
+    "Result": "blueheart.batching.run",
+    "contact_sheet": "blueheart.batching.sheet",
+    "write_contact_sheets": "blueheart.batching.sheet",
+    "SheetReport": "blueheart.batching.sheet",
+    "BadgeOptions": "blueheart.core.options",
+    "Position": "blueheart.core.options",
+    "Style": "blueheart.core.options",
+    "Crop": "blueheart.core.options",
+    "Focus": "blueheart.core.options",
+    "OutputFormat": "blueheart.core.options",
+    "UN_BLUE": "blueheart.core.options",
+    "DEFAULT_MAX_PIXELS": "blueheart.core.options",
+    "Option": "blueheart.core.options",
+    "OptionValues": "blueheart.core.options",
+    "Policy": "blueheart.core.options",
+    "option_specs": "blueheart.core.options",
+    "Preset": "blueheart.io.presets",
+    "PresetError": "blueheart.io.presets",
+    "read_preset": "blueheart.io.presets",
+    "Length": "blueheart.core.units",
+    "Unit": "blueheart.core.units",
 }
 
 __all__ = [

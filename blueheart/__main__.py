@@ -11,8 +11,8 @@ import signal
 import sys
 import threading
 
-from blueheart.errors import EXIT_INTERRUPTED
-from blueheart.process import Interrupted, interrupt, take_stop_signals
+from blueheart.cli.signals import Interrupted, interrupt, take_stop_signals
+from blueheart.core.errors import EXIT_INTERRUPTED
 
 
 def main() -> None:
@@ -20,7 +20,7 @@ def main() -> None:
     signalled = threading.Event()
     take_stop_signals(interrupt(signalled))
     try:
-        from blueheart.cli import main as command_line
+        from blueheart.cli.commands import main as command_line
 
         command_line(signalled)
     except (Interrupted, KeyboardInterrupt):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from helpers import decodes_fully
 
-from blueheart.formats import TEMP_SUFFIX
+from blueheart.core.formats import TEMP_SUFFIX
 
 FAULTS = Path(__file__).parent / "faults"
 TIMEOUT_S = 120

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import ExifTags, Image, ImageCms
 
-from blueheart import imagefile
+from blueheart.io import imagefile
 
 UN_BLUE_RGB = (0x00, 0x9E, 0xDB)
 SHARED_PHOTOS = Path(
@@ -211,9 +211,9 @@ def photo(width: int, height: int, *, seed: int = 0) -> Image.Image:
 
 def default_box(size: tuple[int, int], **overrides: object) -> tuple[int, int, int, int]:
     """Where the default options put the emblem on an image of ``size``."""
-    from blueheart.emblem import silhouette
-    from blueheart.options import BadgeOptions
-    from blueheart.placement import Placement, place
+    from blueheart.core.emblem import silhouette
+    from blueheart.core.options import BadgeOptions
+    from blueheart.core.placement import Placement, place
 
     options = BadgeOptions(**overrides)  # type: ignore[arg-type]
     circle_safe = options.circle_safe if options.circle_safe is not None else size[0] == size[1]

@@ -14,8 +14,8 @@ import pytest
 from helpers import photo, reopen
 
 import blueheart
-from blueheart.executors import executor_for
-from blueheart.options import BadgeOptions
+from blueheart.batching.executors import executor_for
+from blueheart.core.options import BadgeOptions
 
 if sys.version_info >= (3, 11):
     import tomllib

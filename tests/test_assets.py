@@ -33,7 +33,7 @@ def _before_after() -> Image.Image:
 
 def _circle_safe_demo() -> Image.Image:
     """The naive corner placement and circle-safe placement, each under a platform's mask."""
-    from blueheart.crop import apply_circle_mask
+    from blueheart.core.crop import apply_circle_mask
 
     portrait = Image.open(ASSETS / "grace-hopper.jpg")
     portrait.load()

@@ -12,7 +12,7 @@ from helpers import UN_BLUE_RGB, photo
 from PIL import Image
 
 from blueheart import OptionError, apply_badge, badge_bytes, contact_sheet
-from blueheart.options import Position
+from blueheart.core.options import Position
 
 DATA = Path(__file__).resolve().parent / "data"
 

@@ -24,11 +24,11 @@ from mounts import bind_mounted, exfat_folder, ext4_image, fill_up, image_mounte
 from PIL import Image
 
 from blueheart import BadgeOptions, OptionError, UnreadableImageError, badge_file, batch
-from blueheart.batching import LOCK_NAME, destination_lock, find_images
-from blueheart.cli import cli
-from blueheart.errors import OutputWriteError
-from blueheart.formats import TEMP_SUFFIX
-from blueheart.imagefile import write_atomic
+from blueheart.batching.run import LOCK_NAME, destination_lock, find_images
+from blueheart.cli.commands import cli
+from blueheart.core.errors import OutputWriteError
+from blueheart.core.formats import TEMP_SUFFIX
+from blueheart.io.imagefile import write_atomic
 
 TIMEOUT_S = 60
 IS_ROOT = os.geteuid() == 0
@@ -369,7 +369,7 @@ def test_a_file_swapped_for_a_fifo_after_the_check_is_opened_without_waiting(
     probe = (
         "import os, stat\n"
         "from pathlib import Path\n"
-        "from blueheart import imagefile\n"
+        "from blueheart.io import imagefile\n"
         "real = imagefile._require_regular\n"
         "calls = []\n"
         "def first_says_regular(mode, path, name):\n"
@@ -500,9 +500,9 @@ def test_a_run_inside_a_running_batchs_destination_refuses_to_start(
 def test_a_batch_that_cannot_start_creates_nothing(
     source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import blueheart.executors
+    import blueheart.batching.executors
 
-    monkeypatch.setattr(blueheart.executors, "SCHEDULER_TIMEOUT_S", 1)
+    monkeypatch.setattr(blueheart.batching.executors, "SCHEDULER_TIMEOUT_S", 1)
     result = run("batch", source, tmp_path / "new" / "out", "--scheduler", "tcp://127.0.0.1:9")
     assert result.exit_code == 2 and one_line(result.stderr)
     assert "Invalid value for '--scheduler'" in result.stderr
@@ -513,7 +513,7 @@ def test_a_killed_run_leaves_no_lock_behind(source: Path, tmp_path: Path) -> Non
     destination = tmp_path / "out"
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from pathlib import Path; "
-         "from blueheart.batching import destination_lock\n"
+         "from blueheart.batching.run import destination_lock\n"
          f"with destination_lock(Path({str(destination)!r})):\n"
          "    print('held', flush=True); time.sleep(600)"],
         stdout=subprocess.PIPE, text=True,
@@ -532,7 +532,7 @@ def test_a_killed_run_leaves_no_lock_behind(source: Path, tmp_path: Path) -> Non
 
 _GATED_CLI = (
     "import sys\n"
-    "from blueheart.cli import main\n"
+    "from blueheart.cli.commands import main\n"
     "print('ready', flush=True)\n"
     "sys.stdin.readline()\n"
     "sys.argv[0] = 'blueheart'\n"
@@ -801,7 +801,9 @@ def test_an_unreadable_folder_as_another_user(tmp_path: Path) -> None:
         destination.mkdir(mode=0o777)
         destination.chmod(0o777)
         as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
-        importable = subprocess.run([*as_nobody, sys.executable, "-c", "import blueheart.cli"])
+        importable = subprocess.run(
+            [*as_nobody, sys.executable, "-c", "import blueheart.cli.commands"]
+        )
         if importable.returncode != 0:
             pytest.skip("nobody cannot read this Python environment (a private temp folder)")
         command = [*as_nobody, sys.executable, "-m", "blueheart", "batch", source, destination]
@@ -887,7 +889,7 @@ def test_batch_fails_an_input_that_cannot_be_read_naming_it(
 def test_an_unforeseen_error_of_one_file_names_it_in_the_batch(
     failing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from blueheart import files
+    from blueheart.io import files
 
     badge = files.badge_file
 

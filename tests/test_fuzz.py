@@ -18,7 +18,7 @@ from fuzzing import mutate, seeds
 from PIL import ExifTags, Image
 
 from blueheart import BlueheartError, OutputFormat, badge_file
-from blueheart.formats import badged_name
+from blueheart.core.formats import badged_name
 
 REGRESSIONS = Path(__file__).resolve().parent / "fuzz-regressions"
 COUNT = int(os.environ.get("BLUEHEART_FUZZ_COUNT", "2400"))

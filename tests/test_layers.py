@@ -1,8 +1,8 @@
 """The package's shape: layers read bottom to top, and the public names are listed alike.
 
-Each module belongs to one layer (see ARCHITECTURE.md) and imports only from its own layer
+Each package is a layer (see ARCHITECTURE.md); a module imports only from its own layer
 or those below; the web service calls the public library alone. A new module fails here
-until it is given its layer.
+until it lives in a layer's package.
 """
 
 from __future__ import annotations
@@ -16,16 +16,12 @@ import pytest
 import blueheart
 
 PACKAGE = Path(blueheart.__file__).resolve().parent
-LAYERS = {
-    "vocabulary": ["_version", "errors", "units", "options", "formats"],
-    "geometry": ["colour", "placement", "emblem", "saliency", "framing"],
-    "image": ["compose", "crop", "pipeline"],
-    "files": ["imagefile", "metadata", "emblemfile", "presets", "files", "targets"],
-    "many files": ["executors", "batching", "sheet", "_dask"],
-    "front ends": ["__init__", "__main__", "cli", "cliparams", "progress", "process", "web"],
-}
-"""Bottom to top. ``__init__`` is the public face: only front ends import it."""
-RANK = {module: rank for rank, modules in enumerate(LAYERS.values()) for module in modules}
+LAYERS = ("core", "io", "batching", "web", "cli")
+"""The packages, bottom to top: each imports only from its own package and those below (the
+command line starts the web service). ``_version`` is below them all; the public face
+``__init__`` stands on ``batching``; ``__main__`` is the command line's."""
+RANK = {name: rank for rank, name in enumerate(LAYERS)}
+RANK |= {"_version": -1, "__init__": RANK["batching"], "__main__": RANK["cli"]}
 
 
 def module_names() -> list[str]:
@@ -55,11 +51,9 @@ def imported(name: str) -> set[str]:
 
 
 def layer_key(name: str) -> str:
-    """The entry of ``LAYERS`` a module is listed under: the web service as a whole."""
+    """The layer (package) a module belongs to; ``__init__`` for ``blueheart`` itself."""
     parts = name.split(".")
-    if name == "blueheart":
-        return "__init__"
-    return "web" if parts[1] == "web" else parts[1]
+    return "__init__" if name == "blueheart" else parts[1]
 
 
 @pytest.mark.parametrize("name", [n for n in module_names() if not n.endswith("__main__")])
@@ -67,11 +61,16 @@ def test_every_module_imports(name: str) -> None:
     importlib.import_module(name)
 
 
-def test_every_module_has_a_layer() -> None:
-    listed = [module for modules in LAYERS.values() for module in modules]
-    assert len(listed) == len(set(listed))
-    unplaced = {layer_key(name.removesuffix(".__init__")) for name in module_names()} - set(RANK)
-    assert not unplaced, f"give these modules a layer in LAYERS and ARCHITECTURE.md: {unplaced}"
+def test_every_module_lives_in_a_layer() -> None:
+    stray = {layer_key(name.removesuffix(".__init__")) for name in module_names()} - set(RANK)
+    assert not stray, f"put these modules in one of the layers' packages {LAYERS}: {stray}"
+
+
+def test_the_layers_are_the_packages() -> None:
+    packages = {path.parent.name for path in PACKAGE.glob("*/__init__.py")}
+    assert packages == set(LAYERS), (
+        "a new package is a new layer: add it to LAYERS and ARCHITECTURE.md"
+    )
 
 
 @pytest.mark.parametrize("name", module_names())
@@ -86,7 +85,8 @@ def test_no_module_imports_one_above_it(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", [n for n in module_names() if layer_key(n) not in LAYERS["front ends"]]
+    "name",
+    [n for n in module_names() if RANK[layer_key(n.removesuffix(".__init__"))] < RANK["web"]],
 )
 def test_only_front_ends_import_the_public_face(name: str) -> None:
     assert "blueheart" not in imported(name), f"{name} imports blueheart's public names"

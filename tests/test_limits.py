@@ -28,8 +28,8 @@ from blueheart import (
     badge_bytes,
     batch,
 )
-from blueheart.cli import cli
-from blueheart.compose import to_working_mode
+from blueheart.cli.commands import cli
+from blueheart.core.compose import to_working_mode
 
 # The peak RSS of this process since it started (see tests/test_hostile.py).
 PEAK_RSS_KB = (

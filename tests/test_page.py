@@ -20,7 +20,7 @@ pytest.importorskip("starlette")
 from PIL import Image
 
 from blueheart import Style, emblem_svg
-from blueheart.emblem import AUTO_RING, silhouette
+from blueheart.core.emblem import AUTO_RING, silhouette
 from blueheart.web import Campaign, PresetError, ServiceSettings, create_app, load_campaign
 from blueheart.web.emblems import convex_hull
 from blueheart.web.languages import LANGUAGES, NAMES, negotiate

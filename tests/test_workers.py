@@ -22,9 +22,9 @@ import pytest
 from helpers import decodes_fully, many_photos
 
 from blueheart import BadgeOptions, OptionError, batch
-from blueheart.batching import LOCK_NAME, Job, badge_job, plan_batch, run_jobs
-from blueheart.executors import WorkerPool, executor_for
-from blueheart.formats import TEMP_SUFFIX
+from blueheart.batching.executors import WorkerPool, executor_for
+from blueheart.batching.run import LOCK_NAME, Job, badge_job, plan_batch, run_jobs
+from blueheart.core.formats import TEMP_SUFFIX
 
 KILLER = "photo-007.jpg"
 
@@ -37,9 +37,9 @@ def small_photos(root: Path, count: int) -> Path:
 def _badge_file_that(action: str, name: str, marker: str | None) -> None:
     """Worker initializer: ``badge_file`` kills its worker (or hangs) on the file ``name``;
     with a ``marker`` path, only the first time."""
-    import blueheart.files
+    import blueheart.io.files
 
-    original = blueheart.files.badge_file
+    original = blueheart.io.files.badge_file
 
     def badge_file(source: Any, *args: Any, **kwargs: Any) -> None:
         first = marker is None or not Path(marker).exists()
@@ -51,7 +51,7 @@ def _badge_file_that(action: str, name: str, marker: str | None) -> None:
             time.sleep(3600)
         original(source, *args, **kwargs)
 
-    blueheart.files.badge_file = badge_file
+    blueheart.io.files.badge_file = badge_file
 
 
 def test_a_file_that_kills_its_worker_costs_only_that_file(tmp_path: Path) -> None:
@@ -324,7 +324,7 @@ def test_a_file_that_kills_its_dask_worker_costs_only_that_file(
     destination = tmp_path / "out"
     process = start_batch(
         source, destination, "--scheduler", "local", "-j", "2",
-        prelude="import blueheart.batching, test_workers; blueheart.batching.run_chunk = "
+        prelude="import blueheart.batching.run, test_workers; blueheart.batching.run.run_chunk = "
         "test_workers.run_chunk_killing_its_worker_on_the_killer; ",
     )  # fmt: skip
     watch = WorkerWatch(process.pid)
@@ -610,10 +610,10 @@ def test_a_scheduler_address_that_is_no_scheduler_is_one_line_and_exit_2(
     pytest.importorskip("distributed")
     from click.testing import CliRunner
 
-    import blueheart.executors
-    from blueheart.cli import cli
+    import blueheart.batching.executors
+    from blueheart.cli.commands import cli
 
-    monkeypatch.setattr(blueheart.executors, "SCHEDULER_TIMEOUT_S", 2)
+    monkeypatch.setattr(blueheart.batching.executors, "SCHEDULER_TIMEOUT_S", 2)
     address = f"tcp://127.0.0.1:{local_server(reply)}"
     source = small_photos(tmp_path, 1)
     started = time.monotonic()
@@ -645,7 +645,7 @@ def test_a_stopped_run_hushes_the_cluster_logs_only() -> None:
     # Stopping a run on a cluster made distributed's client and scheduler log each cancelled
     # task, tracebacks included, on the terminal after Ctrl-C.
     pytest.importorskip("distributed")
-    from blueheart.process import _drop, hush_cluster_logs
+    from blueheart.cli.signals import _drop, hush_cluster_logs
 
     stream = io.StringIO()
     ours, other = logging.StreamHandler(stream), logging.StreamHandler(stream)

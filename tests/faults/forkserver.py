@@ -24,11 +24,11 @@ from typing import Any
 import blueheart_faults
 import call_library
 
-import blueheart.batching
-import blueheart.cli
-import blueheart.files
-import blueheart.sheet
-import blueheart.targets
+import blueheart.batching.run
+import blueheart.batching.sheet
+import blueheart.cli.commands
+import blueheart.io.files
+import blueheart.io.targets
 
 HUNG = -999  # as faulting.HUNG
 _POLL_S = 0.002
@@ -50,7 +50,7 @@ def _child(request: dict[str, Any]) -> int:
     try:
         if request["module"] == "call_library":
             return call_library.main(*request["argv"])
-        blueheart.cli.main()
+        blueheart.cli.commands.main()
     except SystemExit as done:
         code = done.code
         return code if isinstance(code, int) else (0 if code is None else 1)

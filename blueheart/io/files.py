@@ -1,0 +1,436 @@
+"""One image in, the badged image out: the library's entries for a PIL image, a file on
+disk and a file in memory, and the emblem written alone.
+
+A file goes open -> draft -> settings -> decode -> metadata -> badge -> encode -> write (see
+``render_file``); its pixels go through ``blueheart.core.pipeline.badge_frame``, as
+``apply_badge``'s do. The pipeline is imported while the first photo decodes (see
+``_decode``), so this module imports nothing heavy itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import math
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PIL import ExifTags, Image, PngImagePlugin
+
+from blueheart.core.errors import (
+    EXIF_ERRORS,
+    EmblemDoesNotFitError,
+    OptionError,
+    input_refused,
+)
+from blueheart.core.formats import emblem_format, named_format, output_format
+from blueheart.core.framing import framed_size, keeps_frame, output_canvas, output_side
+from blueheart.core.options import (
+    UN_BLUE,
+    BadgeOptions,
+    Crop,
+    Style,
+    hex_to_rgb,
+    path_argument,
+    resolve_options,
+    type_name,
+)
+from blueheart.core.units import Length, Unit
+from blueheart.io.imagefile import (
+    MULTI_FRAME_FORMATS,
+    PAGED_FORMATS,
+    EncodeSettings,
+    Frame,
+    check_output,
+    decoding,
+    encode,
+    file_identity,
+    frame_count,
+    is_lossless_webp,
+    jpeg_settings,
+    open_image,
+    save_image_atomic,
+    write_atomic,
+)
+from blueheart.io.metadata import Metadata, read_metadata
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from blueheart.core.options import OptionValues
+    from blueheart.core.pipeline import CustomEmblem
+
+CMYK_FORMATS = ("JPEG", "TIFF")
+DRAFT_FORMATS = ("JPEG", "MPO")
+"""Formats Pillow can decode at a reduced scale (``Image.draft``)."""
+PREVIEW_SIDE = 640
+"""The preview's longer side at most, in px: sharp on a phone, quick to send."""
+PREVIEW_QUALITY = 85
+_SIDEWAYS_ORIENTATIONS = (5, 6, 7, 8)
+_PIPELINE = "blueheart.core.pipeline"
+
+
+def apply_badge(
+    image: Image.Image, options: BadgeOptions | None = None, **overrides: Unpack[OptionValues]
+) -> Image.Image:
+    """Return a new image: ``image`` upright, cropped as asked, with the emblem on it.
+
+    ``image`` is any PIL image (EXIF orientation is applied; grayscale and palette images come
+    back in colour; an embedded ICC profile is honoured so the heart shows its sRGB colour);
+    ``options`` a ``BadgeOptions`` (defaults if None), with ``overrides`` as keyword fields,
+    e.g. ``apply_badge(im, position="auto", size=0.25)``. The input is not modified. Raises
+    ``OptionError`` (a ``ValueError``) for invalid options, an ``emblem`` file that cannot be
+    read, an emblem that cannot fit, or an ``output_size`` that would make more than
+    ``max_pixels`` pixels (``OutputTooLargeError``), and ``TypeError`` for an ``image`` that is
+    no PIL image.
+    """
+    from blueheart.core.pipeline import badge_frame
+
+    if not isinstance(image, Image.Image):
+        hint = " (use badge_file for paths)" if isinstance(image, (str, Path)) else ""
+        raise TypeError(f"image: expected a PIL.Image.Image, got {type_name(image)}{hint}")
+    resolved = resolve_options(options, overrides)
+    keep_cmyk = not resolved.needs_alpha
+    with _room_for_emblem(_upright_size(image), resolved):
+        return badge_frame(image, resolved, keep_cmyk=keep_cmyk, custom=_custom(resolved)).image
+
+
+def badge_bytes(
+    data: bytes | bytearray | memoryview,
+    options: BadgeOptions | None = None,
+    **overrides: Unpack[OptionValues],
+) -> bytes:
+    """Badge an image file held in memory and return the output file's bytes.
+
+    ``data`` is the file's content (JPEG, PNG, WebP, AVIF, GIF, TIFF, BMP; HEIC with the
+    ``heif`` extra), as ``bytes``, a ``bytearray`` or a ``memoryview``; the output format
+    follows ``options.format`` (see ``BadgeOptions``). Raises a ``BlueheartError`` for data
+    that cannot be read or is too large, ``OptionError`` for invalid options, and
+    ``TypeError`` for ``data`` of another type.
+    """
+    return render_file(_file_bytes(data), "input", resolve_options(options, overrides))[0]
+
+
+def _file_bytes(data: object) -> bytes:
+    """``data``, a file held in memory, as ``bytes``; a ``TypeError`` naming it otherwise."""
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    hint = " (use badge_file for paths)" if isinstance(data, (str, Path)) else ""
+    raise TypeError(f"data: expected bytes, got {type_name(data)}{hint}")
+
+
+def badge_file(
+    source: str | Path,
+    destination: str | Path,
+    options: BadgeOptions | None = None,
+    *,
+    overwrite: bool = False,
+    **overrides: Unpack[OptionValues],
+) -> None:
+    """Badge the image file ``source`` and write ``destination`` atomically.
+
+    The source is never written. ``destination``'s extension names the format written (it
+    must agree with ``options.format`` unless that is ``keep``); its folder is created if
+    needed; an existing ``destination`` is only replaced with ``overwrite=True``, and only if
+    it is a regular file and not the source itself (compared by device and inode, so a hard
+    link or a bind mount of the source is refused too). Raises ``BlueheartError`` subclasses
+    (unreadable or too large input, output exists, cannot write) and ``OptionError``
+    (``destination`` for a name that does not fit; see ``formats.named_format``), and
+    ``TypeError`` for a ``source`` or ``destination`` that is no path; on any error nothing
+    is written.
+    """
+    source_path = path_argument("source", source)
+    destination_path = path_argument("destination", destination)
+    resolved = resolve_options(options, overrides)
+    output_identity = file_identity(destination_path)
+    if output_identity is not None and output_identity == file_identity(source_path):
+        raise OptionError("destination", input_refused(destination_path, same_file=True))
+    named = named_format(destination_path, resolved.format, needs_alpha=resolved.needs_alpha)
+    check_output(destination_path, overwrite=overwrite)
+    data, _ = render_file(source_path, str(source_path), resolved, written_format=named)
+    write_atomic(destination_path, data, overwrite=overwrite)
+
+
+def render_file(
+    source: Path | bytes, name: str, options: BadgeOptions, *, written_format: str | None = None
+) -> tuple[bytes, str]:
+    """The badged file's bytes and its Pillow format, from a path or a file's bytes.
+
+    ``written_format`` overrides the format ``options`` would choose (an output's name)."""
+    with open_image(source, name=name, max_pixels=options.max_pixels) as image, decoding(name):
+        written = written_format or output_format(
+            image.format, options.format, needs_alpha=options.needs_alpha
+        )
+        upright = _upright_size(image)  # before a reduced-scale decode shrinks it
+        _draft(image, options)
+        settings = _encode_settings(image, options, written)
+        _decode(image)
+        # Everything read from the file comes before the pixels change: badging clears the
+        # frames' own metadata so that no encoder falls back on it (see without_file_metadata).
+        metadata = read_metadata(image, options.metadata, output_format=written)
+        with _room_for_emblem(upright, options):
+            frames, icc = badged_frames(
+                image,
+                options,
+                keep_cmyk=written in CMYK_FORMATS,
+                # A still format keeps the first frame, unbadged others are never made; pages
+                # become frames only of their own format, never of an animation.
+                all_frames=written in MULTI_FRAME_FORMATS
+                and (image.format not in PAGED_FORMATS or written == image.format),
+            )
+        return encode(frames, settings, replace(metadata, icc_profile=icc)), written
+
+
+def _encode_settings(image: Image.Image, options: BadgeOptions, written: str) -> EncodeSettings:
+    """How to encode: the options, and what the input says (a JPEG's own tables where its
+    frame is kept, a GIF's loop, a TIFF's compression, a WebP's losslessness)."""
+    keep_own = options.quality is None
+    return EncodeSettings(
+        format=written,
+        quality=options.quality,
+        background=hex_to_rgb(options.background),
+        loop=image.info.get("loop"),
+        tiff_compression=image.info.get("compression") if image.format == "TIFF" else None,
+        lossless=keep_own and is_lossless_webp(image),
+        **jpeg_settings(image, reuse_tables=keep_own and keeps_frame(image.size, options)),
+    )
+
+
+def badged_frames(
+    image: Image.Image, options: BadgeOptions, *, keep_cmyk: bool, all_frames: bool = True
+) -> tuple[list[Frame], bytes | None]:
+    """Every frame (or page) of the opened ``image``, badged, and the ICC profile of their
+    pixels; only the first with ``all_frames`` False."""
+    from blueheart.core.pipeline import BadgePlan, badge_frame
+
+    custom = _custom(options)
+    frames: list[Frame] = []
+    plan: BadgePlan | None = None
+    icc: bytes | None = None
+    count = frame_count(image) if all_frames else 1
+    # A still image is ours to change; an animation's frames share one decoder image.
+    still = count == 1
+    for source_frame in _frames(image, count):
+        badged = badge_frame(
+            source_frame, options, keep_cmyk=keep_cmyk, custom=custom, in_place=still, plan=plan
+        )
+        plan, icc = badged.plan, badged.icc
+        duration = source_frame.info.get("duration")
+        frames.append(
+            Frame(
+                image=without_file_metadata(badged.image),
+                duration=duration,
+                disposal=_disposal(image),
+                blend=PngImagePlugin.Blend.OP_SOURCE if image.format == "PNG" else None,
+            )
+        )
+    return frames, icc
+
+
+@contextlib.contextmanager
+def _room_for_emblem(size: tuple[int, int], options: BadgeOptions) -> Iterator[None]:
+    """An emblem that does not fit blames ``output_size`` when it is what leaves no room on an
+    upright image of ``size`` (see ``pipeline.output_too_small``)."""
+    try:
+        yield
+    except EmblemDoesNotFitError as error:
+        from blueheart.core.pipeline import output_too_small
+
+        blamed = output_too_small(size, options, _custom(options))
+        if blamed is None:
+            raise
+        raise blamed from error
+
+
+def _custom(options: BadgeOptions) -> CustomEmblem | None:
+    """The custom emblem ``options`` name, loaded; None for the built-in heart."""
+    if options.emblem is None:
+        return None
+    from blueheart.io.emblemfile import load_emblem
+
+    return load_emblem(options.emblem)
+
+
+def without_file_metadata(photo: Image.Image) -> Image.Image:
+    """``photo`` with nothing of its source file's metadata for an encoder to fall back on.
+
+    Savers read ``info`` (PNG and TIFF the ICC profile, JPEG and GIF the comment) and the TIFF
+    saver copies IPTC, Photoshop and XMP blocks from a TIFF file's tags: only what the
+    metadata policy passes explicitly may reach the output.
+    """
+    if hasattr(photo, "tag_v2"):
+        photo = photo.copy()
+    photo.info = {}
+    return photo
+
+
+def _frames(image: Image.Image, count: int) -> Iterator[Image.Image]:
+    for index in range(count):
+        image.seek(index)  # the image itself, showing that frame
+        yield image
+
+
+def _disposal(image: Image.Image) -> int | None:
+    if image.format == "GIF":
+        return int(getattr(image, "disposal_method", 0))
+    if image.format == "PNG":
+        value = image.info.get("disposal")
+        return int(value) if value is not None else None
+    return None
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A photo framed as its badged output will be, small, and where the emblem will sit.
+
+    ``jpeg``: the upright, cropped photo (a circle crop stays square), longer side at most the
+    preview side, ICC profile kept and no other metadata; ``size``: its (width, height) px;
+    ``output_size``: the (width, height) px of the output ``badge_bytes`` would make;
+    ``box``: the emblem's (left, top, right, bottom) as fractions of the picture's width and
+    height, the same in the preview and the output (up to a pixel of rounding).
+    """
+
+    jpeg: bytes
+    size: tuple[int, int]
+    output_size: tuple[int, int]
+    box: tuple[float, float, float, float]
+
+
+def preview_bytes(
+    data: bytes | bytearray | memoryview,
+    options: BadgeOptions | None = None,
+    *,
+    max_side: int = PREVIEW_SIDE,
+    **overrides: Unpack[OptionValues],
+) -> Preview:
+    """Frame an image file held in memory as ``badge_bytes`` would, small, without the emblem.
+
+    For a page that draws the emblem over the photo and lets people move it: ``box`` places it
+    as the output would, and ``at`` (the box's centre) puts it back there. A JPEG is decoded at
+    a reduced scale, so a 12-megapixel photo is never decoded whole. ``max_side`` is the
+    preview's longer side at most, in px. Raises what ``badge_bytes`` raises.
+    """
+    data = _file_bytes(data)
+    resolved = resolve_options(options, overrides)
+    with open_image(data, name="input", max_pixels=resolved.max_pixels) as image, decoding("input"):
+        upright = _upright_size(image)
+        side = output_side(upright, resolved.crop, resolved.output_size, enlarge=resolved.enlarge)
+        output = output_canvas(upright, resolved.crop, side)
+        side = min(max_side, max(output))
+        square = Crop.SQUARE if resolved.crop is Crop.CIRCLE else resolved.crop
+        framing = resolved.replace(crop=square, output_size=side)
+        _draft(image, framing)
+        _decode(image)
+        from blueheart.core.crop import crop_and_resize
+        from blueheart.core.pipeline import normalise, plan_badge
+
+        photo, icc = normalise(image, keep_cmyk=False, in_place=True)
+        photo = crop_and_resize(photo, crop=framing.crop, focus=framing.focus, output_size=side)
+        scaled = _scaled(resolved, photo.width / output[0], square=output[0] == output[1])
+        with _room_for_emblem(upright, resolved):
+            plan = plan_badge(photo, scaled, icc, _custom(resolved))
+        settings = EncodeSettings("JPEG", PREVIEW_QUALITY, hex_to_rgb(resolved.background))
+        preview = without_file_metadata(photo)
+        jpeg = encode([Frame(preview, None)], settings, Metadata(icc, None, None))
+    width, height = photo.size
+    box = plan.box
+    return Preview(
+        jpeg,
+        photo.size,
+        output,
+        (box.left / width, box.top / height, box.right / width, box.bottom / height),
+    )
+
+
+def _upright_size(image: Image.Image) -> tuple[int, int]:
+    """The opened image's (width, height) once its EXIF orientation is applied."""
+    try:
+        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except EXIF_ERRORS:
+        orientation = 1
+    width, height = image.size
+    return (height, width) if orientation in _SIDEWAYS_ORIENTATIONS else (width, height)
+
+
+def _scaled(options: BadgeOptions, scale: float, *, square: bool) -> BadgeOptions:
+    """``options`` for a copy of the output scaled by ``scale``: pixel lengths scaled, and
+    circle-safe decided by the output's shape, not the copy's rounded one."""
+
+    def length(value: Length) -> Length:
+        return Length.px(value.value * scale) if value.unit is Unit.PX else value
+
+    return options.replace(
+        size=length(options.size),
+        margin=length(options.margin),
+        offset=(length(options.offset[0]), length(options.offset[1])),
+        circle_safe=square if options.circle_safe is None else options.circle_safe,
+    )
+
+
+def write_emblem(
+    path: str | Path,
+    size: int = 512,
+    *,
+    style: Style | str = Style.HEART,
+    ring: float | None = None,
+    color: str = UN_BLUE,
+    overwrite: bool = False,
+) -> None:
+    """Write the emblem alone to ``path``, atomically: SVG when its name ends in ``.svg``,
+    else a transparent raster (PNG, WebP, AVIF or TIFF) of ``size`` x ``size`` px.
+
+    ``style``, ``ring`` (None: the style's usual ring; there is no photo to contrast with)
+    and ``color`` as for ``render_emblem``. Raises ``OptionError`` for an invalid value or a
+    name that is no such format (field ``destination``), ``OutputExistsError`` when ``path``
+    exists and ``overwrite`` is False, ``OutputWriteError``.
+    """
+    from blueheart.core.emblem import HEART_RING, emblem_svg, render_emblem
+
+    target = path_argument("path", path)
+    drawn = {"style": style, "ring": HEART_RING if ring is None else ring, "color": color}
+    if emblem_format(target) == "SVG":
+        svg = emblem_svg(size=size, **drawn)  # type: ignore[arg-type]
+        write_atomic(target, svg.encode("utf-8"), overwrite=overwrite)
+    else:
+        raster = render_emblem(size, **drawn)  # type: ignore[arg-type]
+        save_image_atomic(raster, target, overwrite=overwrite)
+
+
+def _draft(image: Image.Image, options: BadgeOptions) -> None:
+    """Ask a JPEG to decode at a reduced scale when the output is smaller."""
+    if options.output_size is None:
+        return
+    width, height = image.size
+    scale = options.output_size / max(framed_size(image.size, options.crop))
+    if image.format in DRAFT_FORMATS and scale < 1:
+        image.draft(image.mode, (math.ceil(width * scale), math.ceil(height * scale)))
+
+
+def _decode(image: Image.Image) -> None:
+    """Decode ``image``; the first time, import the pixel pipeline meanwhile.
+
+    The pipeline brings numpy, ImageCms and the emblem (about 0.1 s to import). Pillow decodes
+    without holding the GIL, so on a second core the import hides behind the decode, which
+    matters to a one-off run such as ``blueheart badge me.jpg``.
+    """
+    if _PIPELINE in sys.modules:
+        image.load()
+        return
+    loader = threading.Thread(target=_import_pipeline)
+    loader.start()
+    try:
+        image.load()
+    finally:
+        loader.join()
+
+
+def _import_pipeline() -> None:
+    # A failure is left for the caller's own import of the module to raise, as usual.
+    with contextlib.suppress(Exception):
+        importlib.import_module(_PIPELINE)

@@ -1,0 +1,150 @@
+"""Where ``blueheart badge`` writes: every input's output, decided before anything is written."""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+import unicodedata
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from blueheart.core.errors import OptionError, input_refused
+from blueheart.core.formats import SUFFIX_FORMATS, TEMP_SUFFIX, badged_name, named_format
+from blueheart.core.options import BadgeOptions
+from blueheart.io.imagefile import file_identity
+
+_SEPARATORS = tuple(sep for sep in (os.sep, os.altsep) if sep)
+NameKey = Callable[[str], str]
+"""A name (or path) to the key two names share exactly when a file system takes them for one
+file."""
+
+
+def badge_targets(
+    inputs: Sequence[str | Path], output: str | None, options: BadgeOptions
+) -> list[Path]:
+    """The output path of each of ``inputs``, in order.
+
+    ``output`` None: "<stem>-blueheart<ext>" beside each input. ``output`` a folder (it ends
+    with a slash, exists as a folder, or there are several inputs and it has no image
+    extension): that name inside it, the folder created when written. Otherwise, for one
+    input, ``output`` itself, whose extension must name a format blueheart writes.
+    Raises ``OptionError`` (field ``destination``) when several inputs would go to one file,
+    two inputs to one output, or an output would be an input; nothing has been written then.
+    """
+    sources = [Path(name) for name in inputs]
+    if output == "":
+        raise OptionError("destination", "the output's name is empty")
+    if output is not None and not _is_folder(output, len(sources)):
+        if len(sources) > 1:
+            raise OptionError(
+                "destination",
+                f"{output}: names one file, but there are {len(sources)} inputs; "
+                "give a folder (end it with /)",
+            )
+        named_format(Path(output), options.format, needs_alpha=options.needs_alpha)
+        targets = [Path(output)]
+    else:
+        targets = [
+            (Path(output) if output is not None else source.parent)
+            / badged_name(source, options.format, needs_alpha=options.needs_alpha)
+            for source in sources
+        ]
+    _check_distinct(sources, targets)
+    return targets
+
+
+def _is_folder(output: str, count: int) -> bool:
+    if output.endswith(_SEPARATORS) or Path(output).is_dir():
+        return True
+    return count > 1 and Path(output).suffix.lower() not in SUFFIX_FORMATS
+
+
+def _check_distinct(sources: list[Path], targets: list[Path]) -> None:
+    """No two inputs share an output (as the output folder's file system compares names), and
+    no output is an input (by path, or by device and inode: a hard link, a bind mount)."""
+    inputs = {source.resolve(): source for source in sources}
+    identities = {file_identity(source) for source in sources} - {None}
+    keys = _FolderKeys()
+    first_for: dict[tuple[object, str], Path] = {}
+    for source, target in zip(sources, targets, strict=True):
+        if target.resolve() in inputs or file_identity(target) in identities:
+            same_file = target.resolve() not in inputs
+            raise OptionError("destination", input_refused(target, same_file=same_file))
+        key = keys.of(target)
+        if key in first_for:
+            raise OptionError(
+                "destination",
+                f"{first_for[key]} and {source} would both be written to {target}; "
+                "badge them into different folders",
+            )
+        first_for[key] = source
+
+
+class _FolderKeys:
+    """Outputs' keys: their folder (by identity where it exists) and their name as that
+    folder's file system compares names; each file system probed once."""
+
+    def __init__(self) -> None:
+        self.folding: dict[int, NameKey] = {}
+
+    def of(self, target: Path) -> tuple[object, str]:
+        folder = target.parent.resolve()
+        existing = _nearest_folder(folder)
+        device = existing.stat().st_dev
+        if device not in self.folding:
+            self.folding[device] = name_key_in(existing)
+        return file_identity(folder) or folder, self.folding[device](target.name)
+
+
+def name_key_in(folder: Path) -> NameKey:
+    """How the file system holding ``folder`` (or, while it does not exist, its nearest
+    existing parent) compares names: a function from a name (or a path below ``folder``) to
+    a key that two names share when that file system takes them for one file.
+
+    Found with hidden probe files, each made and removed at once (a killed run's are temp
+    files, removed by the next batch): a case-insensitive file system (exFAT and FAT USB
+    drives, SMB shares, macOS) folds case, and some (macOS) also take the composed and
+    decomposed forms of an accented letter for one. Where no probe can be made (read-only),
+    names are compared as they are.
+    """
+    existing = _nearest_folder(folder)
+    folds_case = _takes_for_one(existing, "case", str.upper)
+    normalises = _takes_for_one(existing, "\u00e9", functools.partial(unicodedata.normalize, "NFD"))
+    return functools.partial(fold_name, folds_case=folds_case, normalises=normalises)
+
+
+def fold_name(name: str, *, folds_case: bool, normalises: bool) -> str:
+    """``name``'s key on a file system that folds case and/or Unicode normal forms.
+
+    Case is folded fully (``casefold``): a few names a file system keeps apart (``ß`` and
+    ``ss``) are taken for one, which fails an input instead of losing one."""
+    if normalises:
+        name = unicodedata.normalize("NFC", name)
+    if folds_case:
+        name = name.casefold()
+    return unicodedata.normalize("NFC", name) if normalises else name
+
+
+def _nearest_folder(folder: Path) -> Path:
+    for candidate in (folder, *folder.parents):
+        if candidate.is_dir():
+            return candidate
+    return Path(folder.anchor or ".")
+
+
+def _takes_for_one(folder: Path, mark: str, variant: NameKey) -> bool:
+    """Whether ``folder``'s file system finds a probe file under ``variant`` of its name."""
+    probe = folder / f".blueheart-probe-{secrets.token_hex(8)}-{mark}{TEMP_SUFFIX}"
+    other = probe.with_name(variant(probe.name))
+    try:
+        if other.name == probe.name or os.path.lexists(other):
+            return False
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+    except (OSError, ValueError):  # read-only, or a name this file system refuses
+        return False
+    try:
+        # By name, not by inode: FUSE file systems number each name they are asked for.
+        return os.path.lexists(other)
+    finally:
+        probe.unlink(missing_ok=True)
