@@ -10,9 +10,9 @@ import itertools
 import math
 import os
 import re
+import secrets
 import stat
 import struct
-import tempfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -716,12 +716,12 @@ def save_image_atomic(image: Image.Image, path: Path, *, overwrite: bool) -> Non
     write_atomic(path, buffer.getvalue(), overwrite=overwrite)
 
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 _NAME_MAX = 255
 """Bytes in one file name on the usual file systems, when the folder cannot tell."""
 _TEMP_RANDOM = 8
-"""Characters ``tempfile.mkstemp`` puts between the prefix and the suffix."""
+"""Random characters between a temporary file's prefix and its suffix."""
+_TEMP_ATTEMPTS = 100
+"""Random names tried before giving up: each clashes only with a file of the same name."""
 _FILE_KINDS = (
     (stat.S_ISDIR, "a folder"),
     (stat.S_ISFIFO, "a FIFO"),
@@ -890,16 +890,12 @@ def write_atomic(path: Path, data: bytes, *, overwrite: bool) -> None:
     check_output(path, overwrite=overwrite)
     try:
         make_folders(path.parent)
-        descriptor, temp_name = tempfile.mkstemp(
-            prefix=_temp_prefix(path), suffix=TEMP_SUFFIX, dir=path.parent
-        )
+        descriptor, temp = _create_temp(path)
     except OSError as error:
         raise _write_error(path, error) from error
-    temp = Path(temp_name)
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
-            os.fchmod(handle.fileno(), 0o666 & ~_UMASK)
             handle.flush()
             # The bytes reach the disk before the name does: a power cut after the rename
             # must not leave the name on an empty or partly written file.
@@ -950,6 +946,23 @@ def sync_folder(folder: Path) -> None:
             raise
     finally:
         os.close(descriptor)
+
+
+def _create_temp(path: Path) -> tuple[int, Path]:
+    """A new hidden temporary file beside ``path``, open for writing, and its path.
+
+    Made with the mode any new file gets (0o666 less the umask, applied by the system), so
+    the output has the permissions a plain write would give it; the umask is never read (it
+    can only be read by changing it, which other threads would see)."""
+    prefix = _temp_prefix(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(_TEMP_ATTEMPTS):
+        temp = path.parent / f"{prefix}{secrets.token_hex(_TEMP_RANDOM // 2)}{TEMP_SUFFIX}"
+        try:
+            return os.open(temp, flags, 0o666), temp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path.parent))
 
 
 def _temp_prefix(path: Path) -> str:

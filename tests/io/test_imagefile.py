@@ -281,3 +281,28 @@ def test_a_file_is_synced_before_its_name_and_its_folder_after(
             assert named in synced_before, f"event {index}: the bytes were not synced first"
         if kind != "sync":
             assert folder in synced_after, f"event {index}: the folder was not synced after"
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_an_output_gets_the_permissions_of_a_new_file_and_the_umask_is_never_touched(
+    tmp_path: Path, umask: int
+) -> None:
+    """The output's mode is what any new file gets under the process's umask; blueheart never
+    changes the umask to read it (another thread creating a file meanwhile would get 0o666)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, sys\n"
+        f"os.umask({umask})\n"
+        "calls = []\n"
+        "real = os.umask\n"
+        "os.umask = lambda mask: calls.append(mask) or real(mask)\n"
+        "from blueheart.io.imagefile import write_atomic\n"
+        "from pathlib import Path\n"
+        "write_atomic(Path(sys.argv[1]), b'data', overwrite=False)\n"
+        "assert not calls, calls\n"
+    )
+    target = tmp_path / "out.bin"
+    subprocess.run([sys.executable, "-c", script, str(target)], check=True)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
