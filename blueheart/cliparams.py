@@ -35,11 +35,32 @@ class SpecType(click.ParamType):
         self.name, self.kind = name, kind
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        field = param.name if param is not None and param.name else "value"
-        try:
-            return self.kind.parse(field, value)
-        except OptionError as error:
-            self.fail(str(error).removeprefix(f"{field}: "))
+        return _parsed(self, self.kind, value, param)
+
+
+def _parsed(
+    click_type: click.ParamType, kind: Kind, value: Any, param: click.Parameter | None
+) -> Any:
+    """``value`` read by ``kind``'s parser; its error is Click's, in the parser's words."""
+    field = param.name if param is not None and param.name else "value"
+    try:
+        return kind.parse(field, value)
+    except OptionError as error:
+        click_type.fail(str(error).removeprefix(f"{field}: "))
+
+
+class UnitRange(click.IntRange):
+    """A whole number with its option's unit or without (``1080px``, ``1080``), read by the
+    option's parser, then held to its range as Click's ``IntRange`` (shown as one)."""
+
+    def __init__(self, kind: Kind) -> None:
+        super().__init__(min=kind.low, max=kind.high)  # type: ignore[arg-type]
+        self.kind = kind
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            value = _parsed(self, self.kind, value, param)
+        return value if value is None else super().convert(value, param, ctx)
 
 
 class ByteSize(click.ParamType):
@@ -75,11 +96,7 @@ class AutoOrNumber(click.ParamType):
         self.name = f"{kind.word}|{kind.low:g}-{kind.high:g}"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        field = param.name if param is not None and param.name else "value"
-        try:
-            number = self.kind.parse(field, value)
-        except OptionError as error:
-            self.fail(str(error).removeprefix(f"{field}: "))
+        number = _parsed(self, self.kind, value, param)
         low, high, word = self.kind.low, self.kind.high, self.kind.word
         if number is not None and not low <= number <= high:
             self.fail(f"expected {word} or a number from {low:g} to {high:g}, got {value!r}")
@@ -194,6 +211,8 @@ def _click_type(kind: Kind) -> click.ParamType | None:
         return click.Choice(list(kind.choices), case_sensitive=False)
     if kind.form == "number":
         return click.FloatRange(kind.low, kind.high)
+    if kind.form == "whole" and kind.unit:
+        return UnitRange(kind)
     if kind.form == "whole":
         return click.IntRange(min=kind.low, max=kind.high)  # type: ignore[arg-type]
     if kind.form == "word":

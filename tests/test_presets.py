@@ -60,6 +60,18 @@ def test_circle_safe_yes_is_refused_by_badge_and_serve_alike(
     assert result.stderr == f"Error: Invalid value for 'circle-safe' in {preset}: {reason}\n"
 
 
+def test_a_colour_without_its_hash_and_pixels_with_px_read_alike(
+    portrait: Path, tmp_path: Path
+) -> None:
+    preset = write(tmp_path, 'color = "00aa55"\noutput-size = "200px"\n')
+    options = load_campaign(preset).options
+    assert (options.color, options.output_size) == ("#00AA55", 200)
+    target = tmp_path / "out.jpg"
+    result = run("badge", portrait, "-o", target, "--config", preset)
+    assert result.exit_code == 0, result.stderr
+    assert Image.open(target).size == (200, 150)
+
+
 def test_pairs_may_be_arrays_in_both(portrait: Path, tmp_path: Path) -> None:
     preset = write(tmp_path, 'offset = [0.05, "-20px"]\nat = [0.3, 0.7]\n')
     options = load_campaign(preset).options

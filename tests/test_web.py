@@ -377,6 +377,15 @@ def test_a_download_keeps_no_metadata_but_the_icc_profile(tmp_path: Path, query:
     assert profiled.info["icc_profile"] == P3_PROFILE and not profiled.getexif()
 
 
+def test_a_query_takes_a_colour_without_its_hash_and_pixels_with_px() -> None:
+    query = urlencode({"color": "00aa55", "output_size": "200px", "at": "0.5,0.5",
+                       "size": "40px", "ring": "0", "format": "png"})  # fmt: skip
+    answer = client().post(f"/api/badge?{query}", content=jpeg())
+    assert answer.status_code == 200, answer.text
+    image = Image.open(io.BytesIO(answer.content)).convert("RGB")
+    assert image.size == (200, 150) and image.getpixel((100, 75)) == (0x00, 0xAA, 0x55)
+
+
 def test_at_from_the_query_lands_where_asked() -> None:
     query = urlencode({"at": "0.25,0.5", "size": "60px", "ring": "0", "format": "png"})
     answer = client().post(f"/api/badge?{query}", content=jpeg())
@@ -399,6 +408,10 @@ def test_at_from_the_query_lands_where_asked() -> None:
         ("keep_metadata=true", "keep_metadata: no such option"),
         ("max_pixels=1", "max_pixels: no such option"),
         ("output_size=5000", "output_size: expected at most 4096 px, got 5000"),
+        ("output_size=5000px", "output_size: expected at most 4096 px, got 5000"),
+        ("output_size=big", "output_size: expected a whole number of pixels such as 1080 or "
+                            "1080px, got 'big'"),
+        ("color=blue", "color: expected a colour as #RRGGBB, got 'blue'"),
         ("crop=circle&format=jpeg", "format: a circle crop needs transparent corners, which "
                                     "JPEG cannot store; choose png, webp or avif"),
         ("style=pin", "style: set by the campaign; it cannot be changed"),
