@@ -118,19 +118,19 @@ def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) 
     except PresetError as error:
         raise _preset_error(error, ctx, param) from None
     defaults, hints = {}, {}
+    options = _preset_keys(ctx.command)
+    # One campaign file serves every command: keys of another command's options are ignored.
+    known = options.keys() | {key for command in _commands(ctx) for key in _preset_keys(command)}
     for field, setting in preset.options.items():
         key, params = preset.keys[field], _option_params(ctx.command, field, setting)
         if not params:  # an option with no flag here (enlarge)
-            raise click.BadParameter(f"{value}: unknown key {key!r}", ctx, param)
+            raise _preset_error(PresetError.unknown_key(value, key, known), ctx, param)
         for name, default in params.items():
             defaults[name], hints[name] = default, f"'{key}' in {value}"
-    options = _preset_keys(ctx.command)
-    # One campaign file serves every command: keys of another command's options are ignored.
-    elsewhere = {key for command in _commands(ctx) for key in _preset_keys(command)}
     for key, setting in preset.others.items():
         option = options.get(key.replace("-", "_"))
-        if option is None and key.replace("-", "_") not in elsewhere:
-            raise click.BadParameter(f"{value}: unknown key {key!r}", ctx, param)
+        if option is None and key.replace("-", "_") not in known:
+            raise _preset_error(PresetError.unknown_key(value, key, known), ctx, param)
         if option is not None and option.name:
             hint = f"'{key}' in {value}"
             defaults[option.name] = _preset_text(ctx, option, setting, hint)

@@ -360,7 +360,7 @@ def test_preset_file_sets_defaults_and_flags_win(portrait: Path, tmp_path: Path)
     ("text", "message"),
     [
         ("position = ", "cannot read"),
-        ('colour = "#FF0000"', "unknown key 'colour'"),
+        ('colour = "#FF0000"', "unknown key 'colour' (did you mean 'color'?)"),
         ("output_size = 1080.5", "Invalid value for 'output_size' in {preset}: expected a whole number of pixels such as 1080 or 1080px, got 1080.5"),
         ("output-size = 0", "Invalid value for 'output-size' in {preset}: expected a whole number of pixels above 0, got 0"),
         ("size = 2", "Invalid value for 'size' in {preset}: expected a fraction from 0 to 1, got 2"),

@@ -403,6 +403,8 @@ def test_at_from_the_query_lands_where_asked() -> None:
         ("position=middle", "position: expected one of top-left, top, top-right, left, center, "
                             "right, bottom-left, bottom, bottom-right, auto, got 'middle'"),
         ("bogus=1", "bogus: no such option"),
+        ("posiiton=auto", "posiiton: no such option (did you mean 'position'?)"),
+        ("output-sise=200", "output_sise: no such option (did you mean 'output_size'?)"),
         ("size=0.2&size=0.3", "size: given twice"),
         ("emblem=/etc/passwd", "emblem: no such option"),
         ("keep_metadata=true", "keep_metadata: no such option"),
@@ -592,6 +594,8 @@ def test_option_texts_read_back_as_the_same_options() -> None:
         ('emblem = "/no/such/file.png"', "emblem: expected an image file's path, got '/no/such/file.png'"),
         ("page = 3", "[page] must be a table, got 3"),
         ("[page]\ncolour = 'x'", "unknown key 'page.colour'"),
+        ("[page]\ntitel = 'x'", "unknown key 'page.titel' (did you mean 'page.title'?)"),
+        ("sise = 0.2", "unknown key 'sise' (did you mean 'size'?)"),
         ("[page]\ntitle = 3", "page.title: expected text, got 3"),
         ("[page]\nlink = 'javascript:alert(1)'", "page.link: expected an http(s):// address, got 'javascript:alert(1)'"),
         ("[page]\nlock = ['sise']", "page.lock: no such option 'sise'"),
@@ -624,7 +628,7 @@ def test_serve_with_a_bad_preset_is_a_one_line_usage_error(tmp_path: Path) -> No
     preset.write_text("colour = 'red'\n")
     result = run_cli("serve", "--config", str(preset))
     assert result.returncode == 2
-    assert result.stderr == f"Error: {preset}: unknown key 'colour'\n"
+    assert result.stderr == f"Error: {preset}: unknown key 'colour' (did you mean 'color'?)\n"
 
 
 @pytest.mark.parametrize("size", ["40", "999"])
