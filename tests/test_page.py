@@ -118,6 +118,7 @@ def test_the_emblems_are_the_libraries_svg_with_the_campaigns_colour(tmp_path: P
     # Like the other endpoints: an unknown or repeated option is a bad request.
     for query, error in [
         ("bogus=1", "bogus: no such option"),
+        ("stlye=pin", "stlye: no such option (did you mean 'style'?)"),
         ("style=heart&style=pin", "style: given twice"),
     ]:
         answer = app.get(f"/api/emblem?{query}")

@@ -35,11 +35,32 @@ class SpecType(click.ParamType):
         self.name, self.kind = name, kind
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        field = param.name if param is not None and param.name else "value"
-        try:
-            return self.kind.parse(field, value)
-        except OptionError as error:
-            self.fail(str(error).removeprefix(f"{field}: "))
+        return _parsed(self, self.kind, value, param)
+
+
+def _parsed(
+    click_type: click.ParamType, kind: Kind, value: Any, param: click.Parameter | None
+) -> Any:
+    """``value`` read by ``kind``'s parser; its error is Click's, in the parser's words."""
+    field = param.name if param is not None and param.name else "value"
+    try:
+        return kind.parse(field, value)
+    except OptionError as error:
+        click_type.fail(str(error).removeprefix(f"{field}: "))
+
+
+class UnitRange(click.IntRange):
+    """A whole number with its option's unit or without (``1080px``, ``1080``), read by the
+    option's parser, then held to its range as Click's ``IntRange`` (shown as one)."""
+
+    def __init__(self, kind: Kind) -> None:
+        super().__init__(min=kind.low, max=kind.high)  # type: ignore[arg-type]
+        self.kind = kind
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            value = _parsed(self, self.kind, value, param)
+        return value if value is None else super().convert(value, param, ctx)
 
 
 class ByteSize(click.ParamType):
@@ -75,11 +96,7 @@ class AutoOrNumber(click.ParamType):
         self.name = f"{kind.word}|{kind.low:g}-{kind.high:g}"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        field = param.name if param is not None and param.name else "value"
-        try:
-            number = self.kind.parse(field, value)
-        except OptionError as error:
-            self.fail(str(error).removeprefix(f"{field}: "))
+        number = _parsed(self, self.kind, value, param)
         low, high, word = self.kind.low, self.kind.high, self.kind.word
         if number is not None and not low <= number <= high:
             self.fail(f"expected {word} or a number from {low:g} to {high:g}, got {value!r}")
@@ -101,19 +118,19 @@ def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) 
     except PresetError as error:
         raise _preset_error(error, ctx, param) from None
     defaults, hints = {}, {}
+    options = _preset_keys(ctx.command)
+    # One campaign file serves every command: keys of another command's options are ignored.
+    known = options.keys() | {key for command in _commands(ctx) for key in _preset_keys(command)}
     for field, setting in preset.options.items():
         key, params = preset.keys[field], _option_params(ctx.command, field, setting)
         if not params:  # an option with no flag here (enlarge)
-            raise click.BadParameter(f"{value}: unknown key {key!r}", ctx, param)
+            raise _preset_error(PresetError.unknown_key(value, key, known), ctx, param)
         for name, default in params.items():
             defaults[name], hints[name] = default, f"'{key}' in {value}"
-    options = _preset_keys(ctx.command)
-    # One campaign file serves every command: keys of another command's options are ignored.
-    elsewhere = {key for command in _commands(ctx) for key in _preset_keys(command)}
     for key, setting in preset.others.items():
         option = options.get(key.replace("-", "_"))
-        if option is None and key.replace("-", "_") not in elsewhere:
-            raise click.BadParameter(f"{value}: unknown key {key!r}", ctx, param)
+        if option is None and key.replace("-", "_") not in known:
+            raise _preset_error(PresetError.unknown_key(value, key, known), ctx, param)
         if option is not None and option.name:
             hint = f"'{key}' in {value}"
             defaults[option.name] = _preset_text(ctx, option, setting, hint)
@@ -194,6 +211,8 @@ def _click_type(kind: Kind) -> click.ParamType | None:
         return click.Choice(list(kind.choices), case_sensitive=False)
     if kind.form == "number":
         return click.FloatRange(kind.low, kind.high)
+    if kind.form == "whole" and kind.unit:
+        return UnitRange(kind)
     if kind.form == "whole":
         return click.IntRange(min=kind.low, max=kind.high)  # type: ignore[arg-type]
     if kind.form == "word":

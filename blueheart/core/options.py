@@ -35,7 +35,8 @@ WHITE = "#FFFFFF"
 DEFAULT_MAX_PIXELS = 250_000_000
 """Phones make 200-megapixel photos; anything beyond this is refused from the header."""
 
-_HEX_COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
+_HEX_COLOUR = re.compile(r"#?[0-9A-Fa-f]{6}")
+"""A colour as ``#RRGGBB``, or ``RRGGBB``: a shell takes an unquoted ``#`` for a comment."""
 
 
 class Position(enum.Enum):
@@ -216,7 +217,7 @@ def _whole(low: int, high: int | None = None, *, unit: str = "", none_means: str
 def _colour(name: str, value: object) -> str:
     if not isinstance(value, str) or not _HEX_COLOUR.fullmatch(value):
         raise OptionError(name, f"expected a colour as #RRGGBB, got {value!r}")
-    return value.upper()
+    return "#" + value.removeprefix("#").upper()
 
 
 def _path(name: str, value: object) -> Path | None:
@@ -275,18 +276,21 @@ def _parse_number(name: str, value: object) -> float:
         raise OptionError(name, f"expected a number, got {value!r}") from None
 
 
-def _parse_whole(word: str = "") -> Parse:
-    """A whole number's parser; ``word`` (if any) stands for None."""
+def _parse_whole(word: str = "", unit: str = "") -> Parse:
+    """A whole number's parser; ``word`` (if any) stands for None; ``unit`` (if any, ``px``)
+    may follow the number."""
+    expected = f"a whole number of pixels such as 1080 or 1080{unit}" if unit else "a whole number"
 
     def parse(name: str, value: object) -> int | None:
         if word and (value is None or _word(value, word)):
             return None
         if isinstance(value, int) and not isinstance(value, bool):
             return value
+        text = _as_text(name, value)
         try:
-            return int(_as_text(name, value))
+            return int(text.lower().removesuffix(unit) if unit else text)
         except ValueError:
-            raise OptionError(name, f"expected a whole number, got {value!r}") from None
+            raise OptionError(name, f"expected {expected}, got {value!r}") from None
 
     return parse
 
@@ -406,7 +410,8 @@ class Kind:
     """One kind of value: its checker, its parser from text, its writer back to text, and
     what front ends show of it: ``form`` (``choice``, ``length``, ``offset``, ``point``,
     ``switch``, ``flag``, ``number``, ``word``, ``whole``, ``colour``, ``path``), the
-    ``choices``, the range ``low``..``high`` (None: unbounded) and the ``word`` meaning None."""
+    ``choices``, the range ``low``..``high`` (None: unbounded), the ``word`` meaning None and
+    the ``unit`` its text may end in (``px``)."""
 
     form: Form
     check: Check
@@ -417,6 +422,7 @@ class Kind:
     high: float | None = None
     word: str = ""
     whole: bool = False
+    unit: str = ""
 
 
 def _choice_kind(kind: type[enum.Enum]) -> Kind:
@@ -440,10 +446,12 @@ def _number_kind(low: int, high: int) -> Kind:
     return Kind("number", _number(low, high), _parse_number, _g, low=low, high=high)
 
 
-def _whole_kind(check: Check, low: int, *, word: str = "") -> Kind:
-    """A whole number from ``low``; ``word`` (if any) reads as None, which is written as None."""
+def _whole_kind(check: Check, low: int, *, word: str = "", unit: str = "") -> Kind:
+    """A whole number from ``low``, ``unit`` (if any) after it or not; ``word`` (if any) reads
+    as None, which is written as None."""
     text: Text = lambda value: None if value is None else str(value)  # noqa: E731
-    return Kind("whole", check, _parse_whole(word), text, low=low, word=word, whole=True)
+    parse = _parse_whole(word, unit)
+    return Kind("whole", check, parse, text, low=low, word=word, whole=True, unit=unit)
 
 
 def _pair_text(pair: tuple[object, object] | None) -> str | None:
@@ -503,6 +511,8 @@ _KEEP_HELP = (
     "Keep all metadata, GPS location included (default: the ICC profile and descriptive "
     "fields only: author, copyright, title, date, camera, exposure)."
 )
+_HEX_HELP = "RRGGBB or '#RRGGBB' (quote the #)"
+"""How a colour is typed: a shell takes what follows an unquoted ``#`` for a comment."""
 _NOT_GIVEN: Any = object()
 """What a deprecated alias holds when not given."""
 
@@ -518,7 +528,8 @@ class BadgeOptions:
     automatic (on when the output is square).
     Style: ``opacity`` 0..1; ``style``; ``ring`` the white ring's width as a fraction of the
     emblem (0 for none), or None for automatic (widened where the blue has low contrast);
-    ``color`` as ``#RRGGBB``; ``emblem`` a custom RGBA image file instead of the heart.
+    ``color`` as ``#RRGGBB`` (or ``RRGGBB``); ``emblem`` a custom RGBA image file instead of
+    the heart.
     Output: ``crop``, ``focus``, ``output_size`` (longer side in px), ``enlarge`` (False:
     ``output_size`` only shrinks, an image already no larger keeps its size), ``format``,
     ``background`` (what transparency becomes in a JPEG), ``quality`` (1-100, or None to keep a
@@ -574,7 +585,9 @@ class BadgeOptions:
         help="Ring width, a fraction of the emblem, 0 for none; auto: widened where UN blue "
         "would have low contrast with the photo.", request=True,
     )  # fmt: skip
-    color: str = option(UN_BLUE, _COLOUR, help="The heart's colour.", metavar="HEX", request=True)
+    color: str = option(
+        UN_BLUE, _COLOUR, help=f"The heart's colour: {_HEX_HELP}.", metavar="HEX", request=True
+    )  # fmt: skip
     emblem: Path | None = option(
         None, _PATH, show_default=False,
         help="A custom RGBA emblem image instead of the built-in heart.",
@@ -589,7 +602,8 @@ class BadgeOptions:
     )  # fmt: skip
     output_size: int | None = option(
         None,
-        _whole_kind(_whole(1, unit=" of pixels", optional=True, cap=MAX_SIDE), 1, word="none"),
+        _whole_kind(_whole(1, unit=" of pixels", optional=True, cap=MAX_SIDE), 1, word="none",
+                    unit="px"),
         help="The output's longer side in px (square side when cropped).", metavar="N",
         show_default=False, request=True,
     )  # fmt: skip
@@ -603,7 +617,8 @@ class BadgeOptions:
         "(HEIC becomes JPEG; with a circle crop, PNG).",
     )  # fmt: skip
     background: str = option(
-        WHITE, _COLOUR, help="What transparency becomes in a JPEG.", metavar="HEX", request=True
+        WHITE, _COLOUR, help=f"What transparency becomes in a JPEG: {_HEX_HELP}.", metavar="HEX",
+        request=True,
     )  # fmt: skip
     quality: int | None = option(
         None, _word_kind("keep", _whole(1, 100, none_means="keep"), 1, 100, whole=True),

@@ -15,12 +15,12 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from blueheart.core.errors import OptionError, one_line
+from blueheart.core.errors import OptionError, did_you_mean, one_line
 from blueheart.core.options import (
     DEPRECATED_ALIASES,
     DEPRECATED_SPEC,
@@ -49,6 +49,18 @@ class PresetError(ValueError):
     def __init__(self, path: str, reason: str, key: str | None = None) -> None:
         super().__init__(f"{path}: {key}: {reason}" if key else f"{path}: {reason}")
         self.path, self.reason, self.key = path, reason, key
+
+    @classmethod
+    def unknown_key(
+        cls, path: str, key: str, known: Iterable[str], *, table: str = ""
+    ) -> PresetError:
+        """``"<path>: unknown key '<key>'"`` for a key a front end does not take, naming the
+        closest of the ``known`` keys when one is close (they are spelt with underscores; with
+        dashes when ``key`` is). ``table``: the key's table (``page``), named before it."""
+        spelt = {name.replace("_", "-") if "-" in key else name for name in known} - {key}
+        prefix = f"{table}." if table else ""
+        hint = did_you_mean(key, spelt, prefix=prefix)
+        return cls(path, f"unknown key {prefix + key!r}{hint}")
 
 
 @dataclass(frozen=True)

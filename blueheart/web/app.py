@@ -87,7 +87,8 @@ def create_app(
         asked = request.query_params.multi_items()
         for key, _ in asked:
             if key != "style":
-                raise ServiceError(400, f"{key}: no such option", code="bad-option")
+                unknown = OptionError.no_such_option(key, ["style"])
+                raise ServiceError(400, str(unknown), code="bad-option")
         if len(asked) > 1:
             raise ServiceError(400, "style: given twice", code="bad-option")
         name = request.query_params.get("style", next(iter(emblems)))

@@ -20,6 +20,8 @@ from blueheart.web.params import PARSERS
 
 PAGE_TEXTS = ("title", "message", "hashtag", "link")
 """The ``[page]`` table's texts, passed to the page as they are."""
+OPTION_KEYS = frozenset({*PARSERS, "emblem"})
+"""The options a campaign sets: those a request may set, and the server's own emblem file."""
 SERVER_KEYS = {
     "metadata": "downloads always keep nothing but the ICC profile; it has no such key",
     "keep_metadata": "the service never keeps the location; it has no such key",
@@ -76,9 +78,9 @@ def _option_fields(preset: Preset) -> dict[str, Any]:
         if reason:
             raise PresetError(preset.path, f"{key!r}: {reason}")
         if name not in PARSERS and name != "emblem":
-            raise PresetError(preset.path, f"unknown key {key!r}")
+            raise PresetError.unknown_key(preset.path, key, OPTION_KEYS)
     for key in preset.others:
-        raise PresetError(preset.path, f"unknown key {key!r}")
+        raise PresetError.unknown_key(preset.path, key, OPTION_KEYS)
     return dict(preset.options)
 
 
@@ -96,7 +98,7 @@ def _page_texts(name: str, page: object, table: str) -> dict[str, str]:
         raise PresetError(name, f"[{table}] must be a table, got {page!r}")
     for key, value in page.items():
         if key not in PAGE_TEXTS:
-            raise PresetError(name, f"unknown key '{table}.{key}'")
+            raise PresetError.unknown_key(name, key, PAGE_TEXTS, table=table)
         if not isinstance(value, str):
             raise PresetError(name, f"{table}.{key}: expected text, got {value!r}")
     link = page.get("link")

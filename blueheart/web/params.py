@@ -42,7 +42,7 @@ def parse_options(pairs: Iterable[tuple[str, object]]) -> dict[str, Any]:
     for raw_name, value in pairs:
         name = raw_name.replace("-", "_")
         if name not in PARSERS:
-            raise OptionError(name, "no such option")
+            raise OptionError.no_such_option(name, PARSERS)
         if name in fields:
             raise OptionError(name, "given twice")
         fields[name] = PARSERS[name](name, value)

@@ -117,6 +117,11 @@ def test_the_input_is_never_the_output(portrait: Path) -> None:
         (["--opacity", "2"], "Invalid value for '--opacity': 2.0 is not in the range 0<=x<=1."),
         (["--color", "blue"], "Invalid value for '--color': expected a colour as #RRGGBB, got 'blue'"),
         (["--output-size", "0"], "Invalid value for '--output-size': 0 is not in the range x>=1."),
+        (["--output-size", "0px"], "Invalid value for '--output-size': 0 is not in the range x>=1."),
+        (["--output-size", "big"], "Invalid value for '--output-size': expected a whole number of "
+         "pixels such as 1080 or 1080px, got 'big'"),
+        (["--output-size", "1080 mm"], "Invalid value for '--output-size': expected a whole number "
+         "of pixels such as 1080 or 1080px, got '1080 mm'"),
         (["--quality", "0"], "Invalid value for '--quality': expected keep or a number from 1 to 100, got '0'"),
         (["--ring", "wide"], "Invalid value for '--ring': expected auto or a number from 0 to 0.25, got 'wide'"),
         (["--offset", "3"], "Invalid value for '--offset': expected X,Y (fractions or px), got '3'"),
@@ -135,6 +140,34 @@ def test_bad_option_values_are_one_line_usage_errors(
     assert result.exit_code == 2
     assert result.stderr == f"Error: {message}\n"
     assert not portrait.with_name("me-blueheart.jpg").exists()
+
+
+@pytest.mark.parametrize("size", ["200px", "200PX", "200"])
+def test_output_size_takes_pixels_with_px_or_without(
+    portrait: Path, tmp_path: Path, size: str
+) -> None:
+    target = tmp_path / "out.jpg"
+    result = run("badge", portrait, "-o", target, "--output-size", size)
+    assert result.exit_code == 0, result.stderr
+    assert Image.open(target).size == (200, 150)
+
+
+@pytest.mark.parametrize("colour", ["00aa55", "#00AA55"])
+def test_a_colour_is_taken_without_its_hash(portrait: Path, tmp_path: Path, colour: str) -> None:
+    # A shell takes an unquoted "#" for a comment: 00aa55 is what can be typed bare.
+    target = tmp_path / "out.png"
+    result = run("badge", portrait, "-o", target, "--position", "top-left", "--size", "80px",
+                 "--margin", "10px", "--ring", "0", "--color", colour)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert tuple(np.asarray(Image.open(target))[45, 50]) == (0x00, 0xAA, 0x55)
+
+
+def test_the_colour_options_say_to_quote_the_hash() -> None:
+    for command, options in {"badge": ("--color", "--background"), "emblem": ("--color",)}.items():
+        help_text = " ".join(run(command, "--help").stdout.split())
+        for option in options:
+            entry = help_text.split(f"{option} HEX ")[1].split("[default")[0]
+            assert "RRGGBB or '#RRGGBB' (quote the #)" in entry, entry
 
 
 def test_at_puts_the_emblem_centre_there(portrait: Path, tmp_path: Path) -> None:
@@ -327,8 +360,8 @@ def test_preset_file_sets_defaults_and_flags_win(portrait: Path, tmp_path: Path)
     ("text", "message"),
     [
         ("position = ", "cannot read"),
-        ('colour = "#FF0000"', "unknown key 'colour'"),
-        ("output_size = 1080.5", "Invalid value for 'output_size' in {preset}: expected a whole number, got 1080.5"),
+        ('colour = "#FF0000"', "unknown key 'colour' (did you mean 'color'?)"),
+        ("output_size = 1080.5", "Invalid value for 'output_size' in {preset}: expected a whole number of pixels such as 1080 or 1080px, got 1080.5"),
         ("output-size = 0", "Invalid value for 'output-size' in {preset}: expected a whole number of pixels above 0, got 0"),
         ("size = 2", "Invalid value for 'size' in {preset}: expected a fraction from 0 to 1, got 2"),
         ('size = "big"', "Invalid value for 'size' in {preset}: expected a fraction like 0.25 or pixels like 200px, got 'big'"),
@@ -489,6 +522,13 @@ def test_emblem_into_a_format_without_alpha_is_a_usage_error(tmp_path: Path, nam
         "name it .png, .webp, .avif, .tif or .svg\n"
     )
     assert not list(tmp_path.iterdir())
+
+
+def test_emblem_colour_without_its_hash(tmp_path: Path) -> None:
+    target = tmp_path / "h.png"
+    result = run("emblem", "-o", target, "--size", "64", "--color", "00aa55")
+    assert result.exit_code == 0, result.stderr
+    assert tuple(np.asarray(Image.open(target).convert("RGB"))[32, 32]) == (0x00, 0xAA, 0x55)
 
 
 def test_emblem_bad_colour(tmp_path: Path) -> None:

@@ -22,8 +22,10 @@ from blueheart import (
     Policy,
     Position,
     badge_bytes,
+    emblem_svg,
     option_specs,
     read_preset,
+    render_emblem,
 )
 from blueheart.cli.commands import cli
 from blueheart.cli.params import FLAGS
@@ -76,8 +78,12 @@ def test_each_default_reads_back_from_its_text(name: str) -> None:
         ("ring", "auto", None),
         ("ring", "0", 0.0),
         ("color", "#00aaff", "#00AAFF"),
+        ("color", "00aaff", "#00AAFF"),
+        ("background", " 000000 ", "#000000"),
         ("emblem", "mark.png", Path("mark.png")),
         ("output_size", "1080", 1080),
+        ("output_size", "1080px", 1080),
+        ("output_size", " 1080 PX ", 1080),
         ("output_size", "none", None),
         ("enlarge", "false", False),
         ("quality", "keep", None),
@@ -105,6 +111,10 @@ def test_each_kind_reads_its_text(name: str, text: object, value: object) -> Non
         ("quality", "1.5", "expected keep or a number from 1 to 100, got '1.5'"),
         ("color", "blue", "expected a colour as #RRGGBB, got 'blue'"),
         ("output_size", "0", "expected a whole number of pixels above 0, got 0"),
+        ("output_size", "0px", "expected a whole number of pixels above 0, got 0"),
+        ("output_size", "1080mm", "expected a whole number of pixels such as 1080 or 1080px, got '1080mm'"),
+        ("output_size", "1.5px", "expected a whole number of pixels such as 1080 or 1080px, got '1.5px'"),
+        ("max_pixels", "10px", "expected a whole number, got '10px'"),
         ("metadata", "all", "expected one of strip, descriptive, keep, got 'all'"),
         ("size", {"a": 1}, "expected a string, a number or true/false, got a dict"),
     ],
@@ -115,6 +125,16 @@ def test_bad_text_is_an_option_error_naming_the_field(
     with pytest.raises(OptionError) as raised:
         SPECS[name].parse(name, text)
     assert str(raised.value) == f"{name}: {message}" and raised.value.field == name
+
+
+def test_the_library_takes_a_colour_without_its_hash() -> None:
+    options = BadgeOptions(color="00aa55", background="ffffff")
+    assert (options.color, options.background) == ("#00AA55", "#FFFFFF")
+    assert options.replace(color="#00aa55") == options
+    assert render_emblem(64, color="00aa55").getpixel((32, 32)) == (0x00, 0xAA, 0x55, 255)
+    assert 'fill="#00AA55"' in emblem_svg(size=64, color="00aa55")
+    with pytest.raises(OptionError, match="expected a colour as #RRGGBB, got '##00aa55'"):
+        BadgeOptions(color="##00aa55")
 
 
 @pytest.mark.parametrize("name", [n for n, s in SPECS.items() if s.kind.form == "choice"])
@@ -157,7 +177,7 @@ def _valid(name: str, spec: Option) -> st.SearchStrategy[Any]:
         "number": st.floats(kind.low or 0.0, kind.high or 1.0),
         "word": st.none() | st.integers(1, 100) if kind.whole else st.none() | fraction,
         "whole": st.integers(1, 2**31 - 1) | (st.none() if kind.word else st.nothing()),
-        "colour": st.from_regex(r"#[0-9A-Fa-f]{6}", fullmatch=True),
+        "colour": st.from_regex(r"#?[0-9A-Fa-f]{6}", fullmatch=True),
         "path": st.none() | st.from_regex(r"[a-z][a-z0-9_-]{0,20}\.png", fullmatch=True),
     }
     return strategies[kind.form]

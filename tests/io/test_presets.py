@@ -60,6 +60,50 @@ def test_circle_safe_yes_is_refused_by_badge_and_serve_alike(
     assert result.stderr == f"Error: Invalid value for 'circle-safe' in {preset}: {reason}\n"
 
 
+def test_a_colour_without_its_hash_and_pixels_with_px_read_alike(
+    portrait: Path, tmp_path: Path
+) -> None:
+    preset = write(tmp_path, 'color = "00aa55"\noutput-size = "200px"\n')
+    options = load_campaign(preset).options
+    assert (options.color, options.output_size) == ("#00AA55", 200)
+    target = tmp_path / "out.jpg"
+    result = run("badge", portrait, "-o", target, "--config", preset)
+    assert result.exit_code == 0, result.stderr
+    assert Image.open(target).size == (200, 150)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "hint"),
+    [
+        ('posiiton = "auto"', "posiiton", " (did you mean 'position'?)"),
+        ("output-sise = 1080", "output-sise", " (did you mean 'output-size'?)"),
+        ("[badge]\nbackround = '#000000'", "backround", " (did you mean 'background'?)"),
+        ("zzz = 1", "zzz", ""),
+    ],
+)  # fmt: skip
+def test_an_unknown_key_names_the_closest_known_in_badge_and_serve(
+    portrait: Path, tmp_path: Path, text: str, key: str, hint: str
+) -> None:
+    preset = write(tmp_path, text + "\n")
+    with pytest.raises(PresetError) as raised:
+        load_campaign(preset)
+    assert str(raised.value) == f"{preset}: unknown key {key!r}{hint}"
+    result = run("badge", portrait, "--config", preset)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: Invalid value for '--config': {preset}: unknown key {key!r}{hint}\n"
+    )
+
+
+def test_a_key_of_another_command_is_suggested_to_badge(portrait: Path, tmp_path: Path) -> None:
+    # One file serves every command: "jobs" (batch's) is a key badge knows to ignore.
+    preset = write(tmp_path, "jbos = 2\n")
+    result = run("badge", portrait, "--config", preset)
+    assert result.stderr == (
+        f"Error: Invalid value for '--config': {preset}: unknown key 'jbos' (did you mean 'jobs'?)\n"
+    )
+
+
 def test_pairs_may_be_arrays_in_both(portrait: Path, tmp_path: Path) -> None:
     preset = write(tmp_path, 'offset = [0.05, "-20px"]\nat = [0.3, 0.7]\n')
     options = load_campaign(preset).options
@@ -198,4 +242,7 @@ def test_the_commands_name_the_key_a_preset_got_wrong(portrait: Path, tmp_path: 
     preset = hostile(tmp_path, "unknown-key")
     result = run("badge", portrait, "--config", preset)
     assert result.exit_code == 2
-    assert result.stderr == f"Error: Invalid value for '--config': {preset}: unknown key 'sizes'\n"
+    assert result.stderr == (
+        f"Error: Invalid value for '--config': {preset}: unknown key 'sizes' "
+        "(did you mean 'size'?)\n"
+    )

@@ -377,6 +377,15 @@ def test_a_download_keeps_no_metadata_but_the_icc_profile(tmp_path: Path, query:
     assert profiled.info["icc_profile"] == P3_PROFILE and not profiled.getexif()
 
 
+def test_a_query_takes_a_colour_without_its_hash_and_pixels_with_px() -> None:
+    query = urlencode({"color": "00aa55", "output_size": "200px", "at": "0.5,0.5",
+                       "size": "40px", "ring": "0", "format": "png"})  # fmt: skip
+    answer = client().post(f"/api/badge?{query}", content=jpeg())
+    assert answer.status_code == 200, answer.text
+    image = Image.open(io.BytesIO(answer.content)).convert("RGB")
+    assert image.size == (200, 150) and image.getpixel((100, 75)) == (0x00, 0xAA, 0x55)
+
+
 def test_at_from_the_query_lands_where_asked() -> None:
     query = urlencode({"at": "0.25,0.5", "size": "60px", "ring": "0", "format": "png"})
     answer = client().post(f"/api/badge?{query}", content=jpeg())
@@ -394,11 +403,17 @@ def test_at_from_the_query_lands_where_asked() -> None:
         ("position=middle", "position: expected one of top-left, top, top-right, left, center, "
                             "right, bottom-left, bottom, bottom-right, auto, got 'middle'"),
         ("bogus=1", "bogus: no such option"),
+        ("posiiton=auto", "posiiton: no such option (did you mean 'position'?)"),
+        ("output-sise=200", "output_sise: no such option (did you mean 'output_size'?)"),
         ("size=0.2&size=0.3", "size: given twice"),
         ("emblem=/etc/passwd", "emblem: no such option"),
         ("keep_metadata=true", "keep_metadata: no such option"),
         ("max_pixels=1", "max_pixels: no such option"),
         ("output_size=5000", "output_size: expected at most 4096 px, got 5000"),
+        ("output_size=5000px", "output_size: expected at most 4096 px, got 5000"),
+        ("output_size=big", "output_size: expected a whole number of pixels such as 1080 or "
+                            "1080px, got 'big'"),
+        ("color=blue", "color: expected a colour as #RRGGBB, got 'blue'"),
         ("crop=circle&format=jpeg", "format: a circle crop needs transparent corners, which "
                                     "JPEG cannot store; choose png, webp or avif"),
         ("style=pin", "style: set by the campaign; it cannot be changed"),
@@ -579,6 +594,8 @@ def test_option_texts_read_back_as_the_same_options() -> None:
         ('emblem = "/no/such/file.png"', "emblem: expected an image file's path, got '/no/such/file.png'"),
         ("page = 3", "[page] must be a table, got 3"),
         ("[page]\ncolour = 'x'", "unknown key 'page.colour'"),
+        ("[page]\ntitel = 'x'", "unknown key 'page.titel' (did you mean 'page.title'?)"),
+        ("sise = 0.2", "unknown key 'sise' (did you mean 'size'?)"),
         ("[page]\ntitle = 3", "page.title: expected text, got 3"),
         ("[page]\nlink = 'javascript:alert(1)'", "page.link: expected an http(s):// address, got 'javascript:alert(1)'"),
         ("[page]\nlock = ['sise']", "page.lock: no such option 'sise'"),
@@ -611,7 +628,7 @@ def test_serve_with_a_bad_preset_is_a_one_line_usage_error(tmp_path: Path) -> No
     preset.write_text("colour = 'red'\n")
     result = run_cli("serve", "--config", str(preset))
     assert result.returncode == 2
-    assert result.stderr == f"Error: {preset}: unknown key 'colour'\n"
+    assert result.stderr == f"Error: {preset}: unknown key 'colour' (did you mean 'color'?)\n"
 
 
 @pytest.mark.parametrize("size", ["40", "999"])
