@@ -68,47 +68,12 @@ def create_app(
     the ICC profile.
     """
     own_executor = executor is None
-    defaults = campaign.options.replace(max_pixels=settings.max_pixels, metadata=Policy.STRIP)
-    uploads = UploadMemory(settings.upload_budget)
     pool = WorkPool(
         executor or ThreadPoolExecutor(settings.workers, thread_name_prefix="blueheart"),
         capacity=settings.capacity,
         timeout=settings.work_timeout,
     )
-
-    emblems = page_emblems(campaign.options)
-
-    async def campaign_info(request: Request) -> Response:
-        info = _campaign_json(campaign, defaults, settings, emblems)
-        info["language"] = negotiate(request.headers.get("accept-language"))
-        return JSONResponse(info)
-
-    async def emblem(request: Request) -> Response:
-        asked = request.query_params.multi_items()
-        for key, _ in asked:
-            if key != "style":
-                unknown = OptionError.no_such_option(key, ["style"])
-                raise ServiceError(400, str(unknown), code="bad-option")
-        if len(asked) > 1:
-            raise ServiceError(400, "style: given twice", code="bad-option")
-        name = request.query_params.get("style", next(iter(emblems)))
-        if name not in emblems:
-            expected = f"style: expected one of {', '.join(emblems)}, got {name!r}"
-            raise ServiceError(400, expected, code="bad-option")
-        return Response(emblems[name].picture, media_type=emblems[name].media_type)
-
-    async def preview(request: Request) -> Response:
-        return await _photo(request, "preview")
-
-    async def badge(request: Request) -> Response:
-        return await _photo(request, "badge")
-
-    async def _photo(request: Request, kind: str) -> Response:
-        options = _request_options(defaults, campaign.locked, request.query_params.multi_items())
-        check_declared_length(request, settings.max_upload)
-        data = await read_body(request, settings, uploads)
-        rendered = await pool.run(kind, data, options)
-        return Response(rendered.body, media_type=rendered.media_type, headers=rendered.headers)
+    api = _Api(campaign, settings, pool)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -122,10 +87,10 @@ def create_app(
             Mount(
                 "/api",
                 routes=[
-                    Route("/campaign", campaign_info, methods=["GET"]),
-                    Route("/emblem", emblem, methods=["GET"]),
-                    Route("/preview", preview, methods=["POST"]),
-                    Route("/badge", badge, methods=["POST"]),
+                    Route("/campaign", api.campaign_info, methods=["GET"]),
+                    Route("/emblem", api.emblem, methods=["GET"]),
+                    Route("/preview", api.preview, methods=["POST"]),
+                    Route("/badge", api.badge, methods=["POST"]),
                 ],
             ),
             Mount("/", StaticFiles(directory=STATIC, html=True)),
@@ -138,6 +103,56 @@ def create_app(
         lifespan=lifespan,
     )
     return SecurityHeaders(app)
+
+
+class _Api:
+    """The HTTP API's endpoints for one campaign: what they share, and one method each."""
+
+    def __init__(self, campaign: Campaign, settings: ServiceSettings, pool: WorkPool) -> None:
+        self.campaign, self.settings, self.pool = campaign, settings, pool
+        self.defaults = campaign.options.replace(
+            max_pixels=settings.max_pixels, metadata=Policy.STRIP
+        )
+        self.uploads = UploadMemory(settings.upload_budget)
+        self.emblems = page_emblems(campaign.options)
+
+    async def campaign_info(self, request: Request) -> Response:
+        info = _campaign_json(self.campaign, self.defaults, self.settings, self.emblems)
+        info["language"] = negotiate(request.headers.get("accept-language"))
+        return JSONResponse(info)
+
+    async def emblem(self, request: Request) -> Response:
+        chosen = self.emblems[_emblem_style(request.query_params.multi_items(), self.emblems)]
+        return Response(chosen.picture, media_type=chosen.media_type)
+
+    async def preview(self, request: Request) -> Response:
+        return await self._photo(request, "preview")
+
+    async def badge(self, request: Request) -> Response:
+        return await self._photo(request, "badge")
+
+    async def _photo(self, request: Request, kind: str) -> Response:
+        pairs = request.query_params.multi_items()
+        options = _request_options(self.defaults, self.campaign.locked, pairs)
+        check_declared_length(request, self.settings.max_upload)
+        data = await read_body(request, self.settings, self.uploads)
+        rendered = await self.pool.run(kind, data, options)
+        return Response(rendered.body, media_type=rendered.media_type, headers=rendered.headers)
+
+
+def _emblem_style(asked: list[tuple[str, str]], emblems: Mapping[str, PageEmblem]) -> str:
+    """The style ``/api/emblem`` is asked for (the first of ``emblems`` when none)."""
+    for key, _ in asked:
+        if key != "style":
+            unknown = OptionError.no_such_option(key, ["style"])
+            raise ServiceError(400, str(unknown), code="bad-option")
+    if len(asked) > 1:
+        raise ServiceError(400, "style: given twice", code="bad-option")
+    name = asked[0][1] if asked else next(iter(emblems))
+    if name not in emblems:
+        expected = f"style: expected one of {', '.join(emblems)}, got {name!r}"
+        raise ServiceError(400, expected, code="bad-option")
+    return name
 
 
 QUERY_WORDS = (("or None (keep)", "or keep"), ("or None (auto)", "or auto"))

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import functools
 import io
-import json
 import re
-import shutil
 import string
 import struct
 import subprocess
@@ -20,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from exiftool import FILE_GROUPS, every_tag, needs_exiftool
 from helpers import (
     P3_PROFILE,
     STORE_FOR_ORIENTATION,
@@ -52,12 +51,6 @@ XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 CELL_ID = b"460-0-4236-50280"
 """The cell tower the Sony Ericsson U10i wrote into its XMP."""
 
-EXIFTOOL = shutil.which("exiftool")
-needs_exiftool = pytest.mark.skipif(
-    EXIFTOOL is None,
-    reason="exiftool is not installed (Debian/Ubuntu: apt-get install libimage-exiftool-perl)",
-)
-
 # The contract's descriptive fields, as exiftool names them.
 DESCRIPTIVE_TAGS = {
     "IFD0": {
@@ -76,27 +69,11 @@ DESCRIPTIVE_TAGS = {
         "FocalLengthIn35mmFormat", "SceneCaptureType", "LensInfo", "LensMake", "LensModel",
     },
 }  # fmt: skip
-FILE_GROUPS = {"SourceFile", "ExifTool", "System", "File", "JFIF", "PNG", "RIFF", "Composite"}
-"""exiftool's groups for the file itself and values it computes, not metadata it read."""
 NEVER = re.compile(r"Preview|Thumbnail|MakerNote|GPS|Location|Serial|Cell|Orientation", re.I)
 SURVIVORS = (
     "IFD0:Make", "IFD0:Model", "IFD0:Artist", "IFD0:Copyright", "ExifIFD:DateTimeOriginal",
     "ExifIFD:ExposureTime", "ExifIFD:FNumber", "ExifIFD:ISO",
 )  # fmt: skip
-
-
-def every_tag(path: Path) -> dict[str, object]:
-    """Every tag exiftool finds in ``path``, by ``group:name``: duplicates (-a), unknown and
-    unknown binary tags (-U) and binary values (-b) included."""
-    assert EXIFTOOL is not None
-    listing = subprocess.run(
-        [EXIFTOOL, "-j", "-a", "-U", "-G1", "-b", str(path)],
-        capture_output=True,
-        check=True,
-        text=True,
-    )
-    tags: dict[str, object] = json.loads(listing.stdout)[0]
-    return tags
 
 
 @functools.cache

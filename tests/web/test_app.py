@@ -31,10 +31,10 @@ import numpy as np
 import pytest
 
 pytest.importorskip("starlette")
+from exiftool import FILE_GROUPS, every_tag, needs_exiftool
 from helpers import P3_PROFILE, SHARED_PHOTOS, UN_BLUE_RGB, camera_exif, photo
 from PIL import ExifTags, Image
 from test_hostile import LOCATION_MARKERS, XMP, located_exif, png_bomb
-from test_metadata import FILE_GROUPS, every_tag, needs_exiftool
 
 import blueheart
 from blueheart import BadgeOptions, Length
