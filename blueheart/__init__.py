@@ -34,7 +34,8 @@ from blueheart.core.errors import (
 if TYPE_CHECKING:
     from blueheart.batching.run import Plan, Report, Result, batch
     from blueheart.batching.sheet import SheetReport, contact_sheet, write_contact_sheets
-    from blueheart.core.emblem import AUTO_RING, HEART_RING, emblem_svg, render_emblem, silhouette
+    from blueheart.core.emblem import AUTO_RING, HEART_RING, emblem_svg, render_emblem
+    from blueheart.core.heart import silhouette
     from blueheart.core.options import (
         DEFAULT_MAX_PIXELS,
         UN_BLUE,
@@ -71,7 +72,7 @@ _LAZY = {
     "write_emblem": "blueheart.io.files",
     "render_emblem": "blueheart.core.emblem",
     "emblem_svg": "blueheart.core.emblem",
-    "silhouette": "blueheart.core.emblem",
+    "silhouette": "blueheart.core.heart",
     "HEART_RING": "blueheart.core.emblem",
     "AUTO_RING": "blueheart.core.emblem",
     "batch": "blueheart.batching.run",

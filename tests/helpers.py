@@ -211,7 +211,7 @@ def photo(width: int, height: int, *, seed: int = 0) -> Image.Image:
 
 def default_box(size: tuple[int, int], **overrides: object) -> tuple[int, int, int, int]:
     """Where the default options put the emblem on an image of ``size``."""
-    from blueheart.core.emblem import silhouette
+    from blueheart.core.heart import silhouette
     from blueheart.core.options import BadgeOptions
     from blueheart.core.placement import Placement, place
 

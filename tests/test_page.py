@@ -20,7 +20,8 @@ pytest.importorskip("starlette")
 from PIL import Image
 
 from blueheart import Style, emblem_svg
-from blueheart.core.emblem import AUTO_RING, silhouette
+from blueheart.core.emblem import AUTO_RING
+from blueheart.core.heart import silhouette
 from blueheart.web import Campaign, PresetError, ServiceSettings, create_app, load_campaign
 from blueheart.web.emblems import convex_hull
 from blueheart.web.languages import LANGUAGES, NAMES, negotiate

@@ -23,9 +23,10 @@ from blueheart.core.compose import (
     to_working_mode,
 )
 from blueheart.core.crop import changes_frame, crop_and_resize
-from blueheart.core.emblem import AUTO_RING, HEART_RING, _cached_emblem, silhouette
+from blueheart.core.emblem import AUTO_RING, HEART_RING, _cached_emblem
 from blueheart.core.errors import EXIF_ERRORS, EmblemDoesNotFitError, OutputTooLargeError
 from blueheart.core.framing import framed_size, output_canvas, output_side
+from blueheart.core.heart import silhouette
 from blueheart.core.options import BadgeOptions, Crop, Position, Style
 from blueheart.core.placement import Box, Placement, place
 from blueheart.core.saliency import saliency_map

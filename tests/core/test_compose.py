@@ -22,7 +22,7 @@ from PIL import Image, ImageCms
 
 import blueheart
 from blueheart import BadgeOptions, OptionError, apply_badge
-from blueheart.core.emblem import silhouette
+from blueheart.core.heart import silhouette
 from blueheart.core.placement import Box, Placement, place
 from blueheart.core.units import round_px
 

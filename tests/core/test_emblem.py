@@ -10,13 +10,8 @@ from helpers import UN_BLUE_RGB
 from PIL import Image
 
 from blueheart import UN_BLUE, OptionError, emblem_svg, render_emblem
-from blueheart.core.emblem import (
-    _cached_emblem,
-    heart_distance,
-    heart_geometry,
-    heart_layout,
-    silhouette,
-)
+from blueheart.core.emblem import _cached_emblem
+from blueheart.core.heart import heart_distance, heart_geometry, heart_layout, silhouette
 from blueheart.core.options import Style
 
 

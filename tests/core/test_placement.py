@@ -11,7 +11,7 @@ from hypothesis import example, given, reject
 from hypothesis import strategies as st
 
 from blueheart import BadgeOptions, Length, OptionError
-from blueheart.core.emblem import silhouette
+from blueheart.core.heart import silhouette
 from blueheart.core.options import Position, Style
 from blueheart.core.placement import AUTO_CANDIDATES, Box, Placement, place
 from blueheart.core.units import round_px
