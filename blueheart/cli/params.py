@@ -11,10 +11,9 @@ from typing import Any, ClassVar, TypeVar
 import click
 
 from blueheart.core.errors import OptionError
+from blueheart.core.kinds import Form, Kind
 from blueheart.core.options import (
     BadgeOptions,
-    Form,
-    Kind,
     Option,
     choice_from_flags,
     option_specs,

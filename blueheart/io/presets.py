@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from blueheart.core.errors import OptionError, did_you_mean, one_line
+from blueheart.core.kinds import Form
 from blueheart.core.options import (
     DEPRECATED_ALIASES,
     DEPRECATED_SPEC,
-    Form,
     Option,
     Policy,
     choice_from_flags,
