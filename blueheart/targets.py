@@ -171,7 +171,18 @@ def _takes_for_one(folder: Path, mark: str, variant: NameKey) -> bool:
     except (OSError, ValueError):  # read-only, an I/O error, a name this file system refuses
         return True
     finally:
-        # Removed however the probe ended (a Ctrl-C just after it was made); one that stays
-        # (an I/O error, a kill) is a hidden temp file, removed by the next batch there.
+        _remove_probe(probe)
+
+
+def _remove_probe(probe: Path) -> None:
+    """Remove ``probe`` however the probe ended, again if a Ctrl-C lands as it is removed;
+    one that stays (an I/O error, a kill) is a hidden temp file: the next batch there
+    removes it."""
+    try:
+        probe.unlink(missing_ok=True)
+    except OSError:
+        pass
+    except BaseException:
         with contextlib.suppress(OSError):
             probe.unlink(missing_ok=True)
+        raise

@@ -91,7 +91,8 @@ def test_an_output_that_cannot_be_asked_about_is_one_line_and_exit_1(
 
 def _probes(monkeypatch: pytest.MonkeyPatch, *, failing: str | None = None) -> list[str]:
     """The probe files ``targets`` makes from now on; ``failing``: the operation on them
-    ("open" or "unlink") that fails with EIO."""
+    ("open" or "unlink") that fails with EIO, or "interrupt": a Ctrl-C lands as the first
+    probe is removed (before the unlink)."""
     import errno
     import os
 
@@ -110,6 +111,9 @@ def _probes(monkeypatch: pytest.MonkeyPatch, *, failing: str | None = None) -> l
     def probing_unlink(path: Path, missing_ok: bool = False) -> None:
         if failing == "unlink" and ".blueheart-probe-" in path.name:
             raise OSError(errno.EIO, "Input/output error", str(path))
+        if failing == "interrupt" and ".blueheart-probe-" in path.name and len(made) == 1:
+            made.append("interrupted")
+            raise KeyboardInterrupt
         real_unlink(path, missing_ok=missing_ok)
 
     monkeypatch.setattr(blueheart.targets.os, "open", probing_open)
@@ -150,3 +154,17 @@ def test_a_probe_that_fails_is_no_traceback(
             badge_targets(inputs, output, DEFAULT)
     else:
         assert len(set(badge_targets(inputs, output, DEFAULT))) == 2
+
+
+def test_a_ctrl_c_as_a_probe_is_removed_leaves_no_probe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inputs = [tmp_path / "x/IMG.jpg", tmp_path / "y/img.jpg"]
+    for path in inputs:
+        path.parent.mkdir(exist_ok=True)
+        photo(40, 30).save(path)
+    made = _probes(monkeypatch, failing="interrupt")
+    with pytest.raises(KeyboardInterrupt):
+        badge_targets(inputs, f"{tmp_path / 'out'}/", DEFAULT)
+    assert made[1:] == ["interrupted"]
+    assert not [path for path in tmp_path.rglob(".*")]
