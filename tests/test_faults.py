@@ -56,6 +56,7 @@ def photos() -> dict[str, bytes]:
         "src/b.png": _encoded(rgba, "PNG"),
         "src/c.gif": _encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], loop=0),
         "src/sub/d.jpg": _encoded(photo(48, 64, seed=3), "JPEG"),
+        "other/A.jpg": _encoded(photo(48, 40, seed=4), "JPEG"),  # outside SRC: badge only
     }
 
 
@@ -64,12 +65,20 @@ def commands() -> dict[str, Command]:
     badge_one = ("badge", "src/a.jpg", "-o", "dest/a.jpg")
     badge_many = ("badge", *INPUTS, "-o", "dest/")
     sheet = ("sheet", "src", "-o", "dest/sheet.jpg")
+    # Outputs that differ by case alone: the one run that probes how DEST compares names.
+    badge_clash = ("badge", "src/a.jpg", "other/A.jpg", "-o", "dest/")
     return {
         "badge one": Command(
             "badge one", (*CLI, *badge_one), (*CLI, *badge_one, "--overwrite"), INPUTS
         ),
         "badge several": Command(
             "badge several", (*CLI, *badge_many), (*CLI, *badge_many, "--overwrite"), INPUTS
+        ),
+        "badge clash": Command(
+            "badge clash",
+            (*CLI, *badge_clash),
+            (*CLI, *badge_clash, "--overwrite"),
+            ("src/a.jpg", "other/A.jpg"),
         ),
         **{
             f"batch -j {jobs}": Command(
