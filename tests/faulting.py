@@ -20,6 +20,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from faults.blueheart_faults import CHANGING  # (importing it installs nothing)
 from helpers import decodes_fully
 
 from blueheart.core.formats import TEMP_SUFFIX
@@ -251,13 +252,17 @@ def check_messages(run: Run) -> list[str]:
     return problems
 
 
-def check_exit(run: Run, action: str, outputs: list[str]) -> list[str]:
-    """The documented exit code: 130 after a Ctrl-C, else 0 or 1 (an I/O error is 1)."""
+def check_exit(run: Run, action: str, outputs: list[str], *, refused: bool = False) -> list[str]:
+    """The documented exit code: 130 after a Ctrl-C, else 0 or 1 (an I/O error is 1); 2 for
+    a run ``refused`` before any work (a DEST that cannot be made or locked, say: one
+    "Error: " line, nothing written)."""
     if run.returncode == HUNG:
         return ["hung: killed by the harness"]
     if not run.acted:
         return [] if run.returncode == 0 else [f"exit {run.returncode} without a fault"]
     allowed = {130} if action == "EINTR" else {0, 1}
+    if refused and action != "EINTR":
+        allowed.add(2)
     if action == "EINTR" and run.all_published(outputs):
         allowed.add(0)  # a Ctrl-C once every photo is written interrupts nothing
     if run.returncode in allowed:
@@ -285,9 +290,11 @@ def temp_files(root: Path) -> list[str]:
 
 
 def check_outputs(
-    workspace: Workspace, outputs: list[str], run: Run, command: Command
+    workspace: Workspace, outputs: list[str], run: Run, command: Command, *, refused: bool = False
 ) -> list[str]:
-    """Outputs that exist decode fully; a failed input is named on stderr; exit 0: all there."""
+    """Outputs that exist decode fully; a failed input is named on stderr, unless the run was
+    ``refused`` before any work (its one line says why: no input was tried); exit 0: all
+    there."""
     problems = []
     for name in outputs:
         path = workspace.root / name
@@ -300,12 +307,27 @@ def check_outputs(
         source = command.source_of(name)
         # (after a traceback, which names nothing, this would only repeat it)
         named = source is None or source in run.stderr or name in run.stderr
+        # A folder that could not be read is named; the files in it were never seen.
+        named = named or any(f"{folder}: cannot read" in run.stderr for folder in _folders(source))
         named = named or "Traceback" in run.stderr
-        if not named and not path.exists() and run.returncode == 1:
+        if not named and not refused and not path.exists() and run.returncode == 1:
             problems.append(f"failed input not named on stderr: {source}")
     if run.returncode == 1 and not run.stderr.strip():
         problems.append("exit 1 with nothing on stderr")
     return problems
+
+
+def _folders(path: str | None) -> list[str]:
+    """The folders holding ``path`` (relative), innermost first."""
+    return [str(folder) for folder in Path(path).parents if str(folder) != "."] if path else []
+
+
+def refused_before_work(workspace: Workspace, run: Run) -> bool:
+    """Whether ``run`` stopped before any work: one "Error: " line, and nothing written (every
+    name in the work folder as it was before the run)."""
+    lines = run.stderr.splitlines()
+    unchanged = names_in(workspace.root) == names_in(workspace.pristine)
+    return len(lines) == 1 and lines[0].startswith("Error: ") and unchanged
 
 
 def check_report(workspace: Workspace, command: Command, *, required: bool) -> list[str]:
@@ -336,9 +358,11 @@ def check_report(workspace: Workspace, command: Command, *, required: bool) -> l
 def check_after(workspace: Workspace, command: Command, outputs: list[str], run: Run,
                 action: str) -> list[str]:  # fmt: skip
     """Everything a faulted run must leave true."""
-    problems = check_messages(run) + check_exit(run, action, outputs) + check_inputs(workspace)
+    refused = refused_before_work(workspace, run)
+    problems = check_messages(run) + check_exit(run, action, outputs, refused=refused)
+    problems += check_inputs(workspace)
     problems += [f"temporary file left: {name}" for name in temp_files(workspace.root)]
-    problems += check_outputs(workspace, outputs, run, command)
+    problems += check_outputs(workspace, outputs, run, command, refused=refused)
     return problems + check_report(workspace, command, required=run.returncode == 0)
 
 
@@ -546,12 +570,14 @@ def power_cut(root: Path, before: dict[str, str], log: list[dict[str, object]],
 
 
 def crash_run(workspace: Workspace, command: Command, outputs: list[str],
-              at: int) -> tuple[bool, list[str]]:  # fmt: skip
-    """Kill the run after its ``at``th changing operation; check what a killed run leaves,
-    then what a power cut at that moment leaves. Whether the point was reached; problems."""
+              point: Point) -> tuple[bool, list[str]]:  # fmt: skip
+    """Kill the run after its ``at``th changing operation (on ``path``, if given: the same
+    point whatever the order of parallel workers); check what a killed run leaves, then what
+    a power cut at that moment leaves. Whether the point was reached; problems."""
+    at, path = point
     workspace.reset()
     before = names_in(workspace.root)
-    run = workspace.run(command.argv, at, "CRASH")
+    run = workspace.run(command.argv, at, "CRASH", path)
     if not run.acted:
         return False, check_messages(run) + check_exit(run, "CRASH", outputs)
     snapshot = workspace.root.parent / "killed"
@@ -564,7 +590,8 @@ def crash_run(workspace: Workspace, command: Command, outputs: list[str],
         shutil.copytree(snapshot, workspace.root, symlinks=True)
         power_cut(workspace.root, before, run.log, keep_names=keep_names)
         problems += [f"{cut}: {p}" for p in check_crashed(workspace, command, outputs)]
-    where = f"{command.name} crash after change {at} ({run.point()})"
+    on = "" if path is None else f" on {path}"
+    where = f"{command.name} crash after change {at}{on} ({run.point()})"
     return True, [f"{where}: {problem}" for problem in problems]
 
 
@@ -584,11 +611,17 @@ def check_crashed(workspace: Workspace, command: Command, outputs: list[str]) ->
 def crash_sweep(
     workspace: Workspace, command: Command, points: Callable[[int], Iterable[int]]
 ) -> list[str]:
-    """Crash at each of ``points(changing operations)`` until one is past the run's end."""
+    """Crash at each of ``points(changing operations)`` until one is past the run's end. A
+    command whose workers run in parallel is crashed by path: the Nth change on one file, the
+    changes ordered by file, not by time (the same points whatever the workers' order)."""
     outputs, _, changing = baseline(workspace, command)
+    by_path = changes_by_path(workspace, command) if command.parallel else []
     problems, visited = [], 0
     for at in points(changing):
-        reached, found = crash_run(workspace, command, outputs, at)
+        if command.parallel and at > len(by_path):
+            break
+        point = by_path[at - 1] if command.parallel else (at, None)
+        reached, found = crash_run(workspace, command, outputs, point)
         visited += reached
         problems += found
         if not reached:
@@ -597,9 +630,25 @@ def crash_sweep(
     return problems
 
 
-def point_of(workspace: Workspace, command: Command, op: str, path: str) -> int:
-    """The number of the first ``op`` on ``path`` in a clean run of ``command``."""
+def changes_by_path(workspace: Workspace, command: Command) -> list[Point]:
+    """The changing operations of a clean run of ``command``, each as (its number among the
+    changes on its path, the path), sorted by path."""
+    workspace.reset()
+    run = workspace.run(command.argv)
+    seen: dict[str, int] = {}
+    points: list[Point] = []
+    for entry in run.log:
+        if entry["op"] in CHANGING:
+            key = str(entry["key"])
+            seen[key] = seen.get(key, 0) + 1
+            points.append((seen[key], key))
+    return sorted(points, key=lambda point: (str(point[1]), point[0]))
+
+
+def point_of(workspace: Workspace, command: Command, op: str, path: str, nth: int = 1) -> int:
+    """The number of the ``nth`` ``op`` on ``path`` in a clean run of ``command``."""
     workspace.reset()
     run = workspace.run(command.argv)
     workspace.reset()
-    return next(int(str(e["n"])) for e in run.log if e["op"] == op and e["path"] == path)
+    found = [int(str(e["n"])) for e in run.log if e["op"] == op and e["path"] == path]
+    return found[nth - 1]

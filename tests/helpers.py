@@ -7,7 +7,7 @@ import io
 import os
 import struct
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import pytest
@@ -362,3 +362,29 @@ def fail_reads(monkeypatch: pytest.MonkeyPatch, path: Path, fail_at: int) -> Non
         return io.BufferedReader(FailingFile(path, fail_at))
 
     monkeypatch.setattr(imagefile, "open_regular", open_failing)
+
+
+def fail_stat(monkeypatch: pytest.MonkeyPatch, path: Path, code: int) -> None:
+    """Make every ``stat`` and ``lstat`` of ``path`` (and so ``Path.is_dir``, ``exists``) fail
+    with ``code``, as a failing disk does (tests run as root, whom EACCES lets through)."""
+    for name in ("stat", "lstat"):
+        real = getattr(os, name)
+
+        def failing(target: Any, *args: Any, real: Any = real, **kwargs: Any) -> Any:
+            if not isinstance(target, int) and Path(os.fsdecode(target)) == path:
+                raise OSError(code, os.strerror(code), os.fspath(target))
+            return real(target, *args, **kwargs)
+
+        monkeypatch.setattr(os, name, failing)
+
+
+def fail_listing(monkeypatch: pytest.MonkeyPatch, path: Path, code: int) -> None:
+    """Make listing the folder ``path`` (``os.scandir``, as ``os.walk`` does) fail with ``code``."""
+    real = os.scandir
+
+    def failing(target: Any = ".") -> Any:
+        if Path(os.fsdecode(target)) == path:
+            raise OSError(code, os.strerror(code), os.fspath(target))
+        return real(target)
+
+    monkeypatch.setattr(os, "scandir", failing)

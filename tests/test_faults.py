@@ -56,6 +56,7 @@ def photos() -> dict[str, bytes]:
         "src/b.png": _encoded(rgba, "PNG"),
         "src/c.gif": _encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], loop=0),
         "src/sub/d.jpg": _encoded(photo(48, 64, seed=3), "JPEG"),
+        "other/A.jpg": _encoded(photo(48, 40, seed=4), "JPEG"),  # outside SRC: badge only
     }
 
 
@@ -64,12 +65,20 @@ def commands() -> dict[str, Command]:
     badge_one = ("badge", "src/a.jpg", "-o", "dest/a.jpg")
     badge_many = ("badge", *INPUTS, "-o", "dest/")
     sheet = ("sheet", "src", "-o", "dest/sheet.jpg")
+    # Outputs that differ by case alone: the one run that probes how DEST compares names.
+    badge_clash = ("badge", "src/a.jpg", "other/A.jpg", "-o", "dest/")
     return {
         "badge one": Command(
             "badge one", (*CLI, *badge_one), (*CLI, *badge_one, "--overwrite"), INPUTS
         ),
         "badge several": Command(
             "badge several", (*CLI, *badge_many), (*CLI, *badge_many, "--overwrite"), INPUTS
+        ),
+        "badge clash": Command(
+            "badge clash",
+            (*CLI, *badge_clash),
+            (*CLI, *badge_clash, "--overwrite"),
+            ("src/a.jpg", "other/A.jpg"),
         ),
         **{
             f"batch -j {jobs}": Command(
@@ -180,9 +189,12 @@ def test_badge_bytes_touches_no_file(workspace: Workspace, tmp_path: Path) -> No
 
 
 def test_sheet_names_a_page_it_cannot_check(workspace: Workspace) -> None:
-    """Whether a page exists is asked before drawing; an error there was a traceback."""
+    """Whether a page exists is asked before drawing; an error there was a traceback. (The
+    layer logs ``lstat`` as ``stat``: the page's first is whether it is an input, by device
+    and inode, which cannot tell; its second is the check.)"""
     command = commands()["sheet"]
-    run = workspace.run(command.argv, point_of(workspace, command, "lstat", "dest/sheet-001.jpg"))
+    at = point_of(workspace, command, "stat", "dest/sheet-001.jpg", nth=2)
+    run = workspace.run(command.argv, at)
     assert (run.returncode, run.stderr) == (
         1,
         "Error: dest/sheet-001.jpg: cannot write (Input/output error)\n",
@@ -199,15 +211,17 @@ def _some_changes(count: int) -> object:
     return points
 
 
-@pytest.mark.parametrize("name", ["badge several", "batch -j 1", "sheet"])
+@pytest.mark.parametrize("name", ["badge several", "batch -j 1", "batch -j 2", "sheet"])
 def test_crash_at_sampled_points(workspace: Workspace, name: str) -> None:
     _fail_with(crash_sweep(workspace, commands()[name], _some_changes(2)))  # type: ignore[arg-type]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "name", ["badge one", "badge several", "batch -j 1", "sheet", "library badge_file"]
-)
+    "name",
+    ["badge one", "badge several", "batch -j 1", "batch -j 2", "sheet", "library badge_file",
+     "library batch"],
+)  # fmt: skip
 def test_crash_at_every_change(workspace: Workspace, name: str) -> None:
     _fail_with(crash_sweep(workspace, commands()[name], lambda changing: range(1, changing + 2)))
 

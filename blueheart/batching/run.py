@@ -34,6 +34,8 @@ from blueheart.core.errors import (
     BlueheartError,
     OptionError,
     OutputExistsError,
+    OutputWriteError,
+    UnreadableImageError,
     input_refused,
     one_line,
 )
@@ -47,9 +49,10 @@ from blueheart.io.imagefile import (
     make_folders,
     missing_folders,
     open_regular,
+    remove_temp_files_of,
     write_atomic,
 )
-from blueheart.io.targets import NameKey, name_key_in
+from blueheart.io.targets import NameKey, PlannedNames, name_key_in
 
 Status = Literal["ok", "skipped", "failed"]
 
@@ -202,14 +205,17 @@ def batch(
 
     Once the workers (or the cluster) are ready, the run holds ``destination``'s lock (see
     ``destination_lock``; nothing is created before, and what it made is removed when the
-    run is refused), removes the temporary files a killed run left there, then plans; after
-    an interrupted run it removes its own. A dry run plans without the lock. Setting
+    run is refused), removes the temporary files a killed run left there (and those of
+    ``report``), then plans; after an interrupted run it removes its own. A dry run plans
+    without the lock. Setting
     ``stop`` (from a signal handler, say), or ``KeyboardInterrupt``, stops the run: the
     files finished are kept and reported, and the report says ``interrupted``. Raises
     ``OptionError`` for a missing ``source``, a ``destination`` that is ``source`` or holds
     it or is in use by another run (or lies inside a folder in use by one), a ``report``
-    that may not be written, or a ``scheduler`` that cannot be reached, and ``TypeError`` for
-    an argument of the wrong type (``source``, ``destination``, ``report``, ``options``).
+    that may not be written, or a ``scheduler`` that cannot be reached, ``UnreadableImageError``
+    for a ``source`` that cannot be read and ``OutputWriteError`` for a ``report`` that cannot
+    be checked (an I/O error), and ``TypeError`` for an argument of the wrong type
+    (``source``, ``destination``, ``report``, ``options``).
     """
     source_path = path_argument("source", source)
     destination_path = path_argument("destination", destination)
@@ -228,9 +234,15 @@ def batch(
     # The workers first: a scheduler that cannot be reached refuses the run before the
     # destination or its lock is made. The lock before the plan: two runs started together
     # into one folder (or one inside the other) never both plan to write it.
-    with _running_on(executor, workers, scheduler) as runner, destination_lock(destination_path):
+    with (
+        _running_on(executor, workers, scheduler) as runner,
+        destination_lock(destination_path) as hold,
+    ):
         remove_stale_temp_files(destination_path)
         plan = _checked_plan(source_path, destination_path, resolved, overwrite, report_path)
+        hold.refusable = False
+        if report_path is not None:  # a killed run's half-written report, outside DEST
+            remove_temp_files_of(report_path)
         results = list(plan.decided)
         _announce(plan.decided, progress)
         if planned:
@@ -296,8 +308,9 @@ def check_report(path: Path, plan: Plan, *, overwrite: bool) -> None:
     its outputs goes (folders compared by device and inode, so a link or a bind mount of the
     destination is seen through), a lock file, nor anything else.
     """
-    if not path.parent.is_dir():
-        missing = "is not a folder" if path.parent.exists() else "does not exist"
+    folder = _status(path.parent, functools.partial(_cannot_write, path))
+    if folder is None or not stat.S_ISDIR(folder.st_mode):
+        missing = "does not exist" if folder is None else "is not a folder"
         raise OptionError("report", f"{path.parent} {missing}")
     if file_identity(path) in plan.inputs:
         raise OptionError("report", input_refused(path, same_file=True))
@@ -311,6 +324,8 @@ def check_report(path: Path, plan: Plan, *, overwrite: bool) -> None:
     try:
         existing = check_output(path, overwrite=True)
     except BlueheartError as error:
+        if isinstance(error.__cause__, OSError):
+            raise  # an I/O error asking: the report cannot be written (not a usage error)
         raise OptionError("report", str(error)) from None
     # An empty file there is what a power cut makes of a report written without fsync.
     if existing and existing.st_size and not overwrite and not is_report(path):
@@ -345,25 +360,53 @@ def _planned_outputs(plan: Plan) -> Iterator[tuple[str, str]]:
 
 def check_folders(source: Path, destination: Path) -> None:
     """Raise ``OptionError`` unless ``source`` is a folder and ``destination`` is not it, nor
-    holds it; compared by device and inode, so a bind mount or a link is seen through."""
-    if not source.is_dir():
-        what = "is not a folder" if source.exists() else "does not exist"
+    holds it; compared by device and inode, so a bind mount or a link is seen through.
+
+    ``UnreadableImageError`` if ``source`` cannot be read (an I/O error: not a usage error)."""
+    found = _status(source, functools.partial(_cannot_read_source, source))
+    if found is None or not stat.S_ISDIR(found.st_mode):
+        what = "does not exist" if found is None else "is not a folder"
         raise OptionError("source", f"{source} {what}")
-    if destination.exists() and not destination.is_dir():
-        raise OptionError("destination", f"{destination} exists and is not a folder")
-    destination_identity = file_identity(destination)
-    if destination_identity is None:
+    into = _status(destination, functools.partial(_cannot_use, destination))
+    if into is None:
         return
+    if not stat.S_ISDIR(into.st_mode):
+        raise OptionError("destination", f"{destination} exists and is not a folder")
+    destination_identity = _identity(into)
     try:
         lineage = _lineage(source)
     except OSError as error:
-        raise OptionError("source", f"{source}: cannot read ({error.strerror or error})") from None
+        raise _cannot_read_source(source, error) from None
     if destination_identity == lineage[0]:
         raise OptionError(
             "destination", "the destination may not be the source: inputs are never written"
         )
     if destination_identity in lineage:
         raise OptionError("destination", "the destination may not contain the source")
+
+
+def _status(path: Path, failure: Callable[[OSError], Exception]) -> os.stat_result | None:
+    """``path``'s status (links followed), None if nothing is there; ``failure(error)`` raised
+    when that cannot be told (EIO, EACCES, a name too long)."""
+    try:
+        return path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as error:
+        raise failure(error) from None
+
+
+def _cannot_read_source(source: Path, error: OSError) -> UnreadableImageError:
+    return UnreadableImageError(_cannot_read(source, error))
+
+
+def _cannot_use(destination: Path, error: OSError) -> OptionError:
+    """DEST cannot be used at all: a usage error, as when it cannot be created or locked."""
+    return OptionError("destination", f"{destination}: cannot write ({error.strerror or error})")
+
+
+def _cannot_write(path: Path, error: OSError) -> OutputWriteError:
+    return OutputWriteError(f"{path}: cannot write ({error.strerror or error})")
 
 
 def _lineage(folder: Path) -> list[Identity]:
@@ -408,9 +451,8 @@ def plan_batch(
     check_folders(source_path, destination_path)
     found = list(discover(source_path, destination_path))
     inputs = frozenset(item.identity for item in found if item.identity)
-    outputs = _Outputs(
-        destination_path, inputs, overwrite, name_key or name_key_in(destination_path)
-    )
+    key = functools.partial(name_key_in, destination_path) if name_key is None else lambda: name_key
+    outputs = _Outputs(destination_path, inputs, overwrite, PlannedNames(key))
     jobs: list[Job] = []
     decided: list[Result] = []
     for item in found:
@@ -437,10 +479,10 @@ class _Outputs:
     and the outputs claimed so far, by the name its file system sees."""
 
     def __init__(
-        self, destination: Path, inputs: frozenset[Identity], overwrite: bool, key: NameKey
+        self, destination: Path, inputs: frozenset[Identity], overwrite: bool, names: PlannedNames
     ) -> None:
-        self.destination, self.inputs, self.overwrite, self.key = (
-            destination, inputs, overwrite, key
+        self.destination, self.inputs, self.overwrite, self.names = (
+            destination, inputs, overwrite, names
         )  # fmt: skip
         self.files = _files_below(destination)
         self.in_other_batch = _in_other_batch(destination)
@@ -450,7 +492,7 @@ class _Outputs:
         """The job for ``item``'s ``output``, or its result decided without badging."""
         if item.identity in self.files and file_identity(output) != item.identity:
             return Result(shown, None, "skipped", reason="a link to a file in the destination")
-        first = self.claimed.setdefault(self.key(str(output)), output)
+        first = self.claimed.setdefault(self.names.claim(str(output)), output)
         decision, replaces = _decide_output(
             output,
             first,
@@ -644,7 +686,7 @@ def _suffix(path: Path, kind: str, options: BadgeOptions) -> str:
 
 
 @contextlib.contextmanager
-def destination_lock(destination: Path) -> Iterator[None]:
+def destination_lock(destination: Path) -> Iterator[LockHold]:
     """Hold ``destination`` for one run, creating it if needed.
 
     An exclusive lock (``flock``) on its ``LOCK_NAME`` file, which names the run (pid, host,
@@ -653,12 +695,17 @@ def destination_lock(destination: Path) -> Iterator[None]:
     (field "destination") naming the other run when one holds the lock or that of a folder
     holding ``destination`` (whose cleanup would take this run's temporary files for a killed
     run's), or when the file cannot be made or written (a full disk). Nothing is left when it
-    raises, nor when the body raises ``OptionError`` (a run refused before it started): the
+    raises, nor when the body raises ``OptionError``, or any ``BlueheartError`` until it sets
+    the ``LockHold`` it is given ``refusable = False`` (a run refused before it started): the
     folders and lock file it made are removed.
     """
     _refuse_inside_a_running_batch(destination)
-    made = missing_folders(destination)
     lock = destination / LOCK_NAME
+    hold = LockHold()
+    try:
+        made = missing_folders(destination)
+    except OSError as error:
+        raise _cannot_lock(lock, error) from None
     made_lock = False
     try:
         descriptor, made_lock = _take_lock(destination, lock)
@@ -668,16 +715,33 @@ def destination_lock(destination: Path) -> Iterator[None]:
             # this run stops) or takes it later and finds this one's lock in its plan.
             _refuse_inside_a_running_batch(destination)
             _note_run(descriptor, lock)
-            yield
-        except OptionError:
-            if made_lock:
-                lock.unlink(missing_ok=True)
+            yield hold
+        except BaseException as error:
+            if made_lock and hold.refuses(error):
+                with contextlib.suppress(OSError):
+                    lock.unlink(missing_ok=True)
             raise
         finally:
             os.close(descriptor)
-    except OptionError:
-        _remove_folders(made)
+    except BaseException as error:
+        if hold.refuses(error):
+            _remove_folders(made)
         raise
+
+
+@dataclass
+class LockHold:
+    """What a ``destination_lock`` holder says: whether the run may still be refused (it
+    has written nothing yet)."""
+
+    refusable: bool = True
+
+    def refuses(self, error: BaseException) -> bool:
+        """Whether ``error`` refuses the run: an ``OptionError``, or any blueheart error
+        while the run is ``refusable`` (the report's folder cannot be read, say)."""
+        return isinstance(error, OptionError) or (
+            self.refusable and isinstance(error, BlueheartError)
+        )
 
 
 def _take_lock(destination: Path, lock: Path) -> tuple[int, bool]:
@@ -688,13 +752,7 @@ def _take_lock(destination: Path, lock: Path) -> tuple[int, bool]:
     except OSError as error:
         raise _cannot_lock(lock, error) from None
     try:
-        found = os.fstat(descriptor)
-        if not stat.S_ISREG(found.st_mode):
-            raise OptionError("destination", f"{lock} is not a regular file")
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        # A refused run removes the lock file it made: held, but no longer at its name.
-        if file_identity(lock) != _identity(found):
-            raise BlockingIOError
+        _hold(descriptor, lock)
     except BlockingIOError:
         holder = _holder(descriptor)
         os.close(descriptor)
@@ -703,8 +761,31 @@ def _take_lock(destination: Path, lock: Path) -> tuple[int, bool]:
         ) from None
     except BaseException:
         os.close(descriptor)
+        # Not above: the run holding the lock may have just opened the file made here.
+        if made:
+            with contextlib.suppress(OSError):
+                lock.unlink()
         raise
     return descriptor, made
+
+
+def _hold(descriptor: int, lock: Path) -> None:
+    """Lock ``descriptor`` (``lock``'s) exclusively: ``BlockingIOError`` if another run holds
+    it, ``OptionError`` if it cannot be (not a regular file, an I/O error)."""
+    try:
+        found = os.fstat(descriptor)
+        if not stat.S_ISREG(found.st_mode):
+            raise OptionError("destination", f"{lock} is not a regular file")
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # A refused run removes the lock file it made: held, but no longer at its name.
+        if _identity(lock.stat()) != _identity(found):
+            raise BlockingIOError
+    except FileNotFoundError:
+        raise BlockingIOError from None
+    except BlockingIOError:
+        raise
+    except OSError as error:
+        raise _cannot_lock(lock, error) from None
 
 
 def _open_lock(lock: Path) -> tuple[int, bool]:
@@ -794,16 +875,15 @@ def remove_stale_temp_files(destination: Path) -> int:
     Folders inside holding another batch's ``LOCK_NAME`` are left alone: that batch may be
     running, and cleans them itself when it next runs."""
     removed = 0
-    if not destination.is_dir():
-        return removed
     for folder, subfolders, files in os.walk(destination, followlinks=False):
         subfolders[:] = [
             name for name in subfolders if not os.path.lexists(Path(folder, name, LOCK_NAME))
         ]
         for name in files:
             if name.startswith(".") and name.endswith(TEMP_SUFFIX):
-                (Path(folder) / name).unlink(missing_ok=True)
-                removed += 1
+                with contextlib.suppress(OSError):  # an I/O error: the next run tries again
+                    (Path(folder) / name).unlink(missing_ok=True)
+                    removed += 1
     return removed
 
 

@@ -6,19 +6,21 @@ from __future__ import annotations
 import math
 import os
 import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from blueheart.batching.run import find_images
+from blueheart.batching.run import discover
 from blueheart.core.crop import circle_mask, square_window
 from blueheart.core.errors import (
     EXIT_FAILED,
     BlueheartError,
     OptionError,
     OutputExistsError,
+    UnreadableImageError,
     input_refused,
     one_line,
 )
@@ -81,21 +83,24 @@ def write_contact_sheets(
     written as ``<stem>-001<ext>``, ``<stem>-002<ext>``... beside ``output`` (its extension
     names the format). One page is in memory at a time. Each tile is captioned with the
     file's path relative to ``folder``; a file that cannot be read gets a crossed-out tile
-    and is listed in the report. No images: nothing is written, the report has no pages.
+    and is listed in the report, as is a folder below that cannot be read. No images:
+    nothing is written, the report has no pages.
 
     Files named like ``output``'s pages in its folder (found by device and inode, through
     bind mounts and links) are a previous run's pages, not drawn. Raises ``OptionError`` for
     an output name, page size or count that cannot be (``destination``, ``per_page``,
     ``cell``, ``columns``) or a page that is an image drawn (a hard link), ``OutputExistsError``
     if a page exists and ``overwrite`` is False (before anything is written),
-    ``OutputWriteError``.
+    ``OutputWriteError``; ``OptionError`` (``source``) if ``folder`` is no folder, and
+    ``UnreadableImageError`` if it cannot be read.
     """
     root, target = Path(folder), Path(output)
     named_format(target, OutputFormat.KEEP, needs_alpha=False)
     _check_layout(1, cell, columns)
     if per_page < 1:
         raise OptionError("per_page", f"expected 1 or more, got {per_page}")
-    images = [path for path in find_images(root) if not _is_page_of(path, target)]
+    found, unreadable = _walk(root)
+    images = [path for path in found if not _is_page_of(path, target)]
     _check_layout(min(per_page, max(1, len(images))), cell, columns)
     batches = [images[start : start + per_page] for start in range(0, len(images), per_page)]
     pages = page_names(target, len(batches))
@@ -104,12 +109,35 @@ def write_contact_sheets(
     existing = [page for page in pages if check_output(page, overwrite=True) is not None]
     if existing and not overwrite:
         raise OutputExistsError(f"{existing[0]}: exists (pass overwrite=True to replace it)")
-    unreadable: list[tuple[Path, str]] = []
+    crossed_out = 0
     for batch, page in zip(batches, pages, strict=True):
         sheet, failed = _draw_page(batch, root, cell, columns)
         save_image_atomic(sheet, page, overwrite=overwrite)
         unreadable += failed
-    return SheetReport(tuple(pages), len(images) - len(unreadable), tuple(unreadable))
+        crossed_out += len(failed)
+    return SheetReport(tuple(pages), len(images) - crossed_out, tuple(unreadable))
+
+
+def _walk(root: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The images below ``root`` that a batch would take, and the folders and files there
+    that could not be read, with their reasons. ``OptionError`` if ``root`` is not a folder,
+    ``UnreadableImageError`` if that cannot be told (an I/O error)."""
+    try:
+        found = root.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise OptionError("source", f"{root} does not exist") from None
+    except OSError as error:
+        raise UnreadableImageError(f"{root}: cannot read ({error.strerror or error})") from None
+    if not stat.S_ISDIR(found.st_mode):
+        raise OptionError("source", f"{root} is not a folder")
+    images: list[Path] = []
+    unreadable: list[tuple[Path, str]] = []
+    for item in discover(root):
+        if item.identity:
+            images.append(item.path)
+        elif item.failed:
+            unreadable.append((item.path, item.failed))
+    return images, unreadable
 
 
 def _is_page_of(path: Path, output: Path) -> bool:

@@ -324,7 +324,7 @@ def emblem(output: str, size: int, overwrite: bool, **params: Any) -> None:
 
 
 @cli.command(short_help="Contact sheets of a folder's images under a circular mask.")
-@click.argument("directory", metavar="DIR", type=click.Path(exists=True, file_okay=False))
+@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
               help="Names the pages: sheet.jpg gives sheet-001.jpg, sheet-002.jpg...")  # fmt: skip
 @click.option("--per-page", type=click.IntRange(min=1), default=100, show_default=True,
@@ -350,7 +350,7 @@ def sheet(
     with _library_errors():
         report = write_contact_sheets(directory, output, per_page=per_page, cell=cell,
                                       columns=columns, overwrite=overwrite)  # fmt: skip
-    if not report.pages:
+    if not report.pages and not report.unreadable:
         raise click.UsageError(f"{directory}: no images to show")
     for _, reason in report.unreadable:
         click.echo(f"unreadable: {reason}", err=True)

@@ -965,6 +965,19 @@ def _create_temp(path: Path) -> tuple[int, Path]:
     raise FileExistsError(errno.EEXIST, "no free temporary name", str(path.parent))
 
 
+def remove_temp_files_of(path: Path) -> None:
+    """Delete the temporary files a killed ``write_atomic`` of ``path`` left beside it (only
+    that name's: call it where no other run writes ``path``)."""
+    prefix = _temp_prefix(path)
+    length = len(prefix) + _TEMP_RANDOM + len(TEMP_SUFFIX)
+    with contextlib.suppress(OSError), os.scandir(path.parent) as entries:
+        for entry in entries:
+            name = entry.name
+            if len(name) == length and name.startswith(prefix) and name.endswith(TEMP_SUFFIX):
+                with contextlib.suppress(OSError):
+                    Path(entry.path).unlink(missing_ok=True)
+
+
 def _temp_prefix(path: Path) -> str:
     """``.<name>.``, the name cut so that the temporary name fits the folder's limit."""
     try:

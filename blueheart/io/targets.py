@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import secrets
+import stat
 import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from blueheart.core.errors import OptionError, input_refused
+from blueheart.core.errors import OptionError, OutputWriteError, input_refused
 from blueheart.core.formats import SUFFIX_FORMATS, TEMP_SUFFIX, badged_name, named_format
 from blueheart.core.options import BadgeOptions
 from blueheart.io.imagefile import file_identity
@@ -55,9 +57,19 @@ def badge_targets(
 
 
 def _is_folder(output: str, count: int) -> bool:
-    if output.endswith(_SEPARATORS) or Path(output).is_dir():
+    if output.endswith(_SEPARATORS) or _names_a_folder(Path(output)):
         return True
     return count > 1 and Path(output).suffix.lower() not in SUFFIX_FORMATS
+
+
+def _names_a_folder(path: Path) -> bool:
+    """Whether ``path`` is an existing folder; ``OutputWriteError`` if that cannot be told."""
+    try:
+        return stat.S_ISDIR(path.stat().st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as error:  # EACCES, EIO, a name too long: the output cannot be written
+        raise OutputWriteError(f"{path}: cannot write ({error.strerror or error})") from None
 
 
 def _check_distinct(sources: list[Path], targets: list[Path]) -> None:
@@ -65,36 +77,48 @@ def _check_distinct(sources: list[Path], targets: list[Path]) -> None:
     no output is an input (by path, or by device and inode: a hard link, a bind mount)."""
     inputs = {source.resolve(): source for source in sources}
     identities = {file_identity(source) for source in sources} - {None}
-    keys = _FolderKeys()
-    first_for: dict[tuple[object, str], Path] = {}
+    planned: dict[object, PlannedNames] = {}
+    source_of: dict[tuple[object, str], Path] = {}
     for source, target in zip(sources, targets, strict=True):
         if target.resolve() in inputs or file_identity(target) in identities:
             same_file = target.resolve() not in inputs
             raise OptionError("destination", input_refused(target, same_file=same_file))
-        key = keys.of(target)
-        if key in first_for:
+        folder = target.parent.resolve()
+        where = file_identity(folder) or folder
+        names = planned.setdefault(where, PlannedNames(functools.partial(name_key_in, folder)))
+        first = (where, names.claim(target.name))
+        if first in source_of:
             raise OptionError(
                 "destination",
-                f"{first_for[key]} and {source} would both be written to {target}; "
+                f"{source_of[first]} and {source} would both be written to {target}; "
                 "badge them into different folders",
             )
-        first_for[key] = source
+        source_of[first] = source
 
 
-class _FolderKeys:
-    """Outputs' keys: their folder (by identity where it exists) and their name as that
-    folder's file system compares names; each file system probed once."""
+class PlannedNames:
+    """The names planned in one folder (or, for a batch, below it), compared as its file
+    system compares names. Only two names that differ by case or Unicode form alone are
+    asked of the file system (``key``, a probe, made once): almost no run makes one."""
 
-    def __init__(self) -> None:
-        self.folding: dict[int, NameKey] = {}
+    def __init__(self, key: Callable[[], NameKey]) -> None:
+        self.key = functools.cache(key)
+        self.similar: dict[str, list[str]] = {}
 
-    def of(self, target: Path) -> tuple[object, str]:
-        folder = target.parent.resolve()
-        existing = _nearest_folder(folder)
-        device = existing.stat().st_dev
-        if device not in self.folding:
-            self.folding[device] = name_key_in(existing)
-        return file_identity(folder) or folder, self.folding[device](target.name)
+    def claim(self, name: str) -> str:
+        """The name planned first that is one file with ``name`` (``name`` itself if none)."""
+        similar = self.similar.setdefault(_loosest_key(name), [])
+        for earlier in similar:
+            if earlier == name or self.key()(earlier) == self.key()(name):
+                return earlier
+        similar.append(name)
+        return name
+
+
+def _loosest_key(name: str) -> str:
+    """``name``'s key on a file system folding both case and Unicode forms: names that any
+    file system may take for one share it."""
+    return fold_name(name, folds_case=True, normalises=True)
 
 
 def name_key_in(folder: Path) -> NameKey:
@@ -105,12 +129,12 @@ def name_key_in(folder: Path) -> NameKey:
     Found with hidden probe files, each made and removed at once (a killed run's are temp
     files, removed by the next batch): a case-insensitive file system (exFAT and FAT USB
     drives, SMB shares, macOS) folds case, and some (macOS) also take the composed and
-    decomposed forms of an accented letter for one. Where no probe can be made (read-only),
-    names are compared as they are.
+    decomposed forms of an accented letter for one. Where a probe cannot be made (read-only,
+    an I/O error), the file system is taken to fold: names that may be one file are taken for
+    one, which fails an input instead of losing one.
     """
-    existing = _nearest_folder(folder)
-    folds_case = _takes_for_one(existing, "case", str.upper)
-    normalises = _takes_for_one(existing, "\u00e9", functools.partial(unicodedata.normalize, "NFD"))
+    folds_case = _takes_for_one(folder, "case", str.upper)
+    normalises = _takes_for_one(folder, "\u00e9", functools.partial(unicodedata.normalize, "NFD"))
     return functools.partial(fold_name, folds_case=folds_case, normalises=normalises)
 
 
@@ -127,6 +151,7 @@ def fold_name(name: str, *, folds_case: bool, normalises: bool) -> str:
 
 
 def _nearest_folder(folder: Path) -> Path:
+    """``folder``, or while it does not exist its nearest existing parent."""
     for candidate in (folder, *folder.parents):
         if candidate.is_dir():
             return candidate
@@ -134,17 +159,30 @@ def _nearest_folder(folder: Path) -> Path:
 
 
 def _takes_for_one(folder: Path, mark: str, variant: NameKey) -> bool:
-    """Whether ``folder``'s file system finds a probe file under ``variant`` of its name."""
-    probe = folder / f".blueheart-probe-{secrets.token_hex(8)}-{mark}{TEMP_SUFFIX}"
-    other = probe.with_name(variant(probe.name))
+    """Whether the file system of ``folder`` (see ``_nearest_folder``) finds a probe file
+    under ``variant`` of its name; True where it cannot be told."""
+    probe = Path(f".blueheart-probe-{secrets.token_hex(8)}-{mark}{TEMP_SUFFIX}")
     try:
-        if other.name == probe.name or os.path.lexists(other):
-            return False
+        probe = _nearest_folder(folder) / probe
+        other = probe.with_name(variant(probe.name))
         os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
-    except (OSError, ValueError):  # read-only, or a name this file system refuses
-        return False
-    try:
         # By name, not by inode: FUSE file systems number each name they are asked for.
         return os.path.lexists(other)
+    except (OSError, ValueError):  # read-only, an I/O error, a name this file system refuses
+        return True
     finally:
+        _remove_probe(probe)
+
+
+def _remove_probe(probe: Path) -> None:
+    """Remove ``probe`` however the probe ended, again if a Ctrl-C lands as it is removed;
+    one that stays (an I/O error, a kill) is a hidden temp file: the next batch there
+    removes it."""
+    try:
         probe.unlink(missing_ok=True)
+    except OSError:
+        pass
+    except BaseException:
+        with contextlib.suppress(OSError):
+            probe.unlink(missing_ok=True)
+        raise

@@ -462,3 +462,137 @@ def test_an_interrupted_overwrite_reports_as_ok_only_the_outputs_it_wrote(tmp_pa
     reported = {Path(str(r.output)).name for r in report.results if r.status == "ok"}
     assert len(written) < 60  # the stop came before the last chunks ran
     assert reported == written
+
+
+# -- errors while deciding (issue 20's harness) ----------------------------------------------
+
+
+def _cli_batch(*args: str | Path) -> object:
+    from click.testing import CliRunner
+
+    from blueheart.cli.commands import cli
+
+    return CliRunner().invoke(cli, ["batch", *map(str, args), "-j", "1"])
+
+
+def test_a_source_that_cannot_be_asked_about_is_one_line_and_exit_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An I/O error on SRC itself is a folder that cannot be read (1), not a typing error (2);
+    it was a traceback."""
+    import errno
+
+    from helpers import fail_stat
+
+    source = organiser_tree(tmp_path)
+    fail_stat(monkeypatch, source, errno.EIO)
+    result = _cli_batch(source, tmp_path / "out")
+    assert (result.exit_code, result.stderr) == (  # type: ignore[attr-defined]
+        1,
+        f"Error: {source}: cannot read (Input/output error)\n",
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_destination_that_cannot_be_asked_about_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A DEST that cannot be used at all is refused before any work (2), as one that cannot
+    be created or locked; it was a traceback."""
+    import errno
+
+    from helpers import fail_stat
+
+    source, destination = organiser_tree(tmp_path), tmp_path / "out"
+    fail_stat(monkeypatch, destination, errno.EACCES)
+    result = _cli_batch(source, destination)
+    assert (result.exit_code, result.stderr) == (  # type: ignore[attr-defined]
+        2,
+        f"Error: {destination}: cannot write (Permission denied)\n",
+    )
+
+
+@pytest.mark.parametrize("failing", ["folder", "report"])
+def test_a_report_that_cannot_be_asked_about_is_one_line_and_exit_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    """An I/O error on the report's name or folder: the report cannot be written (1), named;
+    nothing badged. It was a traceback (the folder) or a usage error (the name)."""
+    import errno
+
+    from helpers import fail_stat
+
+    source, report = organiser_tree(tmp_path), tmp_path / "reports/report.json"
+    report.parent.mkdir()
+    fail_stat(monkeypatch, report.parent if failing == "folder" else report, errno.ENAMETOOLONG)
+    result = _cli_batch(source, tmp_path / "out", "--report", report)
+    assert (result.exit_code, result.stderr) == (  # type: ignore[attr-defined]
+        1,
+        f"Error: {report}: cannot write (File name too long)\n",
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_batch_probes_destination_names_only_for_a_case_clash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hidden probe files are made only when two outputs differ by case or Unicode form alone:
+    a batch without such names never writes one (a probe could fail, or be left by a kill)."""
+    import blueheart.io.targets
+
+    source, destination = organiser_tree(tmp_path), tmp_path / "out"
+    real_open = os.open
+    probes: list[str] = []
+
+    def probing_open(path: object, *args: object, **kwargs: object) -> int:
+        probes.extend([str(path)] if ".blueheart-probe-" in str(path) else [])
+        return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(blueheart.io.targets.os, "open", probing_open)
+    batch(source, destination)
+    assert probes == []
+    photo(30, 20).save(source / "A.JPG")
+    photo(30, 20).save(source / "a.jpg")
+    report = batch(source, destination)
+    assert len(probes) == 2 and report.counts["failed"] == 1  # the broken file only
+    assert not [p for p in destination.rglob(f"*{TEMP_SUFFIX}")]
+
+
+def test_temp_files_a_killed_run_left_are_removed_by_the_next(tmp_path: Path) -> None:
+    """A killed run's half-written outputs, its probe files (in DEST) and its half-written
+    report (beside the report, maybe outside DEST) are removed by the next run; the report's
+    were left forever."""
+    source, destination = organiser_tree(tmp_path), tmp_path / "out"
+    report = tmp_path / "report.json"
+    batch(source, destination)
+    left = [
+        destination / f".a.jpg.k3j9x0qz{TEMP_SUFFIX}",
+        destination / f".blueheart-probe-0123456789abcdef-case{TEMP_SUFFIX}",
+        tmp_path / f".report.json.p0q1r2s3{TEMP_SUFFIX}",
+    ]
+    for path in left:
+        path.write_bytes(b"")
+    keep = tmp_path / f".other.json.p0q1r2s3{TEMP_SUFFIX}"  # not this run's to remove
+    keep.write_bytes(b"")
+    batch(source, destination, report=report)
+    assert [path for path in left if path.exists()] == []
+    assert keep.exists()
+
+
+def test_a_lock_that_cannot_be_asked_about_is_one_line_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An I/O error checking the lock just taken: "cannot lock" (2) and DEST removed; it was
+    "in use by another run", leaving the lock file (and so DEST) behind."""
+    import errno
+
+    from helpers import fail_stat
+
+    source, destination = organiser_tree(tmp_path), tmp_path / "out"
+    fail_stat(monkeypatch, destination / LOCK_NAME, errno.EIO)
+    result = _cli_batch(source, destination)
+    assert (result.exit_code, result.stderr) == (  # type: ignore[attr-defined]
+        2,
+        f"Error: cannot lock {destination / LOCK_NAME} (Input/output error)\n",
+    )
+    assert not destination.exists()

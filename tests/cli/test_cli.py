@@ -684,3 +684,52 @@ def test_a_keyboard_interrupt_in_a_command_is_one_line_and_130(
     result = run("badge", source)
     assert result.exit_code == 130
     assert result.stderr == "Interrupted.\n"
+
+
+def test_sheet_of_a_folder_that_cannot_be_asked_about_is_one_line_and_exit_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An I/O error on DIR is a folder that cannot be read (1), not one that "does not exist"
+    (Click's ``exists=True`` said so, exit 2)."""
+    import errno
+
+    from helpers import fail_stat
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo(40, 30).save(folder / "a.jpg")
+    fail_stat(monkeypatch, folder, errno.EIO)
+    result = run("sheet", folder, "-o", tmp_path / "sheet.jpg")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"Error: {folder}: cannot read (Input/output error)\n",
+    )
+    assert run("sheet", tmp_path / "missing", "-o", tmp_path / "sheet.jpg").exit_code == 2
+
+
+def test_sheet_lists_a_folder_it_cannot_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder whose listing fails is listed as unreadable (exit 1): it was "no images to
+    show" (exit 2) for DIR itself, and left out silently below it."""
+    import errno
+
+    from helpers import fail_listing
+
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    photo(40, 30).save(folder / "a.jpg")
+    fail_listing(monkeypatch, folder / "sub", errno.EIO)
+    result = run("sheet", folder, "-o", tmp_path / "sheet.jpg")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"unreadable: {folder / 'sub'}: cannot read the folder (Input/output error)\n"
+    )
+    assert result.stdout.endswith("1 image on 1 page, 1 unreadable\n")
+    fail_listing(monkeypatch, folder, errno.EIO)
+    result = run("sheet", folder, "-o", tmp_path / "sheet2.jpg")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"unreadable: {folder}: cannot read the folder (Input/output error)\n",
+    )
+    assert not (tmp_path / "sheet2-001.jpg").exists()

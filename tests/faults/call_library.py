@@ -1,5 +1,6 @@
 """A minimal front end over the library, for the fault harness: one library call, its errors
-as one line each on stderr, exit 1 for a failed input; anything else escapes as a traceback.
+as one line each on stderr, exit 1 for a failed input, 2 for an ``OptionError`` (a run
+refused: a DEST that cannot be locked, say); anything else escapes as a traceback.
 
     python -m call_library badge_file SOURCE OUTPUT [--overwrite]
     python -m call_library badge_bytes SOURCE OUTPUT [--overwrite]
@@ -36,6 +37,9 @@ def main(call: str, *args: str) -> int:
     except blueheart.BlueheartError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
+    except blueheart.OptionError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 2
     return 0
 
 
