@@ -162,8 +162,21 @@ class BlueheartGroup(click.Group):
             raise Interrupted from None
 
 
+def _show_version(ctx: click.Context, _: click.Parameter, value: bool) -> None:
+    """For ``--version``: the version, and the face detector ``auto`` uses, if any."""
+    if not value:
+        return
+    from blueheart.core.detector import detector_version
+
+    detector = detector_version() or "not installed (pip install 'blueheart[faces]')"
+    click.echo(f"blueheart, version {__version__}\nfaces: {detector}")
+    ctx.exit()
+
+
 @click.group(cls=BlueheartGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="blueheart")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_show_version,
+              help="Show the version, and whether auto sees faces, and exit.")  # fmt: skip
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 def cli(debug: bool) -> None:
     """Put the Blue Heart, a UN-blue heart emblem, on photos.

