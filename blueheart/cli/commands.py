@@ -347,8 +347,16 @@ def emblem(output: str, size: int, overwrite: bool, **params: Any) -> None:
 @click.option("--columns", type=click.IntRange(min=1), default=None, metavar="N",
               help="Tiles per row (default: a near-square grid).")  # fmt: skip
 @click.option("--overwrite", is_flag=True, help="Replace existing pages.")  # fmt: skip
+@click.option("--show-faces", is_flag=True,
+              help="Outline the faces auto sees on each tile (the faces extra).")  # fmt: skip
 def sheet(
-    directory: str, output: str, per_page: int, cell: int, columns: int | None, overwrite: bool
+    directory: str,
+    output: str,
+    per_page: int,
+    cell: int,
+    columns: int | None,
+    overwrite: bool,
+    show_faces: bool,
 ) -> None:
     """Draw DIR's images as contact sheets, each under the circular mask platforms apply to
     avatars and captioned with its path. Files that cannot be read are crossed out on the
@@ -357,12 +365,14 @@ def sheet(
     \b
     blueheart batch photos/ out/ --crop square
     blueheart sheet out/ -o check.jpg        # check-001.jpg, check-002.jpg...
+    blueheart sheet photos/ -o faces.jpg --show-faces
     """
     from blueheart.batching.sheet import write_contact_sheets
 
     with _library_errors():
         report = write_contact_sheets(directory, output, per_page=per_page, cell=cell,
-                                      columns=columns, overwrite=overwrite)  # fmt: skip
+                                      columns=columns, overwrite=overwrite,
+                                      show_faces=show_faces)  # fmt: skip
     if not report.pages:
         raise click.UsageError(f"{directory}: no images to show")
     for _, reason in report.unreadable:

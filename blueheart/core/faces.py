@@ -95,14 +95,27 @@ def overlap(a: FaceBox, b: FaceBox) -> float:
 
 
 def clear_place(
-    areas: Sequence[FaceBox], saliency_scores: Sequence[float], faces: Sequence[Face]
+    boxes: Sequence[FaceBox],
+    areas: Sequence[FaceBox],
+    saliency_scores: Sequence[float],
+    faces: Sequence[Face],
 ) -> int:
-    """The index of the place ``auto`` takes among candidate ``areas`` (each the emblem's box
-    with its clearance, in px), given today's ``saliency_scores`` (lower = quieter): of the
-    places that cover no face (grown by ``FACE_MARGIN``), the quietest; when every place covers
-    one, the one covering the least face (area x score), the quietest among equals. No face:
-    the quietest, as today."""
+    """The index of the place ``auto`` takes among candidate ``boxes`` (the emblem's, in px),
+    each with its ``areas`` (the box and its clearance), given today's ``saliency_scores``
+    (lower = quieter): of the places whose area covers no face (grown by ``FACE_MARGIN``), the
+    quietest. When every place covers one, the place whose box covers the least of the faces
+    themselves (area x score), then the least of their room, then the quietest: a heart near a
+    face beats a heart on it. No face: the quietest, as today."""
     if not faces:
-        return min(range(len(areas)), key=lambda i: saliency_scores[i])
-    covered = [sum(overlap(area, face.grown()) * face.score for face in faces) for area in areas]
-    return min(range(len(areas)), key=lambda i: (covered[i], saliency_scores[i]))
+        return min(range(len(boxes)), key=lambda i: saliency_scores[i])
+    roomy = [_covered(area, [(face.grown(), face.score) for face in faces]) for area in areas]
+    tight = [_covered(box, [(face.box, face.score) for face in faces]) for box in boxes]
+    return min(
+        range(len(boxes)),
+        key=lambda i: (roomy[i] > 0, tight[i], roomy[i], saliency_scores[i]),
+    )
+
+
+def _covered(box: FaceBox, faces: Sequence[tuple[FaceBox, float]]) -> float:
+    """The face ``box`` covers: each face's shared area times its score."""
+    return sum(overlap(box, face) * score for face, score in faces)

@@ -133,7 +133,8 @@ def place(
             _place_at(canvas, extent, placement, anchor, outline) for anchor in AUTO_CANDIDATES
         ]
         scores = [_mean_in_box(saliency, canvas, box) for box in boxes]
-        return boxes[clear_place([_cleared(box) for box in boxes], scores, faces)]
+        tuples = [box.as_tuple() for box in boxes]
+        return boxes[clear_place(tuples, [_cleared(box) for box in boxes], scores, faces)]
     return _place_at(canvas, extent, placement, placement.position, outline)
 
 

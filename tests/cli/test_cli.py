@@ -538,6 +538,31 @@ def test_sheet_command(tmp_path: Path) -> None:
     assert Image.open(tmp_path / "sheet-001.jpg").size == (8 + 3 * 58, 8 + 2 * (58 + 14))
 
 
+@pytest.mark.parametrize("flag", [True, False])
+def test_sheet_show_faces_outlines_what_the_detector_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flag: bool
+) -> None:
+    from blueheart.batching import sheet
+    from blueheart.core.faces import Face
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.new("RGB", (300, 200), (90, 90, 90)).save(folder / "me.png")
+    # A face at x 110..190 of the photo: the centred square starts at x 50, so 60..140.
+    monkeypatch.setattr(sheet, "detect_faces", lambda image: (Face((110, 60, 190, 140), 0.9),))
+    flags = ["--show-faces"] if flag else []
+    result = run("sheet", folder, "-o", tmp_path / "sheet.png", "--cell", "200", *flags)
+    assert result.exit_code == 0, result.stderr
+    page = np.asarray(Image.open(tmp_path / "sheet-001.png").convert("RGB"))
+    tile = page[8 : 8 + 200, 8 : 8 + 200]
+    marked = (tile == sheet.FACE_MARK).all(axis=2)
+    if flag:
+        rows, cols = np.nonzero(marked)
+        assert (cols.min(), rows.min(), cols.max(), rows.max()) == (60, 60, 140, 140)
+    else:
+        assert not marked.any()
+
+
 def test_sheet_pages_hold_at_most_per_page_tiles(tmp_path: Path) -> None:
     folder = tmp_path / "out"
     folder.mkdir()

@@ -110,19 +110,26 @@ CORNERS: list[FaceBox] = [
     (150, 0, 200, 50),
     (0, 0, 50, 50),
 ]
+HEARTS: list[FaceBox] = [
+    (160, 160, 190, 190),
+    (10, 160, 40, 190),
+    (160, 10, 190, 40),
+    (10, 10, 40, 40),
+]
+"""The hearts inside the corners (the corners are the hearts with their clearance)."""
 
 
 def test_no_face_takes_the_quietest_place() -> None:
-    assert clear_place(CORNERS, [0.5, 0.2, 0.3, 0.9], ()) == 1
+    assert clear_place(HEARTS, CORNERS, [0.5, 0.2, 0.3, 0.9], ()) == 1
 
 
 def test_the_quietest_place_that_covers_no_face() -> None:
-    assert clear_place(CORNERS, [0.5, 0.2, 0.3, 0.9], [face(10, 140, 60, 190)]) == 2
+    assert clear_place(HEARTS, CORNERS, [0.5, 0.2, 0.3, 0.9], [face(10, 140, 60, 190)]) == 2
 
 
 def test_a_face_grown_by_its_margin_counts() -> None:
     # The face ends at x 145 but its margin reaches 152.5: the bottom-right corner is taken.
-    assert clear_place(CORNERS, [0.1, 0.2, 0.3, 0.9], [face(95, 160, 145, 190)]) == 1
+    assert clear_place(HEARTS, CORNERS, [0.1, 0.2, 0.3, 0.9], [face(95, 160, 145, 190)]) == 1
 
 
 def test_when_every_place_covers_a_face_the_least_face_is_covered() -> None:
@@ -132,7 +139,19 @@ def test_when_every_place_covers_a_face_the_least_face_is_covered() -> None:
         face(160, 0, 200, 40),
         face(0, 0, 20, 20),
     ]
-    assert clear_place(CORNERS, [0.1, 0.2, 0.3, 0.9], everywhere) == 3
+    assert clear_place(HEARTS, CORNERS, [0.1, 0.2, 0.3, 0.9], everywhere) == 3
+
+
+def test_when_every_place_is_near_a_face_the_heart_stays_off_the_faces() -> None:
+    # The small face under the bottom-right heart shares less of its room than the large one
+    # beside the top-left heart does, but only the top-left heart itself touches no face.
+    near = [
+        face(170, 170, 180, 180),
+        face(0, 130, 45, 170),
+        face(150, 0, 200, 45),
+        face(41, 0, 100, 100),
+    ]
+    assert clear_place(HEARTS, CORNERS, [0.1, 0.2, 0.3, 0.9], near) == 3
 
 
 @given(
@@ -146,7 +165,7 @@ def test_the_place_covers_no_face_when_a_place_can(
     scores: list[float], boxes: list[tuple[int, int, int, float]]
 ) -> None:
     found = [face(x, y, x + side, y + side, score) for x, y, side, score in boxes]
-    chosen = clear_place(CORNERS, scores, found)
+    chosen = clear_place(HEARTS, CORNERS, scores, found)
     free = [
         i for i, area in enumerate(CORNERS) if all(overlap(area, f.grown()) == 0 for f in found)
     ]
