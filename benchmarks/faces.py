@@ -345,6 +345,65 @@ def _blueheart(arguments: list[str], env: dict[str, str]) -> None:
     subprocess.run(command, check=True, capture_output=True, env={**os.environ, **env})
 
 
+RECIPES = (
+    ("crop", "--crop square --focus auto"),
+    ("position", "--position auto"),
+    ("avatar", "--crop square --focus auto --position auto"),
+)
+
+
+def measure(cases: list[Case]) -> dict[str, dict[str, Tally]]:
+    """Every recipe on every case, with faces and without; the detector's figures printed."""
+    tallies = {mode: {r: Tally() for r, _ in RECIPES} for mode in ("without", "with faces")}
+    hits = false = 0
+    detect_ms = []
+    for case in cases:
+        detect_ms.append(timed(lambda c=case: detect_faces(c.photo)))
+        found = detect_faces(case.photo)
+        case_hits, case_false = detector_outcome(case, found)
+        hits, false = hits + case_hits, false + case_false
+        run_recipes(case, (), tallies["without"], "without")
+        run_recipes(case, found, tallies["with faces"], "with faces")
+    labelled = sum(len(case.faces) for case in cases)
+    faceless = sum(not case.faces for case in cases)
+    print(
+        f"{len(cases)} photos ({faceless} without a face), {labelled} faces; {detector_version()}"
+    )
+    print(
+        f"detector: recall {hits}/{labelled}, {false} false positives; detection "
+        f"median {statistics.median(detect_ms):.0f} ms, max {max(detect_ms):.0f} ms per photo"
+    )
+    return tallies
+
+
+def print_table(tallies: dict[str, dict[str, Tally]]) -> None:
+    print("\n| recipe | auto | faces cut (no square could keep) | faces lost | heart on a face |")
+    print("| --- | --- | --- | --- | --- |")
+    for recipe, flags in RECIPES:
+        for mode in ("without", "with faces"):
+            t = tallies[mode][recipe]
+            cuts = f"{t.cut} ({t.unavoidable})" if recipe == "crop" else ""
+            lost = str(t.lost) if recipe == "crop" else ""
+            covered = str(t.covered) if recipe != "crop" else ""
+            print(f"| `{flags}` | {mode} | {cuts} | {lost} | {covered} |")
+
+
+def print_batch_times(cases: list[Case], runs: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        for case in cases:
+            case.photo.save(Path(folder) / f"{Path(case.name).stem}.jpg", quality=90)
+        times = batch_seconds(Path(folder), runs)
+    with_faces, without = (
+        statistics.median(times["with faces"]),
+        statistics.median(times["without"]),
+    )
+    print(
+        f"\nbatch of {len(cases)} ({' '.join(RECIPE_FLAGS)}, -j 1): {without:.2f} s without, "
+        f"{with_faces:.2f} s with faces: {with_faces / without:.2f}x, "
+        f"{(with_faces - without) / len(cases) * 1000:.0f} ms added per photo (median of {runs})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skimage-wheel", type=Path, default=None)
@@ -357,60 +416,8 @@ def main() -> None:
     if args.sheet is not None:
         before_after_sheet(cases, args.sheet)
         return
-    tallies = {
-        mode: {r: Tally() for r in ("crop", "position", "avatar")}
-        for mode in ("without", "with faces")
-    }
-    hits = false = 0
-    detect_ms = []
-    for case in cases:
-        found: tuple[Face, ...] = ()
-        detect_ms.append(timed(lambda c=case: detect_faces(c.photo)))
-        found = detect_faces(case.photo)
-        case_hits, case_false = detector_outcome(case, found)
-        hits, false = hits + case_hits, false + case_false
-        run_recipes(case, (), tallies["without"], "without")
-        run_recipes(case, found, tallies["with faces"], "with faces")
-        print(
-            f"{case.name}: {len(case.faces)} faces, found {case_hits}, {case_false} false",
-            file=sys.stderr,
-        )
-    labelled = sum(len(case.faces) for case in cases)
-    faceless = sum(not case.faces for case in cases)
-    print(
-        f"{len(cases)} photos ({faceless} without a face), {labelled} faces; {detector_version()}"
-    )
-    print("\n| recipe | auto | faces cut (no square could keep) | faces lost | heart on a face |")
-    print("| --- | --- | --- | --- | --- |")
-    for recipe, flags in (
-        ("crop", "--crop square --focus auto"),
-        ("position", "--position auto"),
-        ("avatar", "--crop square --focus auto --position auto"),
-    ):
-        for mode in ("without", "with faces"):
-            t = tallies[mode][recipe]
-            cuts = f"{t.cut} ({t.unavoidable})" if recipe == "crop" else "-"
-            lost = str(t.lost) if recipe == "crop" else "-"
-            covered = f"{t.covered} ({t.covered_photos})" if recipe != "crop" else "-"
-            print(f"| `{flags}` | {mode} | {cuts} | {lost} | {covered} |")
-    print(
-        f"\ndetector: recall {hits}/{labelled}, {false} false positives; detection "
-        f"median {statistics.median(detect_ms):.0f} ms, max {max(detect_ms):.0f} ms per photo"
-    )
-    with tempfile.TemporaryDirectory() as folder:
-        for case in cases:
-            case.photo.save(Path(folder) / f"{Path(case.name).stem}.jpg", quality=90)
-        times = batch_seconds(Path(folder), args.runs)
-    with_faces, without = (
-        statistics.median(times["with faces"]),
-        statistics.median(times["without"]),
-    )
-    print(
-        f"batch of {len(cases)} ({' '.join(RECIPE_FLAGS)}, -j 1): {without:.2f} s without, "
-        f"{with_faces:.2f} s with faces: {with_faces / without:.2f}x, "
-        f"{(with_faces - without) / len(cases) * 1000:.0f} ms added per photo "
-        f"(median of {args.runs})"
-    )
+    print_table(measure(cases))
+    print_batch_times(cases, args.runs)
 
 
 if __name__ == "__main__":
