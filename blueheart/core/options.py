@@ -190,7 +190,8 @@ class BadgeOptions:
 
     position: Position = option(
         Position.BOTTOM_RIGHT, choice_kind(Position), request=True,
-        help="Where the emblem goes; auto picks the least busy place.",
+        help="Where the emblem goes; auto picks the least busy place, off any face when the "
+        "faces extra is installed (blueheart --version says).",
     )  # fmt: skip
     size: Length = option(
         Length.fraction(0.25), length_kind(0.0, 1.0, noun="a size", above_zero=True),
@@ -242,7 +243,8 @@ class BadgeOptions:
     )  # fmt: skip
     focus: Focus = option(
         Focus.CENTER, choice_kind(Focus), request=True,
-        help="Which square a crop keeps; auto: the most salient one.",
+        help="Which square a crop keeps; auto: the most salient one, keeping faces whole when "
+        "the faces extra is installed.",
     )  # fmt: skip
     output_size: int | None = option(
         None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,12 +23,14 @@ from blueheart.core.compose import (
     stamp,
     to_working_mode,
 )
-from blueheart.core.crop import changes_frame, crop_and_resize
+from blueheart.core.crop import changes_frame, framed
+from blueheart.core.detector import detect_faces
 from blueheart.core.emblem import AUTO_RING, HEART_RING, _cached_emblem
 from blueheart.core.errors import EXIF_ERRORS, EmblemDoesNotFitError, OutputTooLargeError
+from blueheart.core.faces import Face
 from blueheart.core.framing import framed_size, output_canvas, output_side
 from blueheart.core.heart import silhouette
-from blueheart.core.options import BadgeOptions, Crop, Position, Style
+from blueheart.core.options import BadgeOptions, Crop, Focus, Position, Style
 from blueheart.core.placement import Box, Placement, place
 from blueheart.core.saliency import saliency_map
 
@@ -90,14 +93,37 @@ def badge_frame(
     side = output_side(frame.size, options.crop, options.output_size, enlarge=options.enlarge)
     check_output_size(frame.size, options.crop, side, max_pixels=options.max_pixels)
     photo, icc = normalise(frame, keep_cmyk=keep_cmyk, in_place=in_place)
+    # A TIFF's pages differ in size: a page of another size gets its own plan.
+    planned = plan is not None and plan.canvas == output_canvas(photo.size, options.crop, side)
     if changes_frame(photo.size, crop=options.crop, output_size=side):
-        photo = crop_and_resize(photo, crop=options.crop, focus=options.focus, output_size=side)
-    elif photo is frame and not in_place:
-        photo = photo.copy()
-    if plan is None or plan.canvas != photo.size:  # a TIFF's pages differ in size
-        plan = plan_badge(photo, options, icc, custom)
+        photo, faces = frame_photo(photo, options, side, placing=not planned)
+    else:
+        faces = find_faces(photo, options, placing=not planned)
+        if photo is frame and not in_place:
+            photo = photo.copy()
+    if plan is None or not planned:
+        plan = plan_badge(photo, options, icc, custom, faces)
     stamp(photo, plan.emblem, plan.box)
     return BadgedFrame(photo, icc, plan)
+
+
+def frame_photo(
+    photo: Image.Image, options: BadgeOptions, side: int | None, *, placing: bool = True
+) -> tuple[Image.Image, tuple[Face, ...]]:
+    """``photo`` (upright) cropped and resized as ``options`` ask, its longer side ``side`` px
+    (None: unchanged), and the faces ``auto`` weighs on it (see ``find_faces``)."""
+    faces = find_faces(photo, options, placing=placing)
+    return framed(photo, faces, crop=options.crop, focus=options.focus, output_size=side)
+
+
+def find_faces(photo: Image.Image, options: BadgeOptions, *, placing: bool) -> tuple[Face, ...]:
+    """The faces on ``photo`` (upright), when ``options`` let ``auto`` weigh them: a square
+    crop of an oblong photo with ``Focus.AUTO``, or ``Position.AUTO`` when ``placing`` (the
+    emblem is placed on this frame). None when the ``faces`` extra is not installed."""
+    cropping = options.crop is not Crop.NONE and photo.width != photo.height
+    focus_auto = cropping and options.focus is Focus.AUTO
+    position_auto = placing and options.position is Position.AUTO and options.at is None
+    return detect_faces(photo) if focus_auto or position_auto else ()
 
 
 def check_output_size(
@@ -217,9 +243,11 @@ def plan_badge(
     options: BadgeOptions,
     icc: bytes | None,
     custom: CustomEmblem | None = None,
+    faces: Sequence[Face] = (),
 ) -> BadgePlan:
     """Decide the emblem's box on ``photo`` (working mode) and prepare the emblem for it:
-    ``custom`` when given, else the heart ``options`` describe."""
+    ``custom`` when given, else the heart ``options`` describe. ``Position.AUTO`` keeps the
+    emblem off the ``faces`` (px of ``photo``)."""
     if (custom is None) != (options.emblem is None):
         raise ValueError("custom must be the emblem options.emblem names, loaded")
     placement = _placement(options, square=photo.width == photo.height)
@@ -227,18 +255,22 @@ def plan_badge(
     saliency = saliency_map(photo) if auto else None
     if custom is not None:
         aspect = custom.image.width / custom.image.height
-        box = place(photo.size, placement, custom.silhouette, aspect=aspect, saliency=saliency)
+        box = place(
+            photo.size, placement, custom.silhouette, aspect=aspect, saliency=saliency, faces=faces
+        )
         emblem = _prepared_custom(custom, box.width, box.height, photo.mode, icc, options.opacity)
         return BadgePlan(box, emblem, photo.size)
     ring = options.ring if options.ring is not None else HEART_RING
-    box = place(photo.size, placement, silhouette(options.style, ring), saliency=saliency)
+    outline = silhouette(options.style, ring)
+    box = place(photo.size, placement, outline, saliency=saliency, faces=faces)
     if (
         options.ring is None
         and options.style is Style.HEART
         and has_low_contrast(photo, box, options.color)
     ):
         ring = AUTO_RING
-        box = place(photo.size, placement, silhouette(options.style, ring), saliency=saliency)
+        outline = silhouette(options.style, ring)
+        box = place(photo.size, placement, outline, saliency=saliency, faces=faces)
     emblem = _prepared_heart(
         box.width, options.style, ring, options.color, photo.mode, icc, options.opacity
     )

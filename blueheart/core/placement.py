@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from blueheart.core.errors import EmblemDoesNotFitError, OptionError
+from blueheart.core.faces import Face, FaceBox, clear_place
 from blueheart.core.options import Position
 from blueheart.core.units import Length, round_px
 
@@ -100,6 +101,7 @@ def place(
     *,
     aspect: float = 1.0,
     saliency: npt.NDArray[np.float64] | None = None,
+    faces: Sequence[Face] = (),
 ) -> Box:
     """The emblem's box on a ``canvas`` of (width, height) px.
 
@@ -110,7 +112,8 @@ def place(
     centre only as far as circle-safe needs, then clamped into the canvas like any other box.
     ``aspect`` is the emblem's width / height. ``saliency`` is a
     small map of the canvas (any resolution, higher = more important) that ``Position.AUTO``
-    needs; the quietest of the edge and corner places is chosen. Raises
+    needs; the quietest of the edge and corner places is chosen, or, when ``faces`` (in px of
+    the canvas) are given, the quietest that covers none (see ``faces.clear_place``). Raises
     ``EmblemDoesNotFitError`` (an ``OptionError`` and a ``BlueheartError``) when the emblem
     cannot fit.
     """
@@ -130,7 +133,8 @@ def place(
             _place_at(canvas, extent, placement, anchor, outline) for anchor in AUTO_CANDIDATES
         ]
         scores = [_mean_in_box(saliency, canvas, box) for box in boxes]
-        return boxes[int(np.argmin(scores))]
+        tuples = [box.as_tuple() for box in boxes]
+        return boxes[clear_place(tuples, [_cleared(box) for box in boxes], scores, faces)]
     return _place_at(canvas, extent, placement, placement.position, outline)
 
 
@@ -280,14 +284,20 @@ def _largest_fitting(fits: Callable[[float], bool], upper: float) -> float:
     return low
 
 
+def _cleared(box: Box) -> FaceBox:
+    """``box`` grown by ``AUTO_CLEARANCE`` of its size on every side: the room ``auto`` keeps
+    free, so that the emblem also keeps its distance from what matters."""
+    grow_x, grow_y = box.width * AUTO_CLEARANCE, box.height * AUTO_CLEARANCE
+    return box.left - grow_x, box.top - grow_y, box.right + grow_x, box.bottom + grow_y
+
+
 def _mean_in_box(saliency: npt.NDArray[np.float64], canvas: tuple[int, int], box: Box) -> float:
-    """Mean saliency around ``box``, grown by ``AUTO_CLEARANCE`` of its size on every side so
-    that the emblem also keeps its distance from what matters."""
+    """Mean saliency around ``box`` and its clearance (see ``_cleared``)."""
     rows, cols = saliency.shape
     scale_x, scale_y = cols / canvas[0], rows / canvas[1]
-    grow_x, grow_y = box.width * AUTO_CLEARANCE, box.height * AUTO_CLEARANCE
-    left = min(max(int((box.left - grow_x) * scale_x), 0), cols - 1)
-    top = min(max(int((box.top - grow_y) * scale_y), 0), rows - 1)
-    right = max(math.ceil((box.right + grow_x) * scale_x), left + 1)
-    bottom = max(math.ceil((box.bottom + grow_y) * scale_y), top + 1)
+    cleared = _cleared(box)
+    left = min(max(int(cleared[0] * scale_x), 0), cols - 1)
+    top = min(max(int(cleared[1] * scale_y), 0), rows - 1)
+    right = max(math.ceil(cleared[2] * scale_x), left + 1)
+    bottom = max(math.ceil(cleared[3] * scale_y), top + 1)
     return float(saliency[top:bottom, left:right].mean())

