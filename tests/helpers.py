@@ -22,6 +22,7 @@ SHARED_PHOTOS = Path(
     )
 )
 """The real camera photos beside the checkout (``../shared/photos``), where present."""
+NEEDS_SHARED_PHOTOS = f"needs the shared camera photos in {SHARED_PHOTOS} (set BLUEHEART_SHARED_PHOTOS to their folder)"
 
 D50 = np.array([0.9642, 1.0, 0.8249])
 D65_XY = (0.3127, 0.3290)

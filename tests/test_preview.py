@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 import pytest
-from helpers import SHARED_PHOTOS, UN_BLUE_RGB, photo
+from helpers import NEEDS_SHARED_PHOTOS, SHARED_PHOTOS, UN_BLUE_RGB, photo
 from PIL import Image, JpegImagePlugin
 from test_hostile import LOCATION_MARKERS, XMP
 
@@ -97,7 +97,7 @@ def test_the_preview_is_upright_and_carries_no_metadata() -> None:
     assert not any(marker in preview.jpeg for marker in LOCATION_MARKERS)
 
 
-@pytest.mark.skipif(not PHONE_PHOTO.exists(), reason="needs the shared phone photos")
+@pytest.mark.skipif(not PHONE_PHOTO.exists(), reason=NEEDS_SHARED_PHOTOS)
 def test_a_12_megapixel_jpeg_is_never_decoded_whole(monkeypatch: pytest.MonkeyPatch) -> None:
     decoded: list[tuple[int, int]] = []
     original = JpegImagePlugin.JpegImageFile.load

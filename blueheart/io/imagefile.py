@@ -186,7 +186,9 @@ def open_image(source: Path | bytes, *, name: str, max_pixels: int) -> Iterator[
     except FileNotFoundError:
         raise UnreadableImageError(f"{name}: no such file") from None
     except IsADirectoryError:
-        raise UnreadableImageError(f"{name}: is a folder, not an image file") from None
+        raise UnreadableImageError(
+            f"{name}: is a folder, not an image file (blueheart batch badges a folder)"
+        ) from None
     except OSError as error:
         raise UnreadableImageError(f"{name}: cannot open ({error.strerror or error})") from error
     with stream:

@@ -786,3 +786,15 @@ def test_sheet_lists_a_folder_it_cannot_read(
         f"unreadable: {folder}: cannot read the folder (Input/output error)\n",
     )
     assert not (tmp_path / "sheet2-001.jpg").exists()
+
+
+def test_badge_of_a_folder_points_at_batch(tmp_path: Path) -> None:
+    folder = tmp_path / "campaign"
+    folder.mkdir()
+    photo(40, 30).save(folder / "a.jpg")
+    result = run("badge", folder)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {folder}: is a folder, not an image file (blueheart batch badges a folder)\n"
+    )
+    assert sorted(p.name for p in folder.iterdir()) == ["a.jpg"]

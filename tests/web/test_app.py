@@ -32,7 +32,7 @@ import pytest
 
 pytest.importorskip("starlette")
 from exiftool import FILE_GROUPS, every_tag, needs_exiftool
-from helpers import P3_PROFILE, SHARED_PHOTOS, UN_BLUE_RGB, camera_exif, photo
+from helpers import NEEDS_SHARED_PHOTOS, P3_PROFILE, SHARED_PHOTOS, UN_BLUE_RGB, camera_exif, photo
 from PIL import ExifTags, Image
 from test_hostile import LOCATION_MARKERS, XMP, located_exif, png_bomb
 
@@ -281,7 +281,7 @@ def test_preview_answers_a_small_jpeg_and_the_emblems_box() -> None:
     assert 0 < left < right < 0.5 and 0 < top < bottom < 0.5
 
 
-@pytest.mark.skipif(not PHONE_PHOTO.exists(), reason="needs the shared phone photos")
+@pytest.mark.skipif(not PHONE_PHOTO.exists(), reason=NEEDS_SHARED_PHOTOS)
 def test_preview_of_a_12_megapixel_photo_is_at_most_640() -> None:
     answer = client().post("/api/preview", content=PHONE_PHOTO.read_bytes())
     assert answer.status_code == 200
