@@ -1,6 +1,6 @@
 """What one image goes through in memory: normalise -> crop/resize -> place -> composite.
 
-``badge_frame`` is that sequence, written once: ``blueheart.io.files`` runs it for
+``badge_frame`` is that sequence, written once: ``blueheart.io.badging`` runs it for
 ``apply_badge`` and for every frame of a file. Nothing here sees a path: a custom emblem
 arrives as an image (see ``custom_emblem``).
 """

@@ -93,9 +93,9 @@ def test_only_heif_files_load_the_heif_plugin(tmp_path: Path) -> None:
 
 
 def test_heic_without_the_extra_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    import blueheart.io.imagefile as imagefile
+    import blueheart.io.reading as reading
 
-    monkeypatch.setattr(imagefile, "_register_heif", lambda: False)
+    monkeypatch.setattr(reading, "_register_heif", lambda: False)
     header = struct.pack(">I", 24) + b"ftypheic" + b"\0\0\0\0mif1heic"
     with pytest.raises(
         UnsupportedFormatError,
@@ -139,7 +139,7 @@ def test_animation_frames_count_toward_the_limit(tmp_path: Path) -> None:
 
 
 def test_200_megapixel_headers_are_within_the_default_limit(tmp_path: Path) -> None:
-    from blueheart.io.imagefile import open_image
+    from blueheart.io.reading import open_image
 
     data = png_header_only(16320, 12240)
     with open_image(data, name="big.png", max_pixels=250_000_000) as image:
@@ -298,7 +298,7 @@ def test_an_output_gets_the_permissions_of_a_new_file_and_the_umask_is_never_tou
         "calls = []\n"
         "real = os.umask\n"
         "os.umask = lambda mask: calls.append(mask) or real(mask)\n"
-        "from blueheart.io.imagefile import write_atomic\n"
+        "from blueheart.io.atomic import write_atomic\n"
         "from pathlib import Path\n"
         "write_atomic(Path(sys.argv[1]), b'data', overwrite=False)\n"
         "assert not calls, calls\n"
