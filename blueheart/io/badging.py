@@ -4,7 +4,7 @@ disk and a file in memory, and the emblem written alone.
 A file goes open -> draft -> settings -> decode -> metadata -> badge -> encode -> write (see
 ``render_file``); its pixels go through ``blueheart.core.pipeline.badge_frame``, as
 ``apply_badge``'s do. The pipeline is imported while the first photo decodes (see
-``_decode``), so this module imports nothing heavy itself.
+``decode``), so this module imports nothing heavy itself.
 """
 
 from __future__ import annotations
@@ -82,8 +82,10 @@ def apply_badge(
         raise TypeError(f"image: expected a PIL.Image.Image, got {type_name(image)}{hint}")
     resolved = resolve_options(options, overrides)
     keep_cmyk = not resolved.needs_alpha
-    with _room_for_emblem(_upright_size(image), resolved):
-        return badge_frame(image, resolved, keep_cmyk=keep_cmyk, custom=_custom(resolved)).image
+    with room_for_emblem(upright_size(image), resolved):
+        return badge_frame(
+            image, resolved, keep_cmyk=keep_cmyk, custom=custom_emblem_of(resolved)
+        ).image
 
 
 def badge_bytes(
@@ -99,10 +101,10 @@ def badge_bytes(
     that cannot be read or is too large, ``OptionError`` for invalid options, and
     ``TypeError`` for ``data`` of another type.
     """
-    return render_file(_file_bytes(data), "input", resolve_options(options, overrides))[0]
+    return render_file(file_bytes(data), "input", resolve_options(options, overrides))[0]
 
 
-def _file_bytes(data: object) -> bytes:
+def file_bytes(data: object) -> bytes:
     """``data``, a file held in memory, as ``bytes``; a ``TypeError`` naming it otherwise."""
     if isinstance(data, bytes):
         return data
@@ -154,14 +156,14 @@ def render_file(
         written = written_format or output_format(
             image.format, options.format, needs_alpha=options.needs_alpha
         )
-        upright = _upright_size(image)  # before a reduced-scale decode shrinks it
-        _draft(image, options)
+        upright = upright_size(image)  # before a reduced-scale decode shrinks it
+        draft(image, options)
         settings = _encode_settings(image, options, written)
-        _decode(image)
+        decode(image)
         # Everything read from the file comes before the pixels change: badging clears the
         # frames' own metadata so that no encoder falls back on it (see without_file_metadata).
         metadata = read_metadata(image, options.metadata, output_format=written)
-        with _room_for_emblem(upright, options):
+        with room_for_emblem(upright, options):
             frames, icc = badged_frames(
                 image,
                 options,
@@ -196,7 +198,7 @@ def badged_frames(
     pixels; only the first with ``all_frames`` False."""
     from blueheart.core.pipeline import BadgePlan, badge_frame
 
-    custom = _custom(options)
+    custom = custom_emblem_of(options)
     frames: list[Frame] = []
     plan: BadgePlan | None = None
     icc: bytes | None = None
@@ -221,7 +223,7 @@ def badged_frames(
 
 
 @contextlib.contextmanager
-def _room_for_emblem(size: tuple[int, int], options: BadgeOptions) -> Iterator[None]:
+def room_for_emblem(size: tuple[int, int], options: BadgeOptions) -> Iterator[None]:
     """An emblem that does not fit blames ``output_size`` when it is what leaves no room on an
     upright image of ``size`` (see ``pipeline.output_too_small``)."""
     try:
@@ -229,13 +231,13 @@ def _room_for_emblem(size: tuple[int, int], options: BadgeOptions) -> Iterator[N
     except EmblemDoesNotFitError as error:
         from blueheart.core.pipeline import output_too_small
 
-        blamed = output_too_small(size, options, _custom(options))
+        blamed = output_too_small(size, options, custom_emblem_of(options))
         if blamed is None:
             raise
         raise blamed from error
 
 
-def _custom(options: BadgeOptions) -> CustomEmblem | None:
+def custom_emblem_of(options: BadgeOptions) -> CustomEmblem | None:
     """The custom emblem ``options`` name, loaded; None for the built-in heart."""
     if options.emblem is None:
         return None
@@ -272,7 +274,7 @@ def _disposal(image: Image.Image) -> int | None:
     return None
 
 
-def _upright_size(image: Image.Image) -> tuple[int, int]:
+def upright_size(image: Image.Image) -> tuple[int, int]:
     """The opened image's (width, height) once its EXIF orientation is applied."""
     try:
         orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
@@ -311,7 +313,7 @@ def write_emblem(
         save_image_atomic(raster, target, overwrite=overwrite)
 
 
-def _draft(image: Image.Image, options: BadgeOptions) -> None:
+def draft(image: Image.Image, options: BadgeOptions) -> None:
     """Ask a JPEG to decode at a reduced scale when the output is smaller."""
     if options.output_size is None:
         return
@@ -321,7 +323,7 @@ def _draft(image: Image.Image, options: BadgeOptions) -> None:
         image.draft(image.mode, (math.ceil(width * scale), math.ceil(height * scale)))
 
 
-def _decode(image: Image.Image) -> None:
+def decode(image: Image.Image) -> None:
     """Decode ``image``; the first time, import the pixel pipeline meanwhile.
 
     The pipeline brings numpy, ImageCms and the emblem (about 0.1 s to import). Pillow decodes

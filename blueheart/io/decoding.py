@@ -17,7 +17,7 @@ from blueheart.core.errors import (
 )
 
 # What Pillow's decoders raise on damaged data; mapped to UnreadableImageError.
-_DECODE_ERRORS = (
+DECODE_ERRORS = (
     OSError,
     SyntaxError,
     ValueError,
@@ -47,7 +47,7 @@ def decoding(name: str) -> Iterator[None]:
     except Image.DecompressionBombError as error:
         # Pillow's WebP reader applies Pillow's own limit (the host's setting) while opening.
         raise ImageTooLargeError(f"{name}: {_reason(error)}") from error
-    except _DECODE_ERRORS as error:
+    except DECODE_ERRORS as error:
         raise _unreadable(error, name) from error
 
 

@@ -9,7 +9,7 @@ from typing import IO
 from PIL import Image, JpegImagePlugin
 
 from blueheart.core.errors import ImageTooLargeError, UnreadableImageError
-from blueheart.io.decoding import _DECODE_ERRORS
+from blueheart.io.decoding import DECODE_ERRORS
 
 ANIMATED_FORMATS = ("GIF", "PNG", "WEBP", "AVIF")
 MULTI_FRAME_FORMATS = (*ANIMATED_FORMATS, "TIFF")
@@ -31,10 +31,10 @@ _JPEG_STANDALONE_MARKERS = frozenset({0x01, *range(0xD0, 0xD9)})
 """TEM, RST0-7 and SOI: markers without a length."""
 _JPEG_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7]")
 """What ends a scan's entropy-coded data: a marker other than a stuffed 0xFF00 or a restart."""
-_SCAN_CHUNK = 1 << 16
+SCAN_CHUNK = 1 << 16
 
 
-def _check_pixels(size: tuple[int, int], name: str, max_pixels: int) -> None:
+def check_pixels(size: tuple[int, int], name: str, max_pixels: int) -> None:
     width, height = size
     if width < 1 or height < 1:
         raise UnreadableImageError(f"{name}: the image has no pixels ({width}x{height})")
@@ -45,8 +45,8 @@ def _check_pixels(size: tuple[int, int], name: str, max_pixels: int) -> None:
         )
 
 
-def _check_size(image: Image.Image, name: str, max_pixels: int) -> None:
-    _check_pixels(image.size, name, max_pixels)
+def check_size(image: Image.Image, name: str, max_pixels: int) -> None:
+    check_pixels(image.size, name, max_pixels)
     width, height = image.size
     pixels = width * height
     frames = frame_count(image)
@@ -71,7 +71,7 @@ def _check_size(image: Image.Image, name: str, max_pixels: int) -> None:
         )
 
 
-def _check_density(image: Image.Image, name: str, stream: IO[bytes]) -> None:
+def check_density(image: Image.Image, name: str, stream: IO[bytes]) -> None:
     if not isinstance(image, JpegImagePlugin.JpegImageFile):
         return
     needed = math.ceil(image.width * image.height / _JPEG_PIXELS_PER_BYTE)
@@ -119,7 +119,7 @@ def _scan_length(stream: IO[bytes], start: int, enough: int) -> int:
     offset = start
     while offset - start < enough:
         stream.seek(offset)
-        chunk = stream.read(_SCAN_CHUNK)
+        chunk = stream.read(SCAN_CHUNK)
         found = _JPEG_SCAN_END.search(chunk)
         if found:
             return offset + found.start() - start
@@ -136,7 +136,7 @@ def _page_sizes(image: Image.Image) -> list[tuple[int, int]]:
     while len(sizes) <= MAX_FRAMES:
         try:
             image.seek(len(sizes))  # reads the page's header only
-        except _DECODE_ERRORS:
+        except DECODE_ERRORS:
             break
         sizes.append(image.size)
     image.seek(0)

@@ -13,7 +13,7 @@ from typing import IO, Any
 from PIL import PngImagePlugin
 
 from blueheart.core.errors import UnreadableImageError
-from blueheart.io.limits import _SCAN_CHUNK
+from blueheart.io.limits import SCAN_CHUNK
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_PIXEL_CHUNKS = (b"IDAT", b"fdAT")
@@ -32,7 +32,7 @@ MAX_PNG_CHUNKS = 1_000_000
 """Chunks a PNG may have: a 250-megapixel PNG in libpng's 8 KB chunks has some 300,000."""
 
 
-def _png_as_read(stream: IO[bytes], name: str) -> IO[bytes]:
+def png_as_read(stream: IO[bytes], name: str) -> IO[bytes]:
     """``stream``, a PNG, without the chunks Pillow would read whole for nothing.
 
     Pillow reads every chunk before and after the pixels into memory, whatever its length: a
@@ -96,7 +96,7 @@ def _png_chunk_kept(stream: IO[bytes], kind: bytes, length: int, budget: int, na
 def _png_text_too_long(stream: IO[bytes], kind: bytes, length: int) -> bool:
     """Whether the compressed text chunk at ``stream`` expands past what Pillow reads (it
     would refuse the whole file); read a piece at a time, as far as needed."""
-    head = stream.read(min(length, _SCAN_CHUNK))
+    head = stream.read(min(length, SCAN_CHUNK))
     offset = _png_compressed_text(kind, head)
     if offset is None:
         return False
@@ -109,7 +109,7 @@ def _png_text_too_long(stream: IO[bytes], kind: bytes, length: int) -> bool:
             return False  # Pillow reads the rest of the file, and says it is damaged
         if produced > limit:
             return True
-        piece = stream.read(min(length - read, _SCAN_CHUNK))
+        piece = stream.read(min(length - read, SCAN_CHUNK))
         read += len(piece)
     return False
 

@@ -10,12 +10,12 @@ from blueheart.core.framing import output_canvas, output_side
 from blueheart.core.options import BadgeOptions, Crop, hex_to_rgb, resolve_options
 from blueheart.core.units import Length, Unit
 from blueheart.io.badging import (
-    _custom,
-    _decode,
-    _draft,
-    _file_bytes,
-    _room_for_emblem,
-    _upright_size,
+    custom_emblem_of,
+    decode,
+    draft,
+    file_bytes,
+    room_for_emblem,
+    upright_size,
     without_file_metadata,
 )
 from blueheart.io.decoding import decoding
@@ -63,24 +63,24 @@ def preview_bytes(
     a reduced scale, so a 12-megapixel photo is never decoded whole. ``max_side`` is the
     preview's longer side at most, in px. Raises what ``badge_bytes`` raises.
     """
-    data = _file_bytes(data)
+    data = file_bytes(data)
     resolved = resolve_options(options, overrides)
     with open_image(data, name="input", max_pixels=resolved.max_pixels) as image, decoding("input"):
-        upright = _upright_size(image)
+        upright = upright_size(image)
         side = output_side(upright, resolved.crop, resolved.output_size, enlarge=resolved.enlarge)
         output = output_canvas(upright, resolved.crop, side)
         side = min(max_side, max(output))
         square = Crop.SQUARE if resolved.crop is Crop.CIRCLE else resolved.crop
         framing = resolved.replace(crop=square, output_size=side)
-        _draft(image, framing)
-        _decode(image)
-        from blueheart.core.pipeline import frame_photo, normalise, plan_badge
+        draft(image, framing)
+        decode(image)
+        from blueheart.core.pipeline import framed_frame, plan_badge
 
-        photo, icc = normalise(image, keep_cmyk=False, in_place=True)
-        photo, faces = frame_photo(photo, framing, side)
+        framed = framed_frame(image, framing, side, keep_cmyk=False, in_place=True)
+        photo, icc = framed.image, framed.icc
         scaled = _scaled(resolved, photo.width / output[0], square=output[0] == output[1])
-        with _room_for_emblem(upright, resolved):
-            plan = plan_badge(photo, scaled, icc, _custom(resolved), faces)
+        with room_for_emblem(upright, resolved):
+            plan = plan_badge(photo, scaled, icc, custom_emblem_of(resolved), framed.faces)
         settings = EncodeSettings("JPEG", PREVIEW_QUALITY, hex_to_rgb(resolved.background))
         preview = without_file_metadata(photo)
         jpeg = encode([Frame(preview, None)], settings, Metadata(icc, None, None))

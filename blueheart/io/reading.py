@@ -34,8 +34,8 @@ from blueheart.core.errors import (
     UnsupportedFormatError,
 )
 from blueheart.io.decoding import decoding
-from blueheart.io.limits import _check_density, _check_pixels, _check_size
-from blueheart.io.png import PNG_SIGNATURE, _png_as_read
+from blueheart.io.limits import check_density, check_pixels, check_size
+from blueheart.io.png import PNG_SIGNATURE, png_as_read
 
 READABLE_FORMATS = ("JPEG", "PNG", "WEBP", "AVIF", "GIF", "TIFF", "BMP", "HEIF")
 """Pillow's opener for JPEG also yields MPO, the multi-picture JPEGs phones write."""
@@ -86,23 +86,23 @@ def open_image(source: Path | bytes, *, name: str, max_pixels: int) -> Iterator[
     with stream:
         with decoding(name):  # a read error (a failing disk) is the file's one line too
             head = stream.read(_SNIFF_BYTES)
-            shown = _png_as_read(stream, name) if head.startswith(PNG_SIGNATURE) else stream
+            shown = png_as_read(stream, name) if head.startswith(PNG_SIGNATURE) else stream
         # pillow-heif takes ~35 ms to import: only a file that says it is HEIF pays for it.
         heif = _looks_heif(head) and _register_heif()
         formats = [f for f in READABLE_FORMATS if f != "HEIF" or heif]
         webp_canvas = _webp_canvas(head)
         if webp_canvas:
             # libwebp allocates the whole canvas as the file is opened: check it first.
-            _check_pixels(webp_canvas, name, max_pixels)
+            check_pixels(webp_canvas, name, max_pixels)
         with decoding(name):
             try:
-                image = _open_header(shown, formats)
+                image = open_header(shown, formats)
             except UnidentifiedImageError:
                 raise _unidentified(head, name) from None
         with image:
             with decoding(name):
-                _check_size(image, name, max_pixels)
-                _check_density(image, name, stream)
+                check_size(image, name, max_pixels)
+                check_density(image, name, stream)
             if isinstance(image, JpegImagePlugin.JpegImageFile):  # MPO too
                 with decoding(name):
                     file_size = stream.seek(0, io.SEEK_END)
@@ -124,12 +124,12 @@ _READERS: dict[str, type[ImageFile.ImageFile]] = {"TIFF": _TiffImageFile}
 """Readers used instead of the one Pillow registers for a format."""
 
 
-def _open_header(stream: IO[bytes], formats: list[str]) -> Image.Image:
+def open_header(stream: IO[bytes], formats: list[str]) -> Image.Image:
     """The image in ``stream``, opened by the first of Pillow's readers for ``formats`` that
     takes it; nothing is decoded. Raises ``UnidentifiedImageError`` if none does.
 
     Not ``Image.open``: it applies Pillow's bomb limit, ``Image.MAX_IMAGE_PIXELS``, a setting of
-    the host program; ``_check_size`` applies ours right after, before anything is decoded.
+    the host program; ``check_size`` applies ours right after, before anything is decoded.
     """
     stream.seek(0)
     prefix = stream.read(_SNIFF_BYTES)

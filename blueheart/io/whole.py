@@ -11,8 +11,8 @@ from PIL import UnidentifiedImageError
 
 from blueheart.core.errors import BlueheartError
 from blueheart.core.formats import format_of_name
-from blueheart.io.decoding import _DECODE_ERRORS
-from blueheart.io.reading import _open_header, open_regular
+from blueheart.io.decoding import DECODE_ERRORS
+from blueheart.io.reading import open_header, open_regular
 
 _TRAILERS = {"JPEG": b"\xff\xd9", "PNG": b"\0\0\0\0IEND\xaeB`\x82", "GIF": b"\0;"}
 """How a whole file of each format ends: JPEG's end-of-image marker, PNG's IEND chunk, GIF's
@@ -79,7 +79,7 @@ _TIFF_DATA_TAGS = ((273, 279), (324, 325))
 def _pages_inside(handle: IO[bytes], size: int) -> bool:
     """Whether every page of a TIFF reads and its strips or tiles lie inside ``size`` bytes."""
     try:
-        with _open_header(handle, ["TIFF"]) as image:
+        with open_header(handle, ["TIFF"]) as image:
             while True:
                 tags = image.tag_v2
                 for offsets, counts in _TIFF_DATA_TAGS:
@@ -89,5 +89,5 @@ def _pages_inside(handle: IO[bytes], size: int) -> bool:
                 if not tags.next:  # the last page
                     return True
                 image.seek(image.tell() + 1)
-    except (UnidentifiedImageError, *_DECODE_ERRORS):
+    except (UnidentifiedImageError, *DECODE_ERRORS):
         return False
