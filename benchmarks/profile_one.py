@@ -42,14 +42,14 @@ CHILD = r"""
 import importlib.abc, importlib.machinery, json, runpy, sys, threading, time
 clock = time.perf_counter
 events = [("script starts", "", clock(), clock(), time.process_time())]
-MODULES = {"PIL.Image", "numpy", "click", "blueheart.cli.commands", "blueheart.io.imagefile",
-           "blueheart.io.files", "blueheart.core.pipeline", "benchmarks.tools"}
+MODULES = {"PIL.Image", "numpy", "click", "blueheart.cli.commands", "blueheart.io.atomic",
+           "blueheart.io.badging", "blueheart.core.pipeline", "benchmarks.tools"}
 STEPS = {
     "blueheart.core.emblem": {"_cached_emblem": "emblem render"},
     "blueheart.core.compose": {"has_low_contrast": "contrast check", "stamp": "blend",
                           "prepare_emblem": "emblem to the photo's colours"},
     "blueheart.io.metadata": {"read_metadata": "metadata read"},
-    "blueheart.io.imagefile": {"write_atomic": "atomic write"},
+    "blueheart.io.atomic": {"write_atomic": "atomic write"},
 }
 
 def wrap(label, function):
@@ -173,7 +173,7 @@ def imports(runs: int) -> None:
         "PIL.Image": "import PIL.Image",
         "click": "import click",
         "blueheart.cli.commands": "import blueheart.cli.commands",
-        "blueheart.io.files (Pillow, metadata, writes)": "import blueheart.io.files",
+        "blueheart.io.badging (Pillow, metadata, writes)": "import blueheart.io.badging",
         "numpy": "import numpy",
         "blueheart.core.pipeline (numpy, ImageCms, emblem)": "import blueheart.core.pipeline",
     }
@@ -200,7 +200,7 @@ def steps(photo: Path, runs: int, work: Path) -> None:
     from blueheart.core import emblem
     from blueheart.core.compose import has_low_contrast, stamp
     from blueheart.core.options import BadgeOptions
-    from blueheart.io.imagefile import write_atomic
+    from blueheart.io.atomic import write_atomic
 
     options = BadgeOptions()
     with Image.open(photo) as opened:

@@ -217,7 +217,7 @@ def avatar_contenders() -> dict[str, Command]:
 def peak_memory(photo: Path, work: Path) -> None:
     """Peak RSS of one worker badging one 12 MP photo, against one decoded image."""
     probe = (
-        "import blueheart.core.pipeline, blueheart.io.files, PIL.Image\n"
+        "import blueheart.core.pipeline, blueheart.io.badging, PIL.Image\n"
         "def peak():\n"
         "    for line in open('/proc/self/status'):\n"
         "        if line.startswith('VmHWM:'):\n"

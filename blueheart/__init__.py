@@ -51,25 +51,18 @@ if TYPE_CHECKING:
         option_specs,
     )
     from blueheart.core.units import Length, Unit
-    from blueheart.io.files import (
-        PREVIEW_SIDE,
-        Preview,
-        apply_badge,
-        badge_bytes,
-        badge_file,
-        preview_bytes,
-        write_emblem,
-    )
+    from blueheart.io.badging import apply_badge, badge_bytes, badge_file, write_emblem
     from blueheart.io.presets import Preset, PresetError, read_preset
+    from blueheart.io.preview import PREVIEW_SIDE, Preview, preview_bytes
 
 _LAZY = {
-    "apply_badge": "blueheart.io.files",
-    "badge_bytes": "blueheart.io.files",
-    "badge_file": "blueheart.io.files",
-    "preview_bytes": "blueheart.io.files",
-    "Preview": "blueheart.io.files",
-    "PREVIEW_SIDE": "blueheart.io.files",
-    "write_emblem": "blueheart.io.files",
+    "apply_badge": "blueheart.io.badging",
+    "badge_bytes": "blueheart.io.badging",
+    "badge_file": "blueheart.io.badging",
+    "preview_bytes": "blueheart.io.preview",
+    "Preview": "blueheart.io.preview",
+    "PREVIEW_SIDE": "blueheart.io.preview",
+    "write_emblem": "blueheart.io.badging",
     "render_emblem": "blueheart.core.emblem",
     "emblem_svg": "blueheart.core.emblem",
     "silhouette": "blueheart.core.heart",

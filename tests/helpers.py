@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import ExifTags, Image, ImageCms
 
-from blueheart.io import imagefile
+from blueheart.io import reading
 
 UN_BLUE_RGB = (0x00, 0x9E, 0xDB)
 SHARED_PHOTOS = Path(
@@ -352,8 +352,8 @@ class FailingFile(io.RawIOBase):
 
 def fail_reads(monkeypatch: pytest.MonkeyPatch, path: Path, fail_at: int) -> None:
     """Make blueheart's reads of the image file ``path`` fail with EIO from byte ``fail_at`` on
-    (every input is opened through ``imagefile.open_regular``); other files read as usual."""
-    opener = imagefile.open_regular
+    (every input is opened through ``reading.open_regular``); other files read as usual."""
+    opener = reading.open_regular
 
     def open_failing(source: Path, name: str) -> IO[bytes]:
         stream = opener(source, name)
@@ -362,7 +362,7 @@ def fail_reads(monkeypatch: pytest.MonkeyPatch, path: Path, fail_at: int) -> Non
         stream.close()
         return io.BufferedReader(FailingFile(path, fail_at))
 
-    monkeypatch.setattr(imagefile, "open_regular", open_failing)
+    monkeypatch.setattr(reading, "open_regular", open_failing)
 
 
 def fail_stat(monkeypatch: pytest.MonkeyPatch, path: Path, code: int) -> None:

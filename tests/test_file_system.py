@@ -28,7 +28,7 @@ from blueheart.batching.run import LOCK_NAME, destination_lock, find_images
 from blueheart.cli.commands import cli
 from blueheart.core.errors import OutputWriteError
 from blueheart.core.formats import TEMP_SUFFIX
-from blueheart.io.imagefile import write_atomic
+from blueheart.io.atomic import write_atomic
 
 TIMEOUT_S = 60
 IS_ROOT = os.geteuid() == 0
@@ -369,17 +369,17 @@ def test_a_file_swapped_for_a_fifo_after_the_check_is_opened_without_waiting(
     probe = (
         "import os, stat\n"
         "from pathlib import Path\n"
-        "from blueheart.io import imagefile\n"
-        "real = imagefile._require_regular\n"
+        "from blueheart.io import reading\n"
+        "real = reading._require_regular\n"
         "calls = []\n"
         "def first_says_regular(mode, path, name):\n"
         "    calls.append(mode)\n"
         "    if len(calls) > 1:\n"
         "        real(mode, path, name)\n"
-        "imagefile._require_regular = first_says_regular\n"
+        "reading._require_regular = first_says_regular\n"
         "try:\n"
-        f"    imagefile.open_regular(Path({str(fifo)!r}), 'swapped.jpg')\n"
-        "except imagefile.UnreadableImageError as error:\n"
+        f"    reading.open_regular(Path({str(fifo)!r}), 'swapped.jpg')\n"
+        "except reading.UnreadableImageError as error:\n"
         "    print(error)\n"
     )
     done = subprocess.run(
@@ -889,16 +889,16 @@ def test_batch_fails_an_input_that_cannot_be_read_naming_it(
 def test_an_unforeseen_error_of_one_file_names_it_in_the_batch(
     failing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from blueheart.io import files
+    from blueheart.io import badging
 
-    badge = files.badge_file
+    badge = badging.badge_file
 
     def badge_or_fail(source: str | Path, *args: object, **kwargs: object) -> None:
         if Path(source).name == "bad.jpg":
             raise OSError(5, "Input/output error")  # a read outside the image's own reader
         badge(source, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(files, "badge_file", badge_or_fail)
+    monkeypatch.setattr(badging, "badge_file", badge_or_fail)
     report = batch(failing, tmp_path / "out", workers=1)
     (failed,) = [result for result in report.results if result.status == "failed"]
     assert (

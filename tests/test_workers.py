@@ -37,9 +37,9 @@ def small_photos(root: Path, count: int) -> Path:
 def _badge_file_that(action: str, name: str, marker: str | None) -> None:
     """Worker initializer: ``badge_file`` kills its worker (or hangs) on the file ``name``;
     with a ``marker`` path, only the first time."""
-    import blueheart.io.files
+    import blueheart.io.badging
 
-    original = blueheart.io.files.badge_file
+    original = blueheart.io.badging.badge_file
 
     def badge_file(source: Any, *args: Any, **kwargs: Any) -> None:
         first = marker is None or not Path(marker).exists()
@@ -51,7 +51,7 @@ def _badge_file_that(action: str, name: str, marker: str | None) -> None:
             time.sleep(3600)
         original(source, *args, **kwargs)
 
-    blueheart.io.files.badge_file = badge_file
+    blueheart.io.badging.badge_file = badge_file
 
 
 def test_a_file_that_kills_its_worker_costs_only_that_file(tmp_path: Path) -> None:

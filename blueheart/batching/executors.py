@@ -59,7 +59,7 @@ def executor_for(workers: int, scheduler: str | None = None) -> Iterator[Executo
         yield None
     else:
         # Forked workers inherit what is imported here instead of importing it each.
-        for module in ("blueheart.io.files", "blueheart.core.pipeline"):
+        for module in ("blueheart.io.badging", "blueheart.core.pipeline"):
             importlib.import_module(module)
         with WorkerPool(workers) as pool:
             yield pool

@@ -41,18 +41,17 @@ from blueheart.core.errors import (
 )
 from blueheart.core.formats import SUFFIX_FORMATS, TEMP_SUFFIX, output_format, output_suffix
 from blueheart.core.options import BadgeOptions, path_argument, resolve_options
-from blueheart.io.imagefile import (
+from blueheart.io.atomic import (
     check_output,
     file_identity,
-    file_kind,
-    looks_whole,
     make_folders,
     missing_folders,
-    open_regular,
     remove_temp_files_of,
     write_atomic,
 )
+from blueheart.io.reading import file_kind, open_regular
 from blueheart.io.targets import NameKey, PlannedNames, name_key_in
+from blueheart.io.whole import looks_whole
 
 Status = Literal["ok", "skipped", "failed"]
 
@@ -1081,7 +1080,7 @@ def badge_job(job: Job, options: BadgeOptions, overwrite: bool) -> Result:
     an output that exists when it runs was written by an earlier attempt of the same job (a
     Dask task run again after its worker died): ``ok``, not ``failed``.
     """
-    from blueheart.io.files import badge_file
+    from blueheart.io.badging import badge_file
 
     output = Path(job.output)
     # A symbolic link inside DEST must not carry an output out of it.

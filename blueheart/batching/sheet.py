@@ -27,13 +27,10 @@ from blueheart.core.errors import (
 )
 from blueheart.core.formats import named_format
 from blueheart.core.options import DEFAULT_MAX_PIXELS, Focus, OutputFormat
-from blueheart.io.imagefile import (
-    check_output,
-    decoding,
-    file_identity,
-    open_image,
-    save_image_atomic,
-)
+from blueheart.io.atomic import check_output, file_identity
+from blueheart.io.decoding import decoding
+from blueheart.io.encoding import save_image_atomic
+from blueheart.io.reading import open_image
 
 SHEET_BACKGROUND = (236, 239, 242)
 MASK_OUTLINE = (160, 168, 176)

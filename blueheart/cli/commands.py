@@ -207,7 +207,7 @@ def badge(inputs: tuple[str, ...], output: str | None, overwrite: bool, **params
     blueheart badge me.heic -o me-avatar.png --crop circle --output-size 1080
     blueheart badge team/*.jpg -o badged/ --position auto
     """
-    from blueheart.io.files import badge_file
+    from blueheart.io.badging import badge_file
     from blueheart.io.targets import badge_targets
 
     with _library_errors():
@@ -330,7 +330,7 @@ def emblem(output: str, size: int, overwrite: bool, **params: Any) -> None:
     blueheart emblem -o heart.svg
     blueheart emblem -o pin.png --size 1024 --style pin
     """
-    from blueheart.io.files import write_emblem
+    from blueheart.io.badging import write_emblem
 
     with _library_errors():
         write_emblem(output, size, overwrite=overwrite, **params)

@@ -1,6 +1,6 @@
 """What one image goes through in memory: normalise -> crop/resize -> place -> composite.
 
-``badge_frame`` is that sequence, written once: ``blueheart.io.files`` runs it for
+``badge_frame`` is that sequence, written once: ``blueheart.io.badging`` runs it for
 ``apply_badge`` and for every frame of a file. Nothing here sees a path: a custom emblem
 arrives as an image (see ``custom_emblem``).
 """
@@ -92,6 +92,38 @@ def badge_frame(
     """
     side = output_side(frame.size, options.crop, options.output_size, enlarge=options.enlarge)
     check_output_size(frame.size, options.crop, side, max_pixels=options.max_pixels)
+    framed = framed_frame(frame, options, side, keep_cmyk=keep_cmyk, in_place=in_place, plan=plan)
+    photo = framed.image
+    plan = framed.plan or plan_badge(photo, options, framed.icc, custom, framed.faces)
+    stamp(photo, plan.emblem, plan.box)
+    return BadgedFrame(photo, framed.icc, plan)
+
+
+@dataclass(frozen=True)
+class FramedFrame:
+    """A frame upright, in a working mode, cropped and resized; the ICC profile of its pixels
+    (None: sRGB); the faces ``auto`` weighs on it; an earlier plan that still fits it, if any."""
+
+    image: Image.Image
+    icc: bytes | None
+    faces: tuple[Face, ...]
+    plan: BadgePlan | None
+
+
+def framed_frame(
+    frame: Image.Image,
+    options: BadgeOptions,
+    side: int | None,
+    *,
+    keep_cmyk: bool,
+    in_place: bool,
+    plan: BadgePlan | None = None,
+) -> FramedFrame:
+    """Normalise, then crop and resize ``frame`` to the output's longer ``side`` px (None:
+    unchanged): what ``badge_frame`` and the preview both do before placing the emblem.
+
+    ``plan`` an earlier frame's plan, kept when it fits this frame (its faces are then not
+    looked for); ``keep_cmyk`` and ``in_place`` as for ``badge_frame``."""
     photo, icc = normalise(frame, keep_cmyk=keep_cmyk, in_place=in_place)
     # A TIFF's pages differ in size: a page of another size gets its own plan.
     planned = plan is not None and plan.canvas == output_canvas(photo.size, options.crop, side)
@@ -101,10 +133,7 @@ def badge_frame(
         faces = find_faces(photo, options, placing=not planned)
         if photo is frame and not in_place:
             photo = photo.copy()
-    if plan is None or not planned:
-        plan = plan_badge(photo, options, icc, custom, faces)
-    stamp(photo, plan.emblem, plan.box)
-    return BadgedFrame(photo, icc, plan)
+    return FramedFrame(photo, icc, faces, plan if planned else None)
 
 
 def frame_photo(

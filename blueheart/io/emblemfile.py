@@ -7,7 +7,8 @@ from pathlib import Path
 
 from blueheart.core.errors import BlueheartError, OptionError
 from blueheart.core.pipeline import CustomEmblem, custom_emblem
-from blueheart.io.imagefile import decoding, open_image
+from blueheart.io.decoding import decoding
+from blueheart.io.reading import open_image
 
 EMBLEM_MAX_PIXELS = 64_000_000
 """The largest custom emblem read (8000 x 8000 px): it is scaled down to its box anyway."""

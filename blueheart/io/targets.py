@@ -14,7 +14,7 @@ from pathlib import Path
 from blueheart.core.errors import OptionError, OutputWriteError, input_refused
 from blueheart.core.formats import SUFFIX_FORMATS, TEMP_SUFFIX, badged_name, named_format
 from blueheart.core.options import BadgeOptions
-from blueheart.io.imagefile import file_identity
+from blueheart.io.atomic import file_identity
 
 _SEPARATORS = tuple(sep for sep in (os.sep, os.altsep) if sep)
 NameKey = Callable[[str], str]

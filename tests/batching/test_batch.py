@@ -200,7 +200,7 @@ def test_a_read_only_destination_fails_each_file_with_a_reason(
 ) -> None:
     import errno
 
-    from blueheart.io import imagefile
+    from blueheart.io import atomic
 
     def read_only(*args: object, **kwargs: object) -> None:
         # What a read-only folder answers (tests run as root, who would be let through).
@@ -209,7 +209,7 @@ def test_a_read_only_destination_fails_each_file_with_a_reason(
     source = organiser_tree(tmp_path)
     destination = tmp_path / "out"
     destination.mkdir()
-    monkeypatch.setattr(imagefile, "_create_temp", read_only)
+    monkeypatch.setattr(atomic, "_create_temp", read_only)
     report = batch(source, destination)
     assert report.counts == {"ok": 0, "skipped": 2, "failed": 5}
     for result in report.results:

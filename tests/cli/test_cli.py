@@ -726,12 +726,12 @@ def test_a_keyboard_interrupt_in_a_command_is_one_line_and_130(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A second Ctrl-C raises KeyboardInterrupt; reaching Click, it printed an empty line first.
-    import blueheart.io.files
+    import blueheart.io.badging
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(blueheart.io.files, "badge_file", interrupted)
+    monkeypatch.setattr(blueheart.io.badging, "badge_file", interrupted)
     source = tmp_path / "me.jpg"
     photo(64, 64).save(source)
     result = run("badge", source)

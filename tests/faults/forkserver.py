@@ -27,7 +27,7 @@ import call_library
 import blueheart.batching.run
 import blueheart.batching.sheet
 import blueheart.cli.commands
-import blueheart.io.files
+import blueheart.io.badging
 import blueheart.io.targets
 
 HUNG = -999  # as faulting.HUNG

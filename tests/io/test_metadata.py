@@ -274,7 +274,7 @@ def test_xmp_text_and_attributes_come_back_exactly() -> None:
 
 def test_the_metadata_policy_imports_no_network_code() -> None:
     # xml.sax.saxutils brings urllib.request and http.client: 20 ms on every run.
-    probe = "import sys, blueheart.io.files; print(sorted({'urllib.request', 'http.client'} & set(sys.modules)))"
+    probe = "import sys, blueheart.io.badging; print(sorted({'urllib.request', 'http.client'} & set(sys.modules)))"
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )

@@ -4,7 +4,7 @@ disk and a file in memory, and the emblem written alone.
 A file goes open -> draft -> settings -> decode -> metadata -> badge -> encode -> write (see
 ``render_file``); its pixels go through ``blueheart.core.pipeline.badge_frame``, as
 ``apply_badge``'s do. The pipeline is imported while the first photo decodes (see
-``_decode``), so this module imports nothing heavy itself.
+``decode``), so this module imports nothing heavy itself.
 """
 
 from __future__ import annotations
@@ -15,48 +15,37 @@ import math
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PIL import ExifTags, Image, PngImagePlugin
 
-from blueheart.core.errors import (
-    EXIF_ERRORS,
-    EmblemDoesNotFitError,
-    OptionError,
-    input_refused,
-)
+from blueheart.core.errors import EXIF_ERRORS, EmblemDoesNotFitError, OptionError, input_refused
 from blueheart.core.formats import emblem_format, named_format, output_format
-from blueheart.core.framing import framed_size, keeps_frame, output_canvas, output_side
+from blueheart.core.framing import framed_size, keeps_frame
 from blueheart.core.options import (
     UN_BLUE,
     BadgeOptions,
-    Crop,
     Style,
     hex_to_rgb,
     path_argument,
     resolve_options,
     type_name,
 )
-from blueheart.core.units import Length, Unit
-from blueheart.io.imagefile import (
-    MULTI_FRAME_FORMATS,
-    PAGED_FORMATS,
+from blueheart.io.atomic import check_output, file_identity, write_atomic
+from blueheart.io.decoding import decoding
+from blueheart.io.encoding import (
     EncodeSettings,
     Frame,
-    check_output,
-    decoding,
     encode,
-    file_identity,
-    frame_count,
     is_lossless_webp,
     jpeg_settings,
-    open_image,
     save_image_atomic,
-    write_atomic,
 )
-from blueheart.io.metadata import Metadata, read_metadata
+from blueheart.io.limits import MULTI_FRAME_FORMATS, PAGED_FORMATS, frame_count
+from blueheart.io.metadata import read_metadata
+from blueheart.io.reading import open_image
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -64,12 +53,10 @@ if TYPE_CHECKING:
     from blueheart.core.options import OptionValues
     from blueheart.core.pipeline import CustomEmblem
 
+
 CMYK_FORMATS = ("JPEG", "TIFF")
 DRAFT_FORMATS = ("JPEG", "MPO")
 """Formats Pillow can decode at a reduced scale (``Image.draft``)."""
-PREVIEW_SIDE = 640
-"""The preview's longer side at most, in px: sharp on a phone, quick to send."""
-PREVIEW_QUALITY = 85
 _SIDEWAYS_ORIENTATIONS = (5, 6, 7, 8)
 _PIPELINE = "blueheart.core.pipeline"
 
@@ -95,8 +82,10 @@ def apply_badge(
         raise TypeError(f"image: expected a PIL.Image.Image, got {type_name(image)}{hint}")
     resolved = resolve_options(options, overrides)
     keep_cmyk = not resolved.needs_alpha
-    with _room_for_emblem(_upright_size(image), resolved):
-        return badge_frame(image, resolved, keep_cmyk=keep_cmyk, custom=_custom(resolved)).image
+    with room_for_emblem(upright_size(image), resolved):
+        return badge_frame(
+            image, resolved, keep_cmyk=keep_cmyk, custom=custom_emblem_of(resolved)
+        ).image
 
 
 def badge_bytes(
@@ -112,10 +101,10 @@ def badge_bytes(
     that cannot be read or is too large, ``OptionError`` for invalid options, and
     ``TypeError`` for ``data`` of another type.
     """
-    return render_file(_file_bytes(data), "input", resolve_options(options, overrides))[0]
+    return render_file(file_bytes(data), "input", resolve_options(options, overrides))[0]
 
 
-def _file_bytes(data: object) -> bytes:
+def file_bytes(data: object) -> bytes:
     """``data``, a file held in memory, as ``bytes``; a ``TypeError`` naming it otherwise."""
     if isinstance(data, bytes):
         return data
@@ -167,14 +156,14 @@ def render_file(
         written = written_format or output_format(
             image.format, options.format, needs_alpha=options.needs_alpha
         )
-        upright = _upright_size(image)  # before a reduced-scale decode shrinks it
-        _draft(image, options)
+        upright = upright_size(image)  # before a reduced-scale decode shrinks it
+        draft(image, options)
         settings = _encode_settings(image, options, written)
-        _decode(image)
+        decode(image)
         # Everything read from the file comes before the pixels change: badging clears the
         # frames' own metadata so that no encoder falls back on it (see without_file_metadata).
         metadata = read_metadata(image, options.metadata, output_format=written)
-        with _room_for_emblem(upright, options):
+        with room_for_emblem(upright, options):
             frames, icc = badged_frames(
                 image,
                 options,
@@ -209,7 +198,7 @@ def badged_frames(
     pixels; only the first with ``all_frames`` False."""
     from blueheart.core.pipeline import BadgePlan, badge_frame
 
-    custom = _custom(options)
+    custom = custom_emblem_of(options)
     frames: list[Frame] = []
     plan: BadgePlan | None = None
     icc: bytes | None = None
@@ -234,7 +223,7 @@ def badged_frames(
 
 
 @contextlib.contextmanager
-def _room_for_emblem(size: tuple[int, int], options: BadgeOptions) -> Iterator[None]:
+def room_for_emblem(size: tuple[int, int], options: BadgeOptions) -> Iterator[None]:
     """An emblem that does not fit blames ``output_size`` when it is what leaves no room on an
     upright image of ``size`` (see ``pipeline.output_too_small``)."""
     try:
@@ -242,13 +231,13 @@ def _room_for_emblem(size: tuple[int, int], options: BadgeOptions) -> Iterator[N
     except EmblemDoesNotFitError as error:
         from blueheart.core.pipeline import output_too_small
 
-        blamed = output_too_small(size, options, _custom(options))
+        blamed = output_too_small(size, options, custom_emblem_of(options))
         if blamed is None:
             raise
         raise blamed from error
 
 
-def _custom(options: BadgeOptions) -> CustomEmblem | None:
+def custom_emblem_of(options: BadgeOptions) -> CustomEmblem | None:
     """The custom emblem ``options`` name, loaded; None for the built-in heart."""
     if options.emblem is None:
         return None
@@ -285,69 +274,7 @@ def _disposal(image: Image.Image) -> int | None:
     return None
 
 
-@dataclass(frozen=True)
-class Preview:
-    """A photo framed as its badged output will be, small, and where the emblem will sit.
-
-    ``jpeg``: the upright, cropped photo (a circle crop stays square), longer side at most the
-    preview side, ICC profile kept and no other metadata; ``size``: its (width, height) px;
-    ``output_size``: the (width, height) px of the output ``badge_bytes`` would make;
-    ``box``: the emblem's (left, top, right, bottom) as fractions of the picture's width and
-    height, the same in the preview and the output (up to a pixel of rounding).
-    """
-
-    jpeg: bytes
-    size: tuple[int, int]
-    output_size: tuple[int, int]
-    box: tuple[float, float, float, float]
-
-
-def preview_bytes(
-    data: bytes | bytearray | memoryview,
-    options: BadgeOptions | None = None,
-    *,
-    max_side: int = PREVIEW_SIDE,
-    **overrides: Unpack[OptionValues],
-) -> Preview:
-    """Frame an image file held in memory as ``badge_bytes`` would, small, without the emblem.
-
-    For a page that draws the emblem over the photo and lets people move it: ``box`` places it
-    as the output would, and ``at`` (the box's centre) puts it back there. A JPEG is decoded at
-    a reduced scale, so a 12-megapixel photo is never decoded whole. ``max_side`` is the
-    preview's longer side at most, in px. Raises what ``badge_bytes`` raises.
-    """
-    data = _file_bytes(data)
-    resolved = resolve_options(options, overrides)
-    with open_image(data, name="input", max_pixels=resolved.max_pixels) as image, decoding("input"):
-        upright = _upright_size(image)
-        side = output_side(upright, resolved.crop, resolved.output_size, enlarge=resolved.enlarge)
-        output = output_canvas(upright, resolved.crop, side)
-        side = min(max_side, max(output))
-        square = Crop.SQUARE if resolved.crop is Crop.CIRCLE else resolved.crop
-        framing = resolved.replace(crop=square, output_size=side)
-        _draft(image, framing)
-        _decode(image)
-        from blueheart.core.pipeline import frame_photo, normalise, plan_badge
-
-        photo, icc = normalise(image, keep_cmyk=False, in_place=True)
-        photo, faces = frame_photo(photo, framing, side)
-        scaled = _scaled(resolved, photo.width / output[0], square=output[0] == output[1])
-        with _room_for_emblem(upright, resolved):
-            plan = plan_badge(photo, scaled, icc, _custom(resolved), faces)
-        settings = EncodeSettings("JPEG", PREVIEW_QUALITY, hex_to_rgb(resolved.background))
-        preview = without_file_metadata(photo)
-        jpeg = encode([Frame(preview, None)], settings, Metadata(icc, None, None))
-    width, height = photo.size
-    box = plan.box
-    return Preview(
-        jpeg,
-        photo.size,
-        output,
-        (box.left / width, box.top / height, box.right / width, box.bottom / height),
-    )
-
-
-def _upright_size(image: Image.Image) -> tuple[int, int]:
+def upright_size(image: Image.Image) -> tuple[int, int]:
     """The opened image's (width, height) once its EXIF orientation is applied."""
     try:
         orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
@@ -355,21 +282,6 @@ def _upright_size(image: Image.Image) -> tuple[int, int]:
         orientation = 1
     width, height = image.size
     return (height, width) if orientation in _SIDEWAYS_ORIENTATIONS else (width, height)
-
-
-def _scaled(options: BadgeOptions, scale: float, *, square: bool) -> BadgeOptions:
-    """``options`` for a copy of the output scaled by ``scale``: pixel lengths scaled, and
-    circle-safe decided by the output's shape, not the copy's rounded one."""
-
-    def length(value: Length) -> Length:
-        return Length.px(value.value * scale) if value.unit is Unit.PX else value
-
-    return options.replace(
-        size=length(options.size),
-        margin=length(options.margin),
-        offset=(length(options.offset[0]), length(options.offset[1])),
-        circle_safe=square if options.circle_safe is None else options.circle_safe,
-    )
 
 
 def write_emblem(
@@ -401,7 +313,7 @@ def write_emblem(
         save_image_atomic(raster, target, overwrite=overwrite)
 
 
-def _draft(image: Image.Image, options: BadgeOptions) -> None:
+def draft(image: Image.Image, options: BadgeOptions) -> None:
     """Ask a JPEG to decode at a reduced scale when the output is smaller."""
     if options.output_size is None:
         return
@@ -411,7 +323,7 @@ def _draft(image: Image.Image, options: BadgeOptions) -> None:
         image.draft(image.mode, (math.ceil(width * scale), math.ceil(height * scale)))
 
 
-def _decode(image: Image.Image) -> None:
+def decode(image: Image.Image) -> None:
     """Decode ``image``; the first time, import the pixel pipeline meanwhile.
 
     The pipeline brings numpy, ImageCms and the emblem (about 0.1 s to import). Pillow decodes

@@ -1,4 +1,4 @@
-"""The file flow (blueheart.io.files) on what phones and cameras make: each test writes a file,
+"""The file flow (blueheart.io.badging) on what phones and cameras make: each test writes a file,
 badges it, reopens the output and checks pixels: orientation, formats, colour, animations."""
 
 from __future__ import annotations

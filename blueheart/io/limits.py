@@ -1,0 +1,153 @@
+"""The pixel limits of an input, checked from its header: frames, pages, a JPEG's density."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import IO
+
+from PIL import Image, JpegImagePlugin
+
+from blueheart.core.errors import ImageTooLargeError, UnreadableImageError
+from blueheart.io.decoding import DECODE_ERRORS
+
+ANIMATED_FORMATS = ("GIF", "PNG", "WEBP", "AVIF")
+MULTI_FRAME_FORMATS = (*ANIMATED_FORMATS, "TIFF")
+"""Formats that store several frames; written as another, an animation keeps its first."""
+PAGED_FORMATS = ("TIFF",)
+"""Formats whose every page is badged (when written in the same format)."""
+MAX_FRAMES = 10_000
+"""Frames an animation may have: every frame is held until the output is encoded."""
+MAX_ANIMATION_PIXELS = 100_000_000
+"""Frames x width x height of an animation, at most (or ``max_pixels`` if lower): a few
+kilobytes of WebP or GIF can claim a huge canvas, and every frame is re-encoded."""
+_JPEG_PIXELS_PER_BYTE = 1024
+"""At most this many pixels a byte of a JPEG's entropy-coded data: Huffman coding spends at least
+a bit on each 8x8 block's DC (a flat grey 8000x6000 JPEG, optimised, holds 256 a byte). More is
+a header lying about its size, and decoding a progressive one would still cost seconds and a
+gigabyte. Only the scans count: comments, EXIF or bytes after the end can pad a file at will."""
+_JPEG_SOS, _JPEG_EOI = 0xDA, 0xD9
+_JPEG_STANDALONE_MARKERS = frozenset({0x01, *range(0xD0, 0xD9)})
+"""TEM, RST0-7 and SOI: markers without a length."""
+_JPEG_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7]")
+"""What ends a scan's entropy-coded data: a marker other than a stuffed 0xFF00 or a restart."""
+SCAN_CHUNK = 1 << 16
+
+
+def check_pixels(size: tuple[int, int], name: str, max_pixels: int) -> None:
+    width, height = size
+    if width < 1 or height < 1:
+        raise UnreadableImageError(f"{name}: the image has no pixels ({width}x{height})")
+    pixels = width * height
+    if pixels > max_pixels:
+        raise ImageTooLargeError(
+            f"{name}: {width}x{height} is {pixels:,} pixels, over the limit of {max_pixels:,}"
+        )
+
+
+def check_size(image: Image.Image, name: str, max_pixels: int) -> None:
+    check_pixels(image.size, name, max_pixels)
+    width, height = image.size
+    pixels = width * height
+    frames = frame_count(image)
+    if frames > MAX_FRAMES:
+        raise ImageTooLargeError(
+            f"{name}: {frames:,} frames, over the limit of {MAX_FRAMES:,} for an animation"
+        )
+    if image.format in PAGED_FORMATS:
+        # Pages have sizes and data of their own, as separate images would.
+        pages = sum(width * height for width, height in _page_sizes(image))
+        if pages > max_pixels:
+            raise ImageTooLargeError(
+                f"{name}: {frames:,} pages of {pages:,} pixels in all, "
+                f"over the limit of {max_pixels:,}"
+            )
+        return
+    animation_limit = min(max_pixels, MAX_ANIMATION_PIXELS)
+    if frames > 1 and frames * pixels > animation_limit:
+        raise ImageTooLargeError(
+            f"{name}: {frames:,} frames of {width}x{height} are {frames * pixels:,} pixels, "
+            f"over the limit of {animation_limit:,} for an animation"
+        )
+
+
+def check_density(image: Image.Image, name: str, stream: IO[bytes]) -> None:
+    if not isinstance(image, JpegImagePlugin.JpegImageFile):
+        return
+    needed = math.ceil(image.width * image.height / _JPEG_PIXELS_PER_BYTE)
+    position = stream.tell()
+    found = _entropy_coded_bytes(stream, needed)
+    stream.seek(position)
+    if found < needed:
+        raise ImageTooLargeError(
+            f"{name}: claims {image.width}x{image.height} pixels in {found:,} bytes of image "
+            "data, more than a JPEG can hold (a damaged or hostile header)"
+        )
+
+
+def _entropy_coded_bytes(stream: IO[bytes], enough: int) -> int:
+    """Bytes of entropy-coded data in the JPEG ``stream``, over all its scans up to the end of
+    image, counted until there are ``enough``.
+
+    Walks the markers, seeking over each segment; only scans are read, and only as far as
+    ``enough`` bytes: a few hundred kilobytes for the largest photo.
+    """
+    position, total = 2, 0  # after the start-of-image marker
+    while total < enough:
+        stream.seek(position)
+        head = stream.read(4)
+        if len(head) < 2 or head[0] != 0xFF or head[1] == _JPEG_EOI:
+            break
+        if head[1] == 0xFF:  # fill byte before a marker
+            position += 1
+        elif head[1] in _JPEG_STANDALONE_MARKERS:
+            position += 2
+        elif len(head) < 4:
+            break
+        else:
+            position += 2 + int.from_bytes(head[2:4], "big")
+            if head[1] == _JPEG_SOS:
+                scan = _scan_length(stream, position, enough - total)
+                total += scan
+                position += scan
+    return total
+
+
+def _scan_length(stream: IO[bytes], start: int, enough: int) -> int:
+    """Length of the entropy-coded data at ``start``, up to the next marker (``enough`` if
+    it is at least that long)."""
+    offset = start
+    while offset - start < enough:
+        stream.seek(offset)
+        chunk = stream.read(SCAN_CHUNK)
+        found = _JPEG_SCAN_END.search(chunk)
+        if found:
+            return offset + found.start() - start
+        if len(chunk) < 2:
+            return offset + len(chunk) - start
+        offset += len(chunk) - 1  # a marker may straddle the chunk's end
+    return enough
+
+
+def _page_sizes(image: Image.Image) -> list[tuple[int, int]]:
+    """The size of each page, up to the first that cannot be read (a damaged chain of pages
+    keeps those before it, as a reader showing the first page would)."""
+    sizes = [image.size]
+    while len(sizes) <= MAX_FRAMES:
+        try:
+            image.seek(len(sizes))  # reads the page's header only
+        except DECODE_ERRORS:
+            break
+        sizes.append(image.size)
+    image.seek(0)
+    return sizes
+
+
+def frame_count(image: Image.Image) -> int:
+    """How many frames will be badged: all of an animation or of a TIFF's pages, one of
+    anything else."""
+    if image.format in PAGED_FORMATS:
+        return len(_page_sizes(image))
+    if image.format not in ANIMATED_FORMATS:
+        return 1
+    return int(getattr(image, "n_frames", 1))
