@@ -16,7 +16,7 @@ from helpers import decodes_fully, many_photos, photo
 from PIL import Image
 
 from blueheart import BadgeOptions, OptionError, Result, batch
-from blueheart.batching.run import LOCK_NAME
+from blueheart.batching.lock import LOCK_NAME
 from blueheart.core.formats import TEMP_SUFFIX
 
 
@@ -176,7 +176,7 @@ def test_a_library_batch_removes_what_a_killed_run_left(tmp_path: Path) -> None:
 
 
 def test_stale_temp_files_are_removed_before_resuming(tmp_path: Path) -> None:
-    from blueheart.batching.run import remove_stale_temp_files
+    from blueheart.batching.lock import remove_stale_temp_files
 
     destination = tmp_path / "out"
     (destination / "sub").mkdir(parents=True)
@@ -317,7 +317,8 @@ def test_a_failed_worker_fails_its_files_and_the_batch_goes_on(tmp_path: Path) -
                 return future
             return super().submit(fn, *args, **kwargs)
 
-    from blueheart.batching.run import plan_batch, run_jobs
+    from blueheart.batching.plan import plan_batch
+    from blueheart.batching.runner import run_jobs
 
     plan = plan_batch(source, tmp_path / "out", BadgeOptions(), overwrite=False)
     with FirstChunkDies(2) as executor:
@@ -330,7 +331,8 @@ def test_a_failed_worker_fails_its_files_and_the_batch_goes_on(tmp_path: Path) -
 
 
 def test_chunks_shrink_toward_the_end_so_no_worker_waits_alone(tmp_path: Path) -> None:
-    from blueheart.batching.run import Job, _chunks
+    from blueheart.batching.records import Job
+    from blueheart.batching.runner import _chunks
 
     jobs = []
     for index in range(60):
@@ -379,7 +381,7 @@ def test_outputs_one_name_on_the_destination_fail_after_the_first(
 ) -> None:
     from functools import partial
 
-    from blueheart.batching.run import plan_batch
+    from blueheart.batching.plan import plan_batch
     from blueheart.io.targets import fold_name
 
     source = tmp_path / "src"
