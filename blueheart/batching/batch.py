@@ -6,11 +6,12 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from pathlib import Path
 
 from blueheart.batching.executors import executor_for
 from blueheart.batching.folders import check_folders
-from blueheart.batching.lock import destination_lock, remove_stale_temp_files
+from blueheart.batching.lock import LockHold, destination_lock, remove_stale_temp_files
 from blueheart.batching.plan import plan_batch
 from blueheart.batching.records import Job, Plan, Report, Result
 from blueheart.batching.reportfile import check_report
@@ -66,54 +67,99 @@ def batch(
     be checked (an I/O error), and ``TypeError`` for an argument of the wrong type
     (``source``, ``destination``, ``report``, ``options``).
     """
-    source_path = path_argument("source", source)
-    destination_path = path_argument("destination", destination)
-    if report is not None:
-        path_argument("report", report)
-    resolved = resolve_options(options, {})
-    report_path = Path(report) if report is not None else None
+    request = _Request.of(source, destination, options, overwrite=overwrite, report=report)
     if dry_run:
-        plan = _checked_plan(source_path, destination_path, resolved, overwrite, report_path)
-        _announce(plan.decided, progress)
-        if planned:
-            planned(plan)
-        return Report(plan.decided)
-    check_folders(source_path, destination_path)
+        return _dry_run(request, progress, planned)
+    check_folders(request.source, request.destination)
     stop = stop if stop is not None else threading.Event()
     # The workers first: a scheduler that cannot be reached refuses the run before the
     # destination or its lock is made. The lock before the plan: two runs started together
     # into one folder (or one inside the other) never both plan to write it.
     with (
         _running_on(executor, workers, scheduler) as runner,
-        destination_lock(destination_path) as hold,
+        destination_lock(request.destination) as hold,
     ):
-        remove_stale_temp_files(destination_path)
-        plan = _checked_plan(source_path, destination_path, resolved, overwrite, report_path)
-        hold.refusable = False
-        if report_path is not None:  # a killed run's half-written report, outside DEST
-            remove_temp_files_of(report_path)
+        plan = _plan_under_lock(request, hold)
         results = list(plan.decided)
-        _announce(plan.decided, progress)
-        if planned:
-            planned(plan)
-        _run(plan.jobs, resolved, runner, overwrite, stop, results, progress)
-        # Workers killed mid-photo (by a stop, by the kernel, or as survivors of a broken
-        # pool) leave their hidden temp files; the run removes its own.
-        remove_stale_temp_files(destination_path)
-        outcome = Report(tuple(results), interrupted=stop.is_set())
-        if report_path is not None:
-            write_atomic(report_path, outcome.to_json().encode("utf-8"), overwrite=True)
+        _start(plan, progress, planned)
+        _run(plan.jobs, request.options, runner, request.overwrite, stop, results, progress)
+        outcome = _finish(request, results, stop)
     return outcome
 
 
-def _checked_plan(
-    source: Path, destination: Path, options: BadgeOptions, overwrite: bool, report: Path | None
-) -> Plan:
-    """The plan, with ``report`` checked against it."""
-    plan = plan_batch(source, destination, options, overwrite=overwrite)
-    if report is not None:
-        check_report(report, plan, overwrite=overwrite)
+@dataclass(frozen=True)
+class _Request:
+    """What ``batch`` was asked, its arguments checked."""
+
+    source: Path
+    destination: Path
+    options: BadgeOptions
+    overwrite: bool
+    report: Path | None
+
+    @classmethod
+    def of(
+        cls,
+        source: object,
+        destination: object,
+        options: BadgeOptions | None,
+        *,
+        overwrite: bool,
+        report: str | Path | None,
+    ) -> _Request:
+        """The request, or a ``TypeError`` naming the argument of the wrong type."""
+        source_path = path_argument("source", source)
+        destination_path = path_argument("destination", destination)
+        report_path = path_argument("report", report) if report is not None else None
+        resolved = resolve_options(options, {})
+        return cls(source_path, destination_path, resolved, overwrite, report_path)
+
+
+def _dry_run(
+    request: _Request, progress: ProgressCallback | None, planned: PlanCallback | None
+) -> Report:
+    """The plan announced, nothing written and no lock taken."""
+    plan = _checked_plan(request)
+    _start(plan, progress, planned)
+    return Report(plan.decided)
+
+
+def _plan_under_lock(request: _Request, hold: LockHold) -> Plan:
+    """Clean up after a killed run and plan; from here on the run is no longer refused."""
+    remove_stale_temp_files(request.destination)
+    plan = _checked_plan(request)
+    hold.refusable = False
+    if request.report is not None:  # a killed run's half-written report, outside DEST
+        remove_temp_files_of(request.report)
     return plan
+
+
+def _checked_plan(request: _Request) -> Plan:
+    """The plan, with the report's path checked against it."""
+    plan = plan_batch(
+        request.source, request.destination, request.options, overwrite=request.overwrite
+    )
+    if request.report is not None:
+        check_report(request.report, plan, overwrite=request.overwrite)
+    return plan
+
+
+def _start(plan: Plan, progress: ProgressCallback | None, planned: PlanCallback | None) -> None:
+    """Announce the results decided while planning, then the plan."""
+    _announce(plan.decided, progress)
+    if planned:
+        planned(plan)
+
+
+def _finish(request: _Request, results: list[Result], stop: threading.Event) -> Report:
+    """Remove this run's temp files, and write the report."""
+    # Workers killed mid-photo (by a stop, by the kernel, or as survivors of a broken
+    # pool) leave their hidden temp files; the run removes its own.
+    remove_stale_temp_files(request.destination)
+    outcome = Report(tuple(results), interrupted=stop.is_set())
+    if request.report is not None:
+        write_atomic(request.report, outcome.to_json().encode("utf-8"), overwrite=True)
+    return outcome
 
 
 def _announce(results: Iterable[Result], progress: ProgressCallback | None) -> None:

@@ -8,8 +8,8 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from blueheart.batching.records import Identity, _identity
-from blueheart.batching.walk import _cannot_read
+from blueheart.batching.records import Identity, stat_identity
+from blueheart.batching.walk import cannot_read
 from blueheart.core.errors import OptionError, UnreadableImageError
 
 
@@ -18,16 +18,16 @@ def check_folders(source: Path, destination: Path) -> None:
     holds it; compared by device and inode, so a bind mount or a link is seen through.
 
     ``UnreadableImageError`` if ``source`` cannot be read (an I/O error: not a usage error)."""
-    found = _status(source, functools.partial(_cannot_read_source, source))
+    found = path_status(source, functools.partial(_cannot_read_source, source))
     if found is None or not stat.S_ISDIR(found.st_mode):
         what = "does not exist" if found is None else "is not a folder"
         raise OptionError("source", f"{source} {what}")
-    into = _status(destination, functools.partial(_cannot_use, destination))
+    into = path_status(destination, functools.partial(_cannot_use, destination))
     if into is None:
         return
     if not stat.S_ISDIR(into.st_mode):
         raise OptionError("destination", f"{destination} exists and is not a folder")
-    destination_identity = _identity(into)
+    destination_identity = stat_identity(into)
     try:
         lineage = _lineage(source)
     except OSError as error:
@@ -40,7 +40,7 @@ def check_folders(source: Path, destination: Path) -> None:
         raise OptionError("destination", "the destination may not contain the source")
 
 
-def _status(path: Path, failure: Callable[[OSError], Exception]) -> os.stat_result | None:
+def path_status(path: Path, failure: Callable[[OSError], Exception]) -> os.stat_result | None:
     """``path``'s status (links followed), None if nothing is there; ``failure(error)`` raised
     when that cannot be told (EIO, EACCES, a name too long)."""
     try:
@@ -52,7 +52,7 @@ def _status(path: Path, failure: Callable[[OSError], Exception]) -> os.stat_resu
 
 
 def _cannot_read_source(source: Path, error: OSError) -> UnreadableImageError:
-    return UnreadableImageError(_cannot_read(source, error))
+    return UnreadableImageError(cannot_read(source, error))
 
 
 def _cannot_use(destination: Path, error: OSError) -> OptionError:

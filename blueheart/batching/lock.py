@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from blueheart._version import __version__
-from blueheart.batching.records import _identity
+from blueheart.batching.records import stat_identity
 from blueheart.core.errors import BlueheartError, OptionError
 from blueheart.core.formats import TEMP_SUFFIX
 from blueheart.io.imagefile import make_folders, missing_folders
@@ -120,7 +120,7 @@ def _hold(descriptor: int, lock: Path) -> None:
             raise OptionError("destination", f"{lock} is not a regular file")
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         # A refused run removes the lock file it made: held, but no longer at its name.
-        if _identity(lock.stat()) != _identity(found):
+        if stat_identity(lock.stat()) != stat_identity(found):
             raise BlockingIOError
     except FileNotFoundError:
         raise BlockingIOError from None

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from blueheart.batching.folders import check_folders
 from blueheart.batching.lock import LOCK_NAME
-from blueheart.batching.records import Identity, Job, Plan, Result, Status, _identity
+from blueheart.batching.records import Identity, Job, Plan, Result, Status, stat_identity
 from blueheart.batching.walk import Found, discover
 from blueheart.core.errors import input_refused
 from blueheart.core.formats import SUFFIX_FORMATS, output_format, output_suffix
@@ -152,7 +152,7 @@ def _decide_output(
         return ("skipped", None, "exists"), None
     if file_identity(output) in inputs:
         return ("failed", input_refused(output, same_file=True), None), None
-    return None, _identity(found)
+    return None, stat_identity(found)
 
 
 def _suffix(path: Path, kind: str, options: BadgeOptions) -> str:

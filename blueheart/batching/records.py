@@ -105,5 +105,6 @@ class Report:
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def _identity(found: os.stat_result) -> Identity:
+def stat_identity(found: os.stat_result) -> Identity:
+    """The ``Identity`` of the file ``found`` describes."""
     return found.st_dev, found.st_ino

@@ -9,7 +9,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from blueheart.batching.folders import _status
+from blueheart.batching.folders import path_status
 from blueheart.batching.lock import LOCK_NAME
 from blueheart.batching.records import Identity, Plan
 from blueheart.core.errors import BlueheartError, OptionError, OutputWriteError, input_refused
@@ -37,7 +37,7 @@ def check_report(path: Path, plan: Plan, *, overwrite: bool) -> None:
     its outputs goes (folders compared by device and inode, so a link or a bind mount of the
     destination is seen through), a lock file, nor anything else.
     """
-    folder = _status(path.parent, functools.partial(_cannot_write, path))
+    folder = path_status(path.parent, functools.partial(_cannot_write, path))
     if folder is None or not stat.S_ISDIR(folder.st_mode):
         missing = "does not exist" if folder is None else "is not a folder"
         raise OptionError("report", f"{path.parent} {missing}")

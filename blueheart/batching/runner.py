@@ -9,8 +9,8 @@ from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future
 from pathlib import Path
 
 from blueheart.batching.executors import WorkerPool, worker_died
-from blueheart.batching.records import Job, Result, _identity
-from blueheart.batching.walk import _within
+from blueheart.batching.records import Job, Result, stat_identity
+from blueheart.batching.walk import is_within
 from blueheart.core.errors import BlueheartError, OptionError, OutputExistsError, one_line
 from blueheart.core.options import BadgeOptions
 
@@ -159,7 +159,7 @@ def written_by_this_run(job: Job) -> bool:
         found = Path(job.output).lstat()
     except OSError:
         return False
-    return _identity(found) != job.replaces
+    return stat_identity(found) != job.replaces
 
 
 def _failed(chunk: list[Job], reason: str) -> Iterator[Result]:
@@ -219,7 +219,7 @@ def badge_job(job: Job, options: BadgeOptions, overwrite: bool) -> Result:
 
     output = Path(job.output)
     # A symbolic link inside DEST must not carry an output out of it.
-    if not _within(output.parent, Path(job.destination)):
+    if not is_within(output.parent, Path(job.destination)):
         reason = f"{job.output}: would be written outside {job.destination} (symbolic link)"
         return Result(job.source, job.output, "failed", reason)
     try:

@@ -84,11 +84,12 @@ def _examine_folder(path: Path, source: Path) -> Found | None:
     try:
         reason = _folder_left_out(path)
     except OSError as error:  # a path longer than the system's limit (PATH_MAX)
-        return Found(path, path.relative_to(source), failed=_cannot_read(path, error))
+        return Found(path, path.relative_to(source), failed=cannot_read(path, error))
     return Found(path, path.relative_to(source), skipped=reason) if reason else None
 
 
-def _cannot_read(path: Path, error: OSError) -> str:
+def cannot_read(path: Path, error: OSError) -> str:
+    """The one-line reason ``path`` cannot be read."""
     return f"{path}: cannot read ({error.strerror or error})"
 
 
@@ -110,7 +111,7 @@ def _examine(path: Path, source: Path) -> Found:
         reason = _file_left_out(path, source)
         found = None if reason else path.stat()
     except OSError as error:  # removed meanwhile, not allowed, or a path over PATH_MAX
-        return Found(path, relative, failed=_cannot_read(path, error))
+        return Found(path, relative, failed=cannot_read(path, error))
     if found is None:
         return Found(path, relative, skipped=reason)
     if not stat.S_ISREG(found.st_mode):
@@ -129,10 +130,10 @@ def _file_left_out(path: Path, source: Path) -> str | None:
         target = path.resolve(strict=True)
     except (OSError, RuntimeError):
         return "broken link"
-    return None if _within(target.parent, source) else "link out of the source folder"
+    return None if is_within(target.parent, source) else "link out of the source folder"
 
 
-def _within(folder: Path, root: Path) -> bool:
+def is_within(folder: Path, root: Path) -> bool:
     """Whether ``folder``, links resolved, is ``root`` or lies below it."""
     resolved, resolved_root = folder.resolve(), root.resolve()
     return resolved == resolved_root or resolved_root in resolved.parents
