@@ -32,7 +32,8 @@ from blueheart.core.errors import (
 )
 
 if TYPE_CHECKING:
-    from blueheart.batching.run import Plan, Report, Result, batch
+    from blueheart.batching.batch import batch
+    from blueheart.batching.records import Plan, Report, Result
     from blueheart.batching.sheet import SheetReport, contact_sheet, write_contact_sheets
     from blueheart.core.emblem import AUTO_RING, HEART_RING, emblem_svg, render_emblem
     from blueheart.core.heart import silhouette
@@ -68,10 +69,10 @@ _LAZY = {
     "silhouette": "blueheart.core.heart",
     "HEART_RING": "blueheart.core.emblem",
     "AUTO_RING": "blueheart.core.emblem",
-    "batch": "blueheart.batching.run",
-    "Plan": "blueheart.batching.run",
-    "Report": "blueheart.batching.run",
-    "Result": "blueheart.batching.run",
+    "batch": "blueheart.batching.batch",
+    "Plan": "blueheart.batching.records",
+    "Report": "blueheart.batching.records",
+    "Result": "blueheart.batching.records",
     "contact_sheet": "blueheart.batching.sheet",
     "write_contact_sheets": "blueheart.batching.sheet",
     "SheetReport": "blueheart.batching.sheet",

@@ -389,3 +389,27 @@ def fail_listing(monkeypatch: pytest.MonkeyPatch, path: Path, code: int) -> None
         return real(target)
 
     monkeypatch.setattr(os, "scandir", failing)
+
+
+def organiser_tree(root: Path) -> Path:
+    """Nested Unicode folders, names with spaces, non-images, corrupt files, an animated GIF
+    and a transparent PNG."""
+    source = root / "campaign photos"
+    (source / "Équipe Nord" / "día 1").mkdir(parents=True)
+    (source / "スタッフ").mkdir()
+    photo(300, 200, seed=1).save(source / "Équipe Nord" / "día 1" / "portrait 1.jpg")
+    photo(200, 300, seed=2).save(source / "スタッフ" / "山田.jpeg")
+    transparent = photo(120, 120, seed=3).convert("RGBA")
+    transparent.putalpha(100)
+    transparent.save(source / "logo.png")
+    frames = [photo(90, 60, seed=s).convert("P") for s in range(3)]
+    frames[0].save(source / "wave.gif", save_all=True, append_images=frames[1:], duration=90)
+    (source / "notes.txt").write_text("not a photo")
+    (source / "._portrait.jpg").write_bytes(b"\0\5\26\7 AppleDouble")
+    (source / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    return source
+
+
+def statuses(report: object) -> dict[str, str]:
+    """Each result's status, by the source's file name."""
+    return {Path(r.source).name: r.status for r in report.results}  # type: ignore[attr-defined]

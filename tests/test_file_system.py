@@ -24,7 +24,8 @@ from mounts import bind_mounted, exfat_folder, ext4_image, fill_up, image_mounte
 from PIL import Image
 
 from blueheart import BadgeOptions, OptionError, UnreadableImageError, badge_file, batch
-from blueheart.batching.run import LOCK_NAME, destination_lock, find_images
+from blueheart.batching.lock import LOCK_NAME, destination_lock
+from blueheart.batching.walk import find_images
 from blueheart.cli.commands import cli
 from blueheart.core.errors import OutputWriteError
 from blueheart.core.formats import TEMP_SUFFIX
@@ -513,7 +514,7 @@ def test_a_killed_run_leaves_no_lock_behind(source: Path, tmp_path: Path) -> Non
     destination = tmp_path / "out"
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from pathlib import Path; "
-         "from blueheart.batching.run import destination_lock\n"
+         "from blueheart.batching.lock import destination_lock\n"
          f"with destination_lock(Path({str(destination)!r})):\n"
          "    print('held', flush=True); time.sleep(600)"],
         stdout=subprocess.PIPE, text=True,

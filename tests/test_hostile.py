@@ -29,7 +29,8 @@ from blueheart import (
     badge_bytes,
     batch,
 )
-from blueheart.batching.run import plan_batch, run_jobs
+from blueheart.batching.plan import plan_batch
+from blueheart.batching.runner import run_jobs
 
 # The peak RSS of this process since it started. (getrusage's ru_maxrss survives exec on
 # Linux, so a child started by a large test process would report its parent's peak.)

@@ -23,7 +23,10 @@ from helpers import decodes_fully, many_photos
 
 from blueheart import BadgeOptions, OptionError, batch
 from blueheart.batching.executors import WorkerPool, executor_for
-from blueheart.batching.run import LOCK_NAME, Job, badge_job, plan_batch, run_jobs
+from blueheart.batching.lock import LOCK_NAME
+from blueheart.batching.plan import plan_batch
+from blueheart.batching.records import Job
+from blueheart.batching.runner import badge_job, run_jobs
 from blueheart.core.formats import TEMP_SUFFIX
 
 KILLER = "photo-007.jpg"
@@ -324,7 +327,7 @@ def test_a_file_that_kills_its_dask_worker_costs_only_that_file(
     destination = tmp_path / "out"
     process = start_batch(
         source, destination, "--scheduler", "local", "-j", "2",
-        prelude="import blueheart.batching.run, test_workers; blueheart.batching.run.run_chunk = "
+        prelude="import blueheart.batching.runner, test_workers; blueheart.batching.runner.run_chunk = "
         "test_workers.run_chunk_killing_its_worker_on_the_killer; ",
     )  # fmt: skip
     watch = WorkerWatch(process.pid)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from blueheart.batching.run import discover
+from blueheart.batching.walk import discover
 from blueheart.core.crop import circle_mask, square_window
 from blueheart.core.detector import DETECT_SIDE, detect_faces
 from blueheart.core.errors import (

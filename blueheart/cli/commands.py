@@ -51,7 +51,7 @@ from blueheart.core.errors import (
 )
 
 if TYPE_CHECKING:
-    from blueheart.batching.run import Plan
+    from blueheart.batching.records import Plan
 
 # Click 8.2+ raises this for a bare `blueheart`: the help is what was asked for (exit 0).
 _NoArgsIsHelp: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
@@ -260,7 +260,7 @@ def batch_command(
     blueheart batch photos/ avatars/ --crop circle --output-size 1080 -j 2
     blueheart batch photos/ out/ --scheduler tcp://scheduler:8786
     """
-    from blueheart.batching.run import batch
+    from blueheart.batching.batch import batch
 
     stop = _signalled()
     show: Callable[[Any], None] = _no_bar

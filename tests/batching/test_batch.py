@@ -8,39 +8,14 @@ import signal
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from helpers import decodes_fully, many_photos, photo
+from helpers import decodes_fully, many_photos, organiser_tree, photo, statuses
 from PIL import Image
 
 from blueheart import BadgeOptions, OptionError, Result, batch
-from blueheart.batching.run import LOCK_NAME
-from blueheart.core.formats import TEMP_SUFFIX
-
-
-def organiser_tree(root: Path) -> Path:
-    """Nested Unicode folders, names with spaces, non-images, corrupt files, an animated GIF
-    and a transparent PNG."""
-    source = root / "campaign photos"
-    (source / "Équipe Nord" / "día 1").mkdir(parents=True)
-    (source / "スタッフ").mkdir()
-    photo(300, 200, seed=1).save(source / "Équipe Nord" / "día 1" / "portrait 1.jpg")
-    photo(200, 300, seed=2).save(source / "スタッフ" / "山田.jpeg")
-    transparent = photo(120, 120, seed=3).convert("RGBA")
-    transparent.putalpha(100)
-    transparent.save(source / "logo.png")
-    frames = [photo(90, 60, seed=s).convert("P") for s in range(3)]
-    frames[0].save(source / "wave.gif", save_all=True, append_images=frames[1:], duration=90)
-    (source / "notes.txt").write_text("not a photo")
-    (source / "._portrait.jpg").write_bytes(b"\0\5\26\7 AppleDouble")
-    (source / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
-    return source
-
-
-def statuses(report: object) -> dict[str, str]:
-    return {Path(r.source).name: r.status for r in report.results}  # type: ignore[attr-defined]
+from blueheart.batching.lock import LOCK_NAME
 
 
 def test_a_realistic_tree(tmp_path: Path) -> None:
@@ -109,15 +84,6 @@ def test_resume_skips_what_exists_and_rewrites_nothing(tmp_path: Path) -> None:
     assert third.counts["ok"] == 4
 
 
-def test_destination_inside_the_source_is_never_taken_as_input(tmp_path: Path) -> None:
-    source = organiser_tree(tmp_path)
-    destination = source / "badged"
-    first = batch(source, destination)
-    second = batch(source, destination)
-    assert len(first.results) == len(second.results) == 7
-    assert not any("badged" in r.source for r in second.results)
-
-
 @pytest.mark.parametrize("relation", ["same", "parent"])
 def test_destination_may_not_be_or_hold_the_source(tmp_path: Path, relation: str) -> None:
     source = organiser_tree(tmp_path)
@@ -129,70 +95,6 @@ def test_destination_may_not_be_or_hold_the_source(tmp_path: Path, relation: str
 def test_a_missing_source_is_an_option_error(tmp_path: Path) -> None:
     with pytest.raises(OptionError, match="does not exist"):
         batch(tmp_path / "nowhere", tmp_path / "out")
-
-
-def test_symbolic_links_do_not_lead_out_of_the_source(tmp_path: Path) -> None:
-    source = tmp_path / "src"
-    source.mkdir()
-    outside = tmp_path / "private"
-    outside.mkdir()
-    photo(50, 50).save(outside / "secret.jpg")
-    photo(50, 50).save(source / "real.jpg")
-    (source / "link.jpg").symlink_to(outside / "secret.jpg")
-    (source / "folder").symlink_to(outside, target_is_directory=True)
-    (source / "loop").symlink_to(source, target_is_directory=True)
-    (source / "inside.jpg").symlink_to(source / "real.jpg")
-    report = batch(source, tmp_path / "out")
-    assert statuses(report) == {
-        "real.jpg": "ok",
-        "link.jpg": "skipped",
-        "inside.jpg": "ok",
-        "folder": "skipped",
-        "loop": "skipped",
-    }
-    reasons = {Path(r.source).name: r.reason for r in report.results}
-    assert reasons["link.jpg"] == "link out of the source folder"
-    assert reasons["folder"] == reasons["loop"] == "link to a folder (not followed)"
-    assert not (tmp_path / "out" / "link.jpg").exists()
-
-
-def test_two_inputs_wanting_one_output_name(tmp_path: Path) -> None:
-    source = tmp_path / "src"
-    source.mkdir()
-    photo(40, 40).save(source / "a.png")
-    photo(40, 40).save(source / "a.jpg")
-    report = batch(source, tmp_path / "out", BadgeOptions(format="png", size=0.5))
-    assert sorted(statuses(report).values()) == ["failed", "ok"]
-
-
-def test_a_library_batch_removes_what_a_killed_run_left(tmp_path: Path) -> None:
-    source = organiser_tree(tmp_path)
-    destination = tmp_path / "out"
-    (destination / "スタッフ").mkdir(parents=True)
-    stale = destination / "スタッフ" / f".山田.jpeg.k3j2{TEMP_SUFFIX}"
-    stale.write_bytes(b"half")
-    report = batch(source, destination)
-    assert report.counts["ok"] == 4 and not stale.exists()
-
-
-def test_stale_temp_files_are_removed_before_resuming(tmp_path: Path) -> None:
-    from blueheart.batching.run import remove_stale_temp_files
-
-    destination = tmp_path / "out"
-    (destination / "sub").mkdir(parents=True)
-    stale = destination / "sub" / f".a.jpg.x1y2{TEMP_SUFFIX}"
-    stale.write_bytes(b"half a jpeg")
-    keep = destination / ".hidden-but-mine"
-    keep.write_bytes(b"keep")
-    assert remove_stale_temp_files(destination) == 1
-    assert not stale.exists() and keep.exists()
-
-
-def test_any_executor_runs_the_same_jobs(tmp_path: Path) -> None:
-    source = organiser_tree(tmp_path)
-    with ThreadPoolExecutor(2) as executor:
-        report = batch(source, tmp_path / "out", executor=executor)
-    assert report.counts == {"ok": 4, "skipped": 2, "failed": 1}
 
 
 def test_a_read_only_destination_fails_each_file_with_a_reason(
@@ -301,51 +203,6 @@ def test_sigint_stops_cleanly_with_exit_130_and_a_report(tmp_path: Path) -> None
     assert all(decodes_fully(destination / name) for name in written)
 
 
-def test_a_failed_worker_fails_its_files_and_the_batch_goes_on(tmp_path: Path) -> None:
-    from concurrent.futures import Future
-
-    source = organiser_tree(tmp_path)
-
-    class FirstChunkDies(ThreadPoolExecutor):
-        submitted = 0
-
-        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
-            self.submitted += 1
-            if self.submitted == 1:
-                future: Future[object] = Future()
-                future.set_exception(RuntimeError("worker killed by signal 9"))
-                return future
-            return super().submit(fn, *args, **kwargs)
-
-    from blueheart.batching.run import plan_batch, run_jobs
-
-    plan = plan_batch(source, tmp_path / "out", BadgeOptions(), overwrite=False)
-    with FirstChunkDies(2) as executor:
-        results = list(
-            run_jobs(plan.jobs, BadgeOptions(), executor=executor, overwrite=False, chunk_size=2)
-        )
-    assert len(results) == len(plan.jobs)
-    died = [r for r in results if "worker failed" in (r.error or "")]
-    assert len(died) == 2 and all("signal 9" in (r.error or "") for r in died)
-
-
-def test_chunks_shrink_toward_the_end_so_no_worker_waits_alone(tmp_path: Path) -> None:
-    from blueheart.batching.run import Job, _chunks
-
-    jobs = []
-    for index in range(60):
-        path = tmp_path / f"{index:02d}.jpg"
-        path.write_bytes(bytes(100_000))
-        jobs.append(Job(str(path), str(tmp_path / "out" / path.name), str(tmp_path / "out")))
-    chunks = list(_chunks(jobs, None, 2))
-    assert [job for chunk in chunks for job in chunk] == jobs  # each once, in order
-    assert len(chunks[0]) == 10  # about 1 MB while much is left
-    sizes = [len(chunk) for chunk in chunks]
-    assert sizes == sorted(sizes, reverse=True)
-    assert sizes[-3:] == [1, 1, 1]  # the last ones, one photo each
-    assert [len(chunk) for chunk in _chunks(jobs, 7, 2)] == [7] * 8 + [4]
-
-
 def test_an_unreachable_scheduler_is_a_usage_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -363,105 +220,6 @@ def test_an_unreachable_scheduler_is_a_usage_error(
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: Invalid value for '--scheduler': cannot reach")
     assert result.stderr.count("\n") == 1
-
-
-@pytest.mark.parametrize(
-    ("folds_case", "normalises", "clashing"),
-    [
-        (True, False, ["caf\u00e9.jpg", "Day 1/img_0001.jpg", "day 1/IMG_0001.jpg"]),
-        (False, True, ["caf\u00e9.jpg"]),
-        (True, True, ["caf\u0065\u0301.jpg", "caf\u00e9.jpg", "Day 1/img_0001.jpg", "day 1/IMG_0001.jpg"]),
-        (False, False, []),
-    ],
-)  # fmt: skip
-def test_outputs_one_name_on_the_destination_fail_after_the_first(
-    tmp_path: Path, folds_case: bool, normalises: bool, clashing: list[str]
-) -> None:
-    from functools import partial
-
-    from blueheart.batching.run import plan_batch
-    from blueheart.io.targets import fold_name
-
-    source = tmp_path / "src"
-    names = ["Day 1/IMG_0001.jpg", "Day 1/img_0001.jpg", "day 1/IMG_0001.jpg"]
-    names += ["CAF\u00c9.JPG", "caf\u00e9.jpg", "caf\u0065\u0301.jpg"]
-    for name in names:
-        (source / name).parent.mkdir(parents=True, exist_ok=True)
-        photo(30, 20).save(source / name, "JPEG")
-    key = partial(fold_name, folds_case=folds_case, normalises=normalises)
-    destination = tmp_path / "out"
-    for _ in range(2):  # the same answer on every run
-        plan = plan_batch(source, destination, BadgeOptions(), overwrite=False, name_key=key)
-        failed = {Path(r.source).relative_to(source).as_posix(): r.error for r in plan.decided}
-        assert sorted(failed) == sorted(clashing)
-        for name, error in failed.items():
-            first = next(
-                job.output for job in plan.jobs if key(job.output) == key(f"{destination}/{name}")
-            )
-            assert (
-                error == f"{destination / name}: clashes with {first}: one name on this file system"
-            )
-
-
-def test_a_rerun_badges_again_the_outputs_a_crash_left_empty_or_cut_short(
-    tmp_path: Path,
-) -> None:
-    """A power cut before the data reached the disk leaves empty or truncated outputs (and an
-    empty report): a re-run badges those again, replacing them, without ``--overwrite``, and
-    skips the whole ones."""
-    from click.testing import CliRunner
-
-    from blueheart.cli.commands import cli
-
-    source = tmp_path / "src"
-    source.mkdir()
-    image = photo(120, 90, seed=4)
-    for name in ("a.jpg", "b.png", "c.gif", "d.webp", "e.avif", "f.tif", "g.bmp", "h.jpg"):
-        image.save(source / name)
-    destination, report = tmp_path / "out", tmp_path / "report.json"
-    arguments = ["batch", str(source), str(destination), "--report", str(report), "-j", "1"]
-    assert CliRunner().invoke(cli, arguments).exit_code == 0
-    whole = destination / "h.jpg"
-    kept = whole.read_bytes()
-    for output in destination.iterdir():
-        if output.name != LOCK_NAME and output != whole:
-            data = output.read_bytes()
-            output.write_bytes(data[: len(data) // 2])
-    (destination / "a.jpg").write_bytes(b"")
-    report.write_bytes(b"")
-    rerun = CliRunner().invoke(cli, arguments)
-    assert rerun.exit_code == 0, rerun.stderr
-    document = json.loads(report.read_text())
-    statuses = {Path(r["source"]).name: (r["status"], r["reason"]) for r in document["results"]}
-    damaged = ("a.jpg", "b.png", "c.gif", "d.webp", "e.avif", "f.tif", "g.bmp")
-    assert statuses == {**dict.fromkeys(damaged, ("ok", None)), "h.jpg": ("skipped", "exists")}
-    assert all(decodes_fully(output) for output in destination.glob("[!.]*"))
-    assert whole.read_bytes() == kept
-
-
-def test_an_interrupted_overwrite_reports_as_ok_only_the_outputs_it_wrote(tmp_path: Path) -> None:
-    """Outputs the stopped run never reached keep the previous run's file, whatever its time
-    says (here a day ahead, as a camera's or a server's clock may put it): not "ok"."""
-    import threading
-
-    source = many_photos(tmp_path, 60, (48, 32))
-    destination = tmp_path / "out"
-    destination.mkdir()
-    previous = photo(20, 20, seed=9)
-    ahead = time.time() + 86_400
-    for input_path in source.iterdir():
-        previous.save(destination / input_path.name)
-        os.utime(destination / input_path.name, (ahead, ahead))
-    before = {p.name: p.read_bytes() for p in destination.iterdir()}
-    stop = threading.Event()
-    report = batch(
-        source, destination, overwrite=True, workers=2, stop=stop, progress=lambda _: stop.set()
-    )
-    assert report.interrupted
-    written = {name for name, data in before.items() if (destination / name).read_bytes() != data}
-    reported = {Path(str(r.output)).name for r in report.results if r.status == "ok"}
-    assert len(written) < 60  # the stop came before the last chunks ran
-    assert reported == written
 
 
 # -- errors while deciding (issue 20's harness) ----------------------------------------------
@@ -533,52 +291,6 @@ def test_a_report_that_cannot_be_asked_about_is_one_line_and_exit_1(
     assert not (tmp_path / "out").exists()
 
 
-def test_a_batch_probes_destination_names_only_for_a_case_clash(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Hidden probe files are made only when two outputs differ by case or Unicode form alone:
-    a batch without such names never writes one (a probe could fail, or be left by a kill)."""
-    import blueheart.io.targets
-
-    source, destination = organiser_tree(tmp_path), tmp_path / "out"
-    real_open = os.open
-    probes: list[str] = []
-
-    def probing_open(path: object, *args: object, **kwargs: object) -> int:
-        probes.extend([str(path)] if ".blueheart-probe-" in str(path) else [])
-        return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(blueheart.io.targets.os, "open", probing_open)
-    batch(source, destination)
-    assert probes == []
-    photo(30, 20).save(source / "A.JPG")
-    photo(30, 20).save(source / "a.jpg")
-    report = batch(source, destination)
-    assert len(probes) == 2 and report.counts["failed"] == 1  # the broken file only
-    assert not [p for p in destination.rglob(f"*{TEMP_SUFFIX}")]
-
-
-def test_temp_files_a_killed_run_left_are_removed_by_the_next(tmp_path: Path) -> None:
-    """A killed run's half-written outputs, its probe files (in DEST) and its half-written
-    report (beside the report, maybe outside DEST) are removed by the next run; the report's
-    were left forever."""
-    source, destination = organiser_tree(tmp_path), tmp_path / "out"
-    report = tmp_path / "report.json"
-    batch(source, destination)
-    left = [
-        destination / f".a.jpg.k3j9x0qz{TEMP_SUFFIX}",
-        destination / f".blueheart-probe-0123456789abcdef-case{TEMP_SUFFIX}",
-        tmp_path / f".report.json.p0q1r2s3{TEMP_SUFFIX}",
-    ]
-    for path in left:
-        path.write_bytes(b"")
-    keep = tmp_path / f".other.json.p0q1r2s3{TEMP_SUFFIX}"  # not this run's to remove
-    keep.write_bytes(b"")
-    batch(source, destination, report=report)
-    assert [path for path in left if path.exists()] == []
-    assert keep.exists()
-
-
 def test_a_lock_that_cannot_be_asked_about_is_one_line_and_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -596,3 +308,16 @@ def test_a_lock_that_cannot_be_asked_about_is_one_line_and_leaves_nothing(
         f"Error: cannot lock {destination / LOCK_NAME} (Input/output error)\n",
     )
     assert not destination.exists()
+
+
+def test_the_entry_module_does_not_hide_the_public_batch() -> None:
+    """``blueheart.batching.batch`` is a module; importing it leaves ``blueheart.batch`` the
+    function a library caller calls."""
+    import importlib
+    import inspect
+
+    import blueheart
+
+    importlib.import_module("blueheart.batching.batch")
+    assert inspect.isfunction(blueheart.batch)
+    assert blueheart.batch is importlib.import_module("blueheart.batching.batch").batch

@@ -24,7 +24,7 @@ from typing import Any
 import blueheart_faults
 import call_library
 
-import blueheart.batching.run
+import blueheart.batching.batch
 import blueheart.batching.sheet
 import blueheart.cli.commands
 import blueheart.io.badging
