@@ -36,7 +36,10 @@ from blueheart.core.errors import (
     OutputExistsError,
     OutputWriteError,
     UnreadableImageError,
+    destination_contains_source,
+    destination_is_source,
     input_refused,
+    not_a_report,
     one_line,
 )
 from blueheart.core.formats import SUFFIX_FORMATS, TEMP_SUFFIX, output_format, output_suffix
@@ -329,9 +332,7 @@ def check_report(path: Path, plan: Plan, *, overwrite: bool) -> None:
         raise OptionError("report", str(error)) from None
     # An empty file there is what a power cut makes of a report written without fsync.
     if existing and existing.st_size and not overwrite and not is_report(path):
-        raise OptionError(
-            "report", f"{path} exists and is not a blueheart report (overwrite=True replaces it)"
-        )
+        raise not_a_report(path)
 
 
 def _source_writing(path: Path, plan: Plan) -> str | None:
@@ -378,11 +379,9 @@ def check_folders(source: Path, destination: Path) -> None:
     except OSError as error:
         raise _cannot_read_source(source, error) from None
     if destination_identity == lineage[0]:
-        raise OptionError(
-            "destination", "the destination may not be the source: inputs are never written"
-        )
+        raise destination_is_source()
     if destination_identity in lineage:
-        raise OptionError("destination", "the destination may not contain the source")
+        raise destination_contains_source()
 
 
 def _status(path: Path, failure: Callable[[OSError], Exception]) -> os.stat_result | None:
@@ -1093,7 +1092,7 @@ def badge_job(job: Job, options: BadgeOptions, overwrite: bool) -> Result:
         badge_file(job.source, output, options, overwrite=overwrite or job.replaces is not None)
     except OutputExistsError:
         return Result(job.source, job.output, "ok")
-    except (BlueheartError, OptionError) as error:
+    except BlueheartError as error:
         # An option this file cannot take (an emblem that cannot fit) names the file too.
         reason = f"{job.source}: {error}" if isinstance(error, OptionError) else str(error)
         return Result(job.source, job.output, "failed", one_line(reason))

@@ -39,12 +39,12 @@ from blueheart.core.errors import (
     BlueheartError,
     ImageTooLargeError,
     NotAnImageError,
-    OptionError,
     OutputExistsError,
     OutputWriteError,
     UnreadableImageError,
     UnsupportedFormatError,
     one_line,
+    output_exists,
 )
 from blueheart.core.formats import TEMP_SUFFIX, format_of_name
 from blueheart.io.metadata import Metadata
@@ -149,7 +149,7 @@ def decoding(name: str) -> Iterator[None]:
     """
     try:
         yield
-    except (BlueheartError, OptionError):
+    except BlueheartError:
         raise
     except Image.DecompressionBombError as error:
         # Pillow's WebP reader applies Pillow's own limit (the host's setting) while opening.
@@ -792,7 +792,7 @@ def check_output(path: Path, *, overwrite: bool) -> os.stat_result | None:
             f"{path}: is {file_kind(existing.st_mode)}; only regular files are replaced"
         )
     if not overwrite:
-        raise OutputExistsError(f"{path}: exists (pass overwrite=True to replace it)")
+        raise output_exists(path)
     return existing
 
 
@@ -1005,10 +1005,10 @@ def _publish(temp: Path, path: Path, *, overwrite: bool) -> None:
         # A hard link fails if the name exists: no-clobber even against a concurrent writer.
         os.link(temp, path)
     except FileExistsError:
-        raise OutputExistsError(f"{path}: exists (pass overwrite=True to replace it)") from None
+        raise output_exists(path) from None
     except OSError:
         if check_output(path, overwrite=True) is not None:
-            raise OutputExistsError(f"{path}: exists (pass overwrite=True to replace it)") from None
+            raise output_exists(path) from None
         temp.replace(path)
         return
     temp.unlink()
