@@ -21,6 +21,7 @@ from blueheart._version import __version__
 from blueheart.core.errors import (
     BlueheartError,
     EmblemDoesNotFitError,
+    Hint,
     ImageTooLargeError,
     NotAnImageError,
     OptionError,
@@ -106,6 +107,7 @@ __all__ = [
     "Crop",
     "EmblemDoesNotFitError",
     "Focus",
+    "Hint",
     "ImageTooLargeError",
     "Length",
     "NotAnImageError",

@@ -34,6 +34,8 @@ def badge_or_refuse(source: Path, folder: Path) -> str:
         badge_file(source, target, overwrite=True)
         outcome = "ok"
     except BlueheartError as error:
+        if not error.about_input:
+            raise  # the default options are valid: an option error is a bug
         outcome = type(error).__name__
         assert not target.exists(), f"{source.name}: output left after {outcome}"
     elapsed = time.monotonic() - started

@@ -10,7 +10,12 @@ from pathlib import Path
 
 from blueheart.batching.records import Identity, stat_identity
 from blueheart.batching.walk import cannot_read
-from blueheart.core.errors import OptionError, UnreadableImageError
+from blueheart.core.errors import (
+    OptionError,
+    UnreadableImageError,
+    destination_contains_source,
+    destination_is_source,
+)
 
 
 def check_folders(source: Path, destination: Path) -> None:
@@ -33,11 +38,9 @@ def check_folders(source: Path, destination: Path) -> None:
     except OSError as error:
         raise _cannot_read_source(source, error) from None
     if destination_identity == lineage[0]:
-        raise OptionError(
-            "destination", "the destination may not be the source: inputs are never written"
-        )
+        raise destination_is_source()
     if destination_identity in lineage:
-        raise OptionError("destination", "the destination may not contain the source")
+        raise destination_contains_source()
 
 
 def path_status(path: Path, failure: Callable[[OSError], Exception]) -> os.stat_result | None:

@@ -12,7 +12,13 @@ from pathlib import Path
 from blueheart.batching.folders import path_status
 from blueheart.batching.lock import LOCK_NAME
 from blueheart.batching.records import Identity, Plan
-from blueheart.core.errors import BlueheartError, OptionError, OutputWriteError, input_refused
+from blueheart.core.errors import (
+    BlueheartError,
+    OptionError,
+    OutputWriteError,
+    input_refused,
+    not_a_report,
+)
 from blueheart.io.atomic import check_output, file_identity
 from blueheart.io.reading import open_regular
 
@@ -59,9 +65,7 @@ def check_report(path: Path, plan: Plan, *, overwrite: bool) -> None:
         raise OptionError("report", str(error)) from None
     # An empty file there is what a power cut makes of a report written without fsync.
     if existing and existing.st_size and not overwrite and not is_report(path):
-        raise OptionError(
-            "report", f"{path} exists and is not a blueheart report (overwrite=True replaces it)"
-        )
+        raise not_a_report(path)
 
 
 def _source_writing(path: Path, plan: Plan) -> str | None:

@@ -227,7 +227,7 @@ def badge_job(job: Job, options: BadgeOptions, overwrite: bool) -> Result:
         badge_file(job.source, output, options, overwrite=overwrite or job.replaces is not None)
     except OutputExistsError:
         return Result(job.source, job.output, "ok")
-    except (BlueheartError, OptionError) as error:
+    except BlueheartError as error:
         # An option this file cannot take (an emblem that cannot fit) names the file too.
         reason = f"{job.source}: {error}" if isinstance(error, OptionError) else str(error)
         return Result(job.source, job.output, "failed", one_line(reason))

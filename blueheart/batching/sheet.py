@@ -20,10 +20,10 @@ from blueheart.core.errors import (
     EXIT_FAILED,
     BlueheartError,
     OptionError,
-    OutputExistsError,
     UnreadableImageError,
     input_refused,
     one_line,
+    output_exists,
 )
 from blueheart.core.formats import named_format
 from blueheart.core.options import DEFAULT_MAX_PIXELS, Focus, OutputFormat
@@ -110,7 +110,7 @@ def write_contact_sheets(
     # check_output, not exists(): an error asking (EIO, EACCES) is the page's, in one line.
     existing = [page for page in pages if check_output(page, overwrite=True) is not None]
     if existing and not overwrite:
-        raise OutputExistsError(f"{existing[0]}: exists (pass overwrite=True to replace it)")
+        raise output_exists(existing[0])
     crossed_out = 0
     for batch, page in zip(batches, pages, strict=True):
         sheet, failed = _draw_page(batch, root, cell, columns, show_faces)

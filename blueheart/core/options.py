@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import inspect
 import os
-import sys
-import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -23,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 if TYPE_CHECKING:
     from typing_extensions import Unpack, deprecated
 
+from blueheart.core.aliases import install_aliases
 from blueheart.core.errors import OptionError
 from blueheart.core.kinds import (
     COLOUR,
@@ -34,7 +32,6 @@ from blueheart.core.kinds import (
     SWITCH,
     Kind,
     choice_kind,
-    flag,
     length_kind,
     number,
     number_kind,
@@ -361,64 +358,7 @@ _CHECK_ORDER = sorted(option_specs().items(), key=lambda item: item[1].kind.form
 """The fields in the order they are checked: the named choices first, then the fields' order."""
 
 
-def choice_from_flags(name: str, flags: Mapping[str, bool]) -> str | None:
-    """The one choice of field ``name`` whose flag is set (``keep`` for ``keep_metadata``), None
-    for none; two set are an ``OptionError`` naming the second."""
-    chosen = [choice for choice, is_set in flags.items() if is_set]
-    if len(chosen) > 1:
-        first, second = (f"{choice}_{name}" for choice in chosen[:2])
-        raise OptionError(second, f"{first} and {second} exclude each other")
-    return chosen[0] if chosen else None
-
-
-def _with_aliases(policy: Policy, aliases: Mapping[str, object]) -> Policy:
-    """``policy`` as the deprecated ``keep_metadata`` / ``strip_metadata`` given change it."""
-    flags = {alias: policy is stands_for for alias, stands_for in DEPRECATED_ALIASES.items()}
-    for alias, value in aliases.items():
-        flags[alias] = bool(flag()(alias, value))
-    choice = choice_from_flags("metadata", {key.split("_")[0]: on for key, on in flags.items()})
-    return Policy.DESCRIPTIVE if choice is None else Policy(choice)
-
-
-def _warn_deprecated(alias: str) -> None:
-    policy = DEPRECATED_ALIASES[alias].value
-    # Blamed on the caller's line, outside blueheart (badge_bytes(keep_metadata=True) too).
-    frame, level = sys._getframe(1), 2
-    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith("blueheart"):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(f"{alias} is deprecated: use metadata={policy!r}", DeprecationWarning,
-                  stacklevel=level)  # fmt: skip
-
-
-def _accepting_aliases(init: Callable[..., None]) -> Callable[..., None]:
-    """The dataclass's ``__init__``, also taking the deprecated aliases of ``metadata``."""
-
-    def with_aliases(self: BadgeOptions, *args: Any, **values: Any) -> None:
-        aliases = {name: values.pop(name) for name in DEPRECATED_ALIASES if name in values}
-        for alias in aliases:
-            _warn_deprecated(alias)
-        init(self, *args, **values)
-        if aliases:
-            object.__setattr__(self, "metadata", _with_aliases(self.metadata, aliases))
-
-    with_aliases.__name__ = with_aliases.__qualname__ = "__init__"
-    with_aliases.__doc__, with_aliases.__signature__ = init.__doc__, inspect.signature(init)  # type: ignore[attr-defined]
-    return with_aliases
-
-
-def _alias_attribute(alias: str) -> property:
-    """The deprecated read-only attribute ``alias``: whether ``metadata`` is its policy."""
-
-    def read(self: BadgeOptions) -> bool:
-        _warn_deprecated(alias)
-        return self.metadata is DEPRECATED_ALIASES[alias]
-
-    return property(read, doc=f"Deprecated: ``metadata is {DEPRECATED_ALIASES[alias]}``.")
-
-
-setattr(BadgeOptions, "__init__", _accepting_aliases(BadgeOptions.__init__))  # noqa: B010
-for _alias in DEPRECATED_ALIASES:
-    setattr(BadgeOptions, _alias, _alias_attribute(_alias))
+install_aliases(BadgeOptions, "metadata", DEPRECATED_ALIASES, Policy.DESCRIPTIVE)
 
 
 def resolve_options(options: BadgeOptions | None, overrides: Mapping[str, Any]) -> BadgeOptions:

@@ -151,21 +151,7 @@ def _place_at(
     shorter = min(canvas)
     margin = placement.margin.to_px(shorter)
     direction = ANCHOR_DIRECTIONS[anchor] if anchor is not None else (0, 0)
-    if box_w > width or box_h > height:
-        raise EmblemDoesNotFitError(
-            "size",
-            f"an emblem of {box_w}x{box_h} px does not fit in a {width}x{height} image",
-        )
-    for axis_direction, box_side, canvas_side in (
-        (direction[0], box_w, width),
-        (direction[1], box_h, height),
-    ):
-        if axis_direction and box_side + margin > canvas_side:
-            raise EmblemDoesNotFitError(
-                "size",
-                f"an emblem of {box_w}x{box_h} px with a margin of {margin:g} px does not fit "
-                f"in a {width}x{height} image",
-            )
+    _check_fits(canvas, extent, margin, direction)
     offset = (placement.offset[0].to_px(shorter), placement.offset[1].to_px(shorter))
     at_box = None
     if placement.at is not None:
@@ -194,6 +180,29 @@ def _place_at(
         left = _edge_start(direction[0], box_w, width, margin) + offset[0]
         top = _edge_start(direction[1], box_h, height, margin) + offset[1]
     return _on_canvas(canvas, extent, left, top)
+
+
+def _check_fits(
+    canvas: tuple[int, int], extent: tuple[int, int], margin: float, direction: tuple[int, int]
+) -> None:
+    """Raise ``EmblemDoesNotFitError`` unless the box fits the canvas, with the margin on each
+    axis it is anchored along."""
+    (width, height), (box_w, box_h) = canvas, extent
+    if box_w > width or box_h > height:
+        raise EmblemDoesNotFitError(
+            "size",
+            f"an emblem of {box_w}x{box_h} px does not fit in a {width}x{height} image",
+        )
+    for axis_direction, box_side, canvas_side in (
+        (direction[0], box_w, width),
+        (direction[1], box_h, height),
+    ):
+        if axis_direction and box_side + margin > canvas_side:
+            raise EmblemDoesNotFitError(
+                "size",
+                f"an emblem of {box_w}x{box_h} px with a margin of {margin:g} px does not fit "
+                f"in a {width}x{height} image",
+            )
 
 
 def _on_canvas(canvas: tuple[int, int], extent: tuple[int, int], left: float, top: float) -> Box:

@@ -9,7 +9,7 @@ import secrets
 import stat
 from pathlib import Path
 
-from blueheart.core.errors import OutputExistsError, OutputWriteError
+from blueheart.core.errors import OutputExistsError, OutputWriteError, output_exists
 from blueheart.core.formats import TEMP_SUFFIX
 from blueheart.io.reading import file_kind
 
@@ -51,7 +51,7 @@ def check_output(path: Path, *, overwrite: bool) -> os.stat_result | None:
             f"{path}: is {file_kind(existing.st_mode)}; only regular files are replaced"
         )
     if not overwrite:
-        raise OutputExistsError(f"{path}: exists (pass overwrite=True to replace it)")
+        raise output_exists(path)
     return existing
 
 
@@ -185,10 +185,10 @@ def _publish(temp: Path, path: Path, *, overwrite: bool) -> None:
         # A hard link fails if the name exists: no-clobber even against a concurrent writer.
         os.link(temp, path)
     except FileExistsError:
-        raise OutputExistsError(f"{path}: exists (pass overwrite=True to replace it)") from None
+        raise output_exists(path) from None
     except OSError:
         if check_output(path, overwrite=True) is not None:
-            raise OutputExistsError(f"{path}: exists (pass overwrite=True to replace it)") from None
+            raise output_exists(path) from None
         temp.replace(path)
         return
     temp.unlink()

@@ -11,7 +11,6 @@ from PIL import Image
 from blueheart.core.errors import (
     BlueheartError,
     ImageTooLargeError,
-    OptionError,
     UnreadableImageError,
     one_line,
 )
@@ -42,7 +41,7 @@ def decoding(name: str) -> Iterator[None]:
     """
     try:
         yield
-    except (BlueheartError, OptionError):
+    except BlueheartError:
         raise
     except Image.DecompressionBombError as error:
         # Pillow's WebP reader applies Pillow's own limit (the host's setting) while opening.

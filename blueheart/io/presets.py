@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from blueheart.core.aliases import choice_from_flags
 from blueheart.core.errors import OptionError, did_you_mean, one_line
 from blueheart.core.kinds import Form
 from blueheart.core.options import (
@@ -27,7 +28,6 @@ from blueheart.core.options import (
     DEPRECATED_SPEC,
     Option,
     Policy,
-    choice_from_flags,
     option_specs,
 )
 

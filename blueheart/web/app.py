@@ -23,7 +23,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from blueheart import PREVIEW_SIDE, BadgeOptions, OptionError, Policy
+from blueheart import PREVIEW_SIDE, BadgeOptions, Hint, OptionError, Policy
 from blueheart.web.campaign import Campaign
 from blueheart.web.emblems import PageEmblem, page_emblems
 from blueheart.web.languages import LANGUAGES, NAMES, RIGHT_TO_LEFT, negotiate
@@ -155,8 +155,10 @@ def _emblem_style(asked: list[tuple[str, str]], emblems: Mapping[str, PageEmblem
     return name
 
 
-QUERY_WORDS = (("or None (keep)", "or keep"), ("or None (auto)", "or auto"))
-"""The library's words for a missing value, and the query string's."""
+def query_words(hint: Hint) -> str | None:
+    """A hint in the query string's words: a missing value is its word (``keep``, ``auto``),
+    not the library's ``None (keep)``; the others as the library says them."""
+    return str(hint.value) if hint.form == "unset" else None
 
 
 def _request_options(
@@ -168,9 +170,7 @@ def _request_options(
             raise OptionError(name, "set by the campaign; it cannot be changed")
         return with_output_side(defaults.replace(**fields))
     except OptionError as error:
-        message = " ".join(str(error).split())
-        for library, query in QUERY_WORDS:
-            message = message.replace(library, query)
+        message = " ".join(error.say(query_words).split())
         raise ServiceError(400, message, code="bad-option") from None
 
 

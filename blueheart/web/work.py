@@ -99,7 +99,7 @@ def do(kind: str, data: bytes, options: BadgeOptions) -> Rendered | Refused:
     """The ``kind`` of work (a key of ``WORK``) on one photo; the pool's one entry point."""
     try:
         return WORK[kind](data, options)
-    except (BlueheartError, OptionError) as error:
+    except BlueheartError as error:
         # Returned, not raised: OptionError does not survive a trip through pickle.
         return refusal(error)
 
