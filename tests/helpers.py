@@ -355,8 +355,8 @@ def fail_reads(monkeypatch: pytest.MonkeyPatch, path: Path, fail_at: int) -> Non
     (every input is opened through ``reading.open_regular``); other files read as usual."""
     opener = reading.open_regular
 
-    def open_failing(source: Path, name: str) -> IO[bytes]:
-        stream = opener(source, name)
+    def open_failing(source: Path, name: str, **keywords: Any) -> IO[bytes]:
+        stream = opener(source, name, **keywords)
         if Path(source) != path:
             return stream
         stream.close()

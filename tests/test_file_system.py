@@ -979,3 +979,52 @@ def test_a_lock_that_cannot_be_written_leaves_nothing(
     lock = tmp_path / "new" / "out" / LOCK_NAME
     assert refused.stderr == f"Error: cannot lock {lock} (No space left on device)\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
+
+
+# -- the world changing during a run --------------------------------------------------------
+
+
+@pytest.mark.parametrize("replacement", ["link out of SRC", "another file"])
+def test_an_input_replaced_after_the_walk_is_not_read(tmp_path: Path, replacement: str) -> None:
+    """A file swapped for a link to a file outside SRC (or for another file) between the walk
+    and its turn is failed, not read: the link would carry an outside file into DEST."""
+    from blueheart import Plan
+
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        photo(60, 40).save(source / name)
+    secret = tmp_path / "secret.png"
+    Image.new("RGB", (60, 40), (255, 0, 0)).save(secret)
+
+    def swap(plan: Plan) -> None:
+        fresh = tmp_path / "fresh.jpg"  # made first: it cannot take the old file's inode
+        if replacement == "link out of SRC":
+            fresh.symlink_to(secret)
+        else:
+            photo(60, 40, seed=9).save(fresh)
+        fresh.replace(source / "b.jpg")
+
+    report = batch(source, tmp_path / "out", planned=swap)
+    by_name = {Path(result.source).name: result for result in report.results}
+    assert by_name["a.jpg"].status == "ok"
+    assert by_name["b.jpg"].status == "failed"
+    assert (
+        by_name["b.jpg"].error
+        == f"{source / 'b.jpg'}: replaced since the folder was read (not read)"
+    )
+    assert not (tmp_path / "out" / "b.jpg").exists()
+
+
+def test_badge_file_refuses_a_source_that_is_not_the_file_expected(tmp_path: Path) -> None:
+    source = tmp_path / "a.jpg"
+    photo(60, 40).save(source)
+    other = tmp_path / "b.jpg"
+    photo(60, 40).save(other)
+    found = other.stat()
+    with pytest.raises(UnreadableImageError, match="replaced since the folder was read"):
+        badge_file(source, tmp_path / "out.jpg", source_identity=(found.st_dev, found.st_ino))
+    assert not (tmp_path / "out.jpg").exists()
+    mine = source.stat()
+    badge_file(source, tmp_path / "out.jpg", source_identity=(mine.st_dev, mine.st_ino))
+    assert (tmp_path / "out.jpg").exists()

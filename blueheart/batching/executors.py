@@ -24,6 +24,9 @@ from typing import Any, ParamSpec, TypeVar
 
 from blueheart.core.errors import OptionError, one_line
 
+WORKERS_PER_CORE = 4
+"""Worker processes a run may start per core: more only share the cores and take memory (a
+preset's jobs = 100000 started processes until the memory ran out)."""
 SCHEDULER_TIMEOUT_S = 10
 """How long a Dask scheduler has to answer, in seconds."""
 _PARENT_POLL_S = 1.0
@@ -41,6 +44,11 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+def max_workers() -> int:
+    """The most worker processes a run on this machine may start."""
+    return WORKERS_PER_CORE * (os.cpu_count() or 1)
+
+
 @contextlib.contextmanager
 def executor_for(workers: int, scheduler: str | None = None) -> Iterator[Executor | None]:
     """The executor for ``workers`` processes, or for a Dask ``scheduler`` address.
@@ -48,10 +56,17 @@ def executor_for(workers: int, scheduler: str | None = None) -> Iterator[Executo
     ``scheduler`` "local" starts a ``distributed.LocalCluster``; any other value is a
     scheduler address, which must answer within 10 s. Several workers and no scheduler: a
     ``WorkerPool``; one worker and no scheduler: None (run here). Raises ``OptionError``
-    (field "scheduler") without the ``dask`` extra or when the scheduler cannot be reached.
-    On exit pending work is cancelled; on an exception the pool's workers are killed rather
-    than waited for.
+    (field "scheduler") without the ``dask`` extra or when the scheduler cannot be reached,
+    and (field "workers") for more local workers than ``max_workers()``. On exit pending
+    work is cancelled; on an exception the pool's workers are killed rather than waited for.
     """
+    local = scheduler in (None, "local")
+    if local and workers > max_workers():
+        raise OptionError(
+            "workers",
+            f"expected at most {max_workers()} worker processes ({WORKERS_PER_CORE} per core), "
+            f"got {workers}",
+        )
     if scheduler:
         with _dask_executor(workers, scheduler) as executor:
             yield executor

@@ -93,7 +93,7 @@ class _Outputs:
             foreign=self.in_other_batch(item.relative.parent),
         )
         if decision is None:
-            return Job(shown, str(output), str(self.destination), replaces)
+            return Job(shown, str(output), str(self.destination), replaces, item.identity)
         return Result(shown, str(output), *decision)
 
 

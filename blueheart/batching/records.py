@@ -43,6 +43,9 @@ class Job:
     replaces: Identity | None = None
     """The file at ``output`` when planned, which the job replaces (with ``overwrite``, or
     one cut short by a crash); None: there was none."""
+    identity: Identity | None = None
+    """The input as the walk found it: a link or another file put in its place since is not
+    read (it may lead out of SRC)."""
 
 
 @dataclass(frozen=True)

@@ -224,7 +224,13 @@ def badge_job(job: Job, options: BadgeOptions, overwrite: bool) -> Result:
         return Result(job.source, job.output, "failed", reason)
     try:
         # A job replacing a file a crash cut short replaces it even without ``overwrite``.
-        badge_file(job.source, output, options, overwrite=overwrite or job.replaces is not None)
+        badge_file(
+            job.source,
+            output,
+            options,
+            overwrite=overwrite or job.replaces is not None,
+            source_identity=job.identity,
+        )
     except OutputExistsError:
         return Result(job.source, job.output, "ok")
     except BlueheartError as error:

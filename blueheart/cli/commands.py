@@ -22,6 +22,7 @@ from typing import Any
 import click
 
 from blueheart._version import __version__
+from blueheart.batching.executors import max_workers
 from blueheart.cli.batchview import BatchView, print_outcome
 from blueheart.cli.errors import debug, input_error, library_errors
 from blueheart.cli.params import (
@@ -161,7 +162,7 @@ def badge(inputs: tuple[str, ...], output: str | None, overwrite: bool, **params
 @cli.command("batch", short_help="Badge every photo under SRC_DIR into DEST_DIR.")
 @click.argument("source", metavar="SRC_DIR", type=click.Path(file_okay=False))
 @click.argument("destination", metavar="DEST_DIR", type=click.Path(file_okay=False))
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+@click.option("-j", "--jobs", type=click.IntRange(min=1, max=max_workers()), default=None,
               help="Worker processes (default: all cores).")  # fmt: skip
 @click.option("--report", type=click.Path(dir_okay=False), default=None,
               help="Write a JSON report of every file.")  # fmt: skip

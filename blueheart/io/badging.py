@@ -120,6 +120,7 @@ def badge_file(
     options: BadgeOptions | None = None,
     *,
     overwrite: bool = False,
+    source_identity: tuple[int, int] | None = None,
     **overrides: Unpack[OptionValues],
 ) -> None:
     """Badge the image file ``source`` and write ``destination`` atomically.
@@ -132,7 +133,9 @@ def badge_file(
     (unreadable or too large input, output exists, cannot write) and ``OptionError``
     (``destination`` for a name that does not fit; see ``formats.named_format``), and
     ``TypeError`` for a ``source`` or ``destination`` that is no path; on any error nothing
-    is written.
+    is written. ``source_identity``: the (device, inode) ``source`` must be when it is opened
+    (as a folder's walk found it); a link or another file put in its place since is refused
+    (``UnreadableImageError``).
     """
     source_path = path_argument("source", source)
     destination_path = path_argument("destination", destination)
@@ -142,17 +145,26 @@ def badge_file(
         raise OptionError("destination", input_refused(destination_path, same_file=True))
     named = named_format(destination_path, resolved.format, needs_alpha=resolved.needs_alpha)
     check_output(destination_path, overwrite=overwrite)
-    data, _ = render_file(source_path, str(source_path), resolved, written_format=named)
+    data, _ = render_file(
+        source_path, str(source_path), resolved, written_format=named, identity=source_identity
+    )
     write_atomic(destination_path, data, overwrite=overwrite)
 
 
 def render_file(
-    source: Path | bytes, name: str, options: BadgeOptions, *, written_format: str | None = None
+    source: Path | bytes,
+    name: str,
+    options: BadgeOptions,
+    *,
+    written_format: str | None = None,
+    identity: tuple[int, int] | None = None,
 ) -> tuple[bytes, str]:
     """The badged file's bytes and its Pillow format, from a path or a file's bytes.
 
-    ``written_format`` overrides the format ``options`` would choose (an output's name)."""
-    with open_image(source, name=name, max_pixels=options.max_pixels) as image, decoding(name):
+    ``written_format`` overrides the format ``options`` would choose (an output's name);
+    ``identity``: the file the path must be (see ``reading.open_regular``)."""
+    opened = open_image(source, name=name, max_pixels=options.max_pixels, identity=identity)
+    with opened as image, decoding(name):
         written = written_format or output_format(
             image.format, options.format, needs_alpha=options.needs_alpha
         )

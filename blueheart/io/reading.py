@@ -66,17 +66,28 @@ def _register_heif() -> bool:
 
 
 @contextlib.contextmanager
-def open_image(source: Path | bytes, *, name: str, max_pixels: int) -> Iterator[Image.Image]:
+def open_image(
+    source: Path | bytes,
+    *,
+    name: str,
+    max_pixels: int,
+    identity: tuple[int, int] | None = None,
+) -> Iterator[Image.Image]:
     """Open ``source`` (a path or the file's bytes), check its size from the header, and
     close the file when the ``with`` block ends.
 
     Nothing is decoded yet. Raises ``UnreadableImageError`` for a missing file or data that is
     not an image, ``UnsupportedFormatError`` for HEIC without the ``heif`` extra, and
     ``ImageTooLargeError`` when width x height (x frames) exceeds ``max_pixels``.
+    ``identity``: see ``open_regular``.
     """
     stream: IO[bytes]
     try:
-        stream = io.BytesIO(source) if isinstance(source, bytes) else open_regular(source, name)
+        stream = (
+            io.BytesIO(source)
+            if isinstance(source, bytes)
+            else open_regular(source, name, identity=identity)
+        )
     except FileNotFoundError:
         raise UnreadableImageError(f"{name}: no such file") from None
     except IsADirectoryError:
@@ -196,18 +207,23 @@ def file_kind(mode: int) -> str:
     return next((kind for test, kind in _FILE_KINDS if test(mode)), "a regular file")
 
 
-def open_regular(path: Path, name: str) -> IO[bytes]:
+def open_regular(path: Path, name: str, *, identity: tuple[int, int] | None = None) -> IO[bytes]:
     """Open ``path`` for reading if it is a regular file, without ever waiting.
 
     A FIFO, socket or device named like a photo would block the reader or read forever:
     its type is checked before opening, and the file is opened non-blocking and checked
-    again (it may have been swapped meanwhile). Raises ``UnreadableImageError`` for a file
-    that is not regular, ``OSError`` as ``open`` does otherwise.
+    again (it may have been swapped meanwhile). ``identity``: the (device, inode) the file
+    opened must have (the one a folder's walk found: not a link or a file put in its place
+    since). Raises ``UnreadableImageError`` for a file that is not regular, or not the one
+    expected, ``OSError`` as ``open`` does otherwise.
     """
     _require_regular(path.stat().st_mode, path, name)
     descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
-        _require_regular(os.fstat(descriptor).st_mode, path, name)
+        found = os.fstat(descriptor)
+        _require_regular(found.st_mode, path, name)
+        if identity is not None and (found.st_dev, found.st_ino) != identity:
+            raise UnreadableImageError(f"{name}: replaced since the folder was read (not read)")
     except BaseException:
         os.close(descriptor)
         raise

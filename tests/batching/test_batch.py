@@ -321,3 +321,29 @@ def test_the_entry_module_does_not_hide_the_public_batch() -> None:
     importlib.import_module("blueheart.batching.batch")
     assert inspect.isfunction(blueheart.batch)
     assert blueheart.batch is importlib.import_module("blueheart.batching.batch").batch
+
+
+def test_more_workers_than_the_machine_can_use_are_refused_before_any_start(
+    tmp_path: Path,
+) -> None:
+    """A preset's jobs = 100000 started processes until the memory ran out."""
+    from click.testing import CliRunner
+
+    from blueheart.batching.executors import max_workers
+    from blueheart.cli.commands import cli
+
+    source = tmp_path / "src"
+    source.mkdir()
+    photo(40, 30).save(source / "a.jpg")
+    limit = max_workers()
+    with pytest.raises(OptionError, match=f"expected at most {limit} worker processes"):
+        batch(source, tmp_path / "out", workers=limit + 1)
+    assert not (tmp_path / "out").exists()
+    preset = tmp_path / "preset.toml"
+    preset.write_text("jobs = 100000\n")
+    refused = CliRunner().invoke(
+        cli, ["batch", str(source), str(tmp_path / "out"), "--config", str(preset)]
+    )
+    assert refused.exit_code == 2 and refused.stderr.count("\n") == 1
+    assert f"100000 is not in the range 1<=x<={limit}" in refused.stderr
+    assert not (tmp_path / "out").exists()

@@ -16,6 +16,7 @@ from helpers import UN_BLUE_RGB, default_box, heart_pixels, photo
 from PIL import Image
 
 from blueheart import __version__
+from blueheart.batching.executors import max_workers
 from blueheart.batching.sheet import SHEET_BACKGROUND, UNREADABLE_MARK
 from blueheart.cli.commands import cli
 from blueheart.core.detector import detector_version
@@ -678,7 +679,7 @@ def test_batch_usage_errors(tmp_path: Path) -> None:
         (["batch", tmp_path / "missing", tmp_path / "out"], f"{tmp_path / 'missing'} does not exist"),
         (["batch", source, source], "DEST_DIR may not be SRC_DIR: inputs are never written"),
         (["batch", source / "inner", source / "inner" / "x"], "does not exist"),
-        (["batch", source, tmp_path / "out", "-j", "0"], "Invalid value for '-j' / '--jobs': 0 is not in the range x>=1."),
+        (["batch", source, tmp_path / "out", "-j", "0"], f"Invalid value for '-j' / '--jobs': 0 is not in the range 1<=x<={max_workers()}."),
     ]  # fmt: skip
     for args, message in cases:
         result = run(*args)
