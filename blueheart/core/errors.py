@@ -17,6 +17,16 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+ECHO_LIMIT = 100
+"""The characters of a value an error message echoes at most: a 10,000-character query
+parameter gets its first 100 and an ellipsis, not a page of its own text back."""
+
+
+def clipped(text: str, limit: int = ECHO_LIMIT) -> str:
+    """``text``, or its first ``limit`` characters and ``...`` when it is longer."""
+    return text if len(text) <= limit else f"{text[:limit]}..."
+
+
 def did_you_mean(word: str, known: Iterable[str], *, prefix: str = "") -> str:
     """``" (did you mean '<prefix><closest>'?)"``, the closest of ``known`` to ``word`` (a
     misspelt key or option name), or ``""`` when none is close."""
@@ -71,7 +81,11 @@ class OptionError(ValueError):
     """
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+        # Messages end with the value as given (", got <value>"): that, and the name, echo
+        # what anyone may send, so both are clipped here, for the CLI and the service alike.
+        asked, got, value = message.rpartition(", got ")
+        said = f"{asked}{got}{clipped(value)}" if got else message
+        super().__init__(f"{clipped(field)}: {said}")
         self.field = field
 
     @classmethod

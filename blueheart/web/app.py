@@ -150,8 +150,8 @@ def _emblem_style(asked: list[tuple[str, str]], emblems: Mapping[str, PageEmblem
         raise ServiceError(400, "style: given twice", code="bad-option")
     name = asked[0][1] if asked else next(iter(emblems))
     if name not in emblems:
-        expected = f"style: expected one of {', '.join(emblems)}, got {name!r}"
-        raise ServiceError(400, expected, code="bad-option")
+        expected = f"expected one of {', '.join(emblems)}, got {name!r}"
+        raise ServiceError(400, str(OptionError("style", expected)), code="bad-option")
     return name
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from starlette.requests import ClientDisconnect, Request
 
+from blueheart.core.errors import clipped
+
 MB = 1_000_000
 SERVICE_MAX_PIXELS = 100_000_000
 """The service's default pixel limit: phones' 12 to 50 MP photos pass, and what one request may
@@ -129,7 +131,9 @@ def check_declared_length(request: Request, limit: int) -> None:
     if declared is None:
         return
     if not declared.isdigit():
-        raise ServiceError(400, f"Content-Length: expected a number of bytes, got {declared!r}")
+        raise ServiceError(
+            400, f"Content-Length: expected a number of bytes, got {clipped(repr(declared))}"
+        )
     if int(declared) > limit:
         raise too_large(limit)
 

@@ -429,6 +429,23 @@ def test_bad_and_locked_options_are_400_with_one_line(query: str, message: str) 
         )
 
 
+def test_errors_echo_at_most_100_characters_of_a_value() -> None:
+    # A 10,000-character option value or name once came back whole in the error.
+    long = "a" * 10_000
+    test = client()
+    for query, start, end in [
+        (f"position={long}", "position: expected one of top-left,", f", got '{long[:99]}..."),
+        (f"{long}=1", long[:100] + "...: no such option", "no such option"),
+        (f"size=0.1&at=0.5,{long}", "at: expected X,Y", f", got '0.5,{long[:95]}..."),
+    ]:
+        error = test.post(f"/api/badge?{query}", content=jpeg()).json()["error"]
+        assert error.startswith(start) and error.endswith(end) and len(error) < 300
+    style = test.get(f"/api/emblem?style={long}").json()["error"]
+    assert style.endswith(f", got '{long[:99]}...")
+    with pytest.raises(blueheart.OptionError, match=r", got 'a{99}\.\.\.$"):
+        BadgeOptions(position=long)  # type: ignore[arg-type]
+
+
 def test_headers_on_every_answer_and_no_cookies(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(data: bytes, options: BadgeOptions) -> bytes:
         raise RuntimeError("a bug, with a secret path /home/me")
