@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Iterable, Mapping
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from blueheart.web.params import (
     parse_options,
     with_output_side,
 )
-from blueheart.web.work import WorkPool
+from blueheart.web.work import DaemonThreads, WorkPool
 
 STATIC = Path(__file__).parent / "static"
 SECURITY_HEADERS = {
@@ -62,14 +62,15 @@ def create_app(
 ) -> ASGIApp:
     """The service for ``campaign`` within ``settings``' limits.
 
-    The photos' work runs on ``executor`` (default: a pool of ``settings.workers`` threads,
-    shut down with the app); ``settings.capacity`` uploaded photos are admitted at once, and
-    uploads are read within ``settings.upload_budget`` bytes. Downloads keep no metadata but
+    The photos' work runs on ``executor`` (default: ``settings.workers`` threads that the
+    process's exit does not wait for, shut down with the app); ``settings.capacity`` uploaded
+    photos are admitted at once, and uploads are read within ``settings.upload_budget``
+    bytes. Downloads keep no metadata but
     the ICC profile.
     """
     own_executor = executor is None
     pool = WorkPool(
-        executor or ThreadPoolExecutor(settings.workers, thread_name_prefix="blueheart"),
+        executor or DaemonThreads(settings.workers, name="blueheart"),
         capacity=settings.capacity,
         timeout=settings.work_timeout,
     )

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import signal
 import socket
 import struct
 import subprocess
@@ -793,6 +794,58 @@ def test_live_server_leaves_no_temp_file_and_logs_no_photo(live: LiveServer) -> 
     assert not any(marker in log for marker in LOCATION_MARKERS)
     assert located[200:232] not in log and b"\xff\xd8\xff" not in log
     assert b"Traceback" not in log
+
+
+STUCK_SERVER = """
+import pathlib, sys, threading
+import blueheart
+from blueheart.__main__ import main
+started = pathlib.Path(sys.argv.pop(1))
+
+def stuck(data, options):
+    started.touch()
+    threading.Event().wait()  # a decode that never ends
+
+blueheart.badge_bytes = stuck
+main()
+"""
+
+
+@pytest.mark.parametrize("stop", ["SIGTERM"])
+def test_a_stopped_server_exits_0_while_a_decode_still_runs(tmp_path: Path, stop: str) -> None:
+    # The pool's threads were joined at exit: the server stayed up until SIGKILL.
+    started, port, log = tmp_path / "started", free_port(), tmp_path / "server.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-c", STUCK_SERVER, str(started), "serve", "--port", str(port)],
+            stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            with contextlib.closing(socket.socket()) as photo_client:
+                while True:
+                    try:
+                        photo_client.connect(("127.0.0.1", port))
+                        break
+                    except OSError:
+                        assert server.poll() is None and time.monotonic() < deadline
+                        time.sleep(0.1)
+                body = jpeg()
+                photo_client.sendall(
+                    b"POST /api/badge HTTP/1.1\r\nHost: x\r\n"
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+                while not started.exists():
+                    assert server.poll() is None and time.monotonic() < deadline
+                    time.sleep(0.1)
+                server.send_signal(getattr(signal, stop))
+                # Within the work timeout (30 s), when the photo gets its 503, not never.
+                assert server.wait(90) == 0, log.read_text()
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
 
 
 # -- faces: the service's auto is the library's ----------------------------------------------
