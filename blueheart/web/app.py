@@ -28,6 +28,7 @@ from blueheart.web.campaign import Campaign
 from blueheart.web.emblems import PageEmblem, page_emblems
 from blueheart.web.languages import LANGUAGES, NAMES, RIGHT_TO_LEFT, negotiate
 from blueheart.web.limits import (
+    HeldResponse,
     ServiceError,
     ServiceSettings,
     UploadMemory,
@@ -64,9 +65,8 @@ def create_app(
 
     The photos' work runs on ``executor`` (default: ``settings.workers`` threads that the
     process's exit does not wait for, shut down with the app); ``settings.capacity`` uploaded
-    photos are admitted at once, and uploads are read within ``settings.upload_budget``
-    bytes. Downloads keep no metadata but
-    the ICC profile.
+    photos are admitted at once; uploads being read and answers being sent are held within
+    ``settings.upload_budget`` bytes. Downloads keep no metadata but the ICC profile.
     """
     own_executor = executor is None
     pool = WorkPool(
@@ -138,7 +138,13 @@ class _Api:
         check_declared_length(request, self.settings.max_upload)
         data = await read_body(request, self.settings, self.uploads)
         rendered = await self.pool.run(kind, data, options)
-        return Response(rendered.body, media_type=rendered.media_type, headers=rendered.headers)
+        return HeldResponse(
+            rendered.body,
+            self.uploads,
+            self.settings,
+            media_type=rendered.media_type,
+            headers=rendered.headers,
+        )
 
 
 def _emblem_style(asked: list[tuple[str, str]], emblems: Mapping[str, PageEmblem]) -> str:

@@ -107,8 +107,15 @@ class Upload:
 
 
 async def call(
-    app: Any, path: str, upload: Upload, headers: dict[str, str] | None = None
+    app: Any,
+    path: str,
+    upload: Upload,
+    headers: dict[str, str] | None = None,
+    *,
+    reading: asyncio.Event | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
+    """The app's answer to ``upload``; ``reading``: the client takes the answer's body only
+    once it is set (if ever)."""
     route, _, query = path.partition("?")
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
@@ -120,10 +127,14 @@ async def call(
     sent: list[dict[str, Any]] = []
 
     async def send(message: dict[str, Any]) -> None:
+        if reading is not None and message["type"] == "http.response.body":
+            await reading.wait()
         sent.append(message)
 
     await app(scope, upload.receive, send)
     start = next(m for m in sent if m["type"] == "http.response.start")
+    if reading is not None and not reading.is_set():
+        return start["status"], {}, b""  # dropped before a byte of the body was taken
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, body
 
@@ -224,14 +235,15 @@ def test_uploads_share_a_budget_of_bytes_and_give_it_back() -> None:
     async def scenario() -> list[tuple[int, dict[str, str], bytes]]:
         half = len(photo_bytes) // 2
         stalled = Upload([photo_bytes[:half]], stall=True)
-        holding = asyncio.ensure_future(call(app, "/api/badge", stalled))
+        # Small answers: they count against the budget too, until sent.
+        holding = asyncio.ensure_future(call(app, "/api/badge?output_size=64", stalled))
         await asyncio.sleep(0.1)  # half the budget held by bytes really sent
         refused = await call(app, "/api/badge", Upload([photo_bytes[:200], photo_bytes[200:]]))
         stalled.parts.append(photo_bytes[half:])
         assert stalled.release is not None
         stalled.release.set()
         finished = await holding
-        after = await call(app, "/api/badge", Upload([photo_bytes]))
+        after = await call(app, "/api/badge?output_size=64", Upload([photo_bytes]))
         return [refused, finished, after]
 
     refused, finished, after = asyncio.run(scenario())
@@ -241,6 +253,30 @@ def test_uploads_share_a_budget_of_bytes_and_give_it_back() -> None:
         "code": "busy",
     }
     assert finished[0] == 200 and after[0] == 200
+
+
+def test_answers_nobody_reads_count_against_the_budget_and_are_dropped() -> None:
+    # Unread answers were held whole until their clients closed: 1.6 GB for 40 clients.
+    photo_bytes = jpeg()
+    answer = len(client().post("/api/badge?format=png", content=photo_bytes).content)
+    settings = ServiceSettings(upload_memory=answer + len(photo_bytes) // 2, read_timeout=0.5)
+    app = create_app(Campaign(), settings)
+
+    async def scenario() -> list[tuple[int, dict[str, str], bytes]]:
+        never = asyncio.Event()
+        unread = asyncio.ensure_future(
+            call(app, "/api/badge?format=png", Upload([photo_bytes]), reading=never)
+        )
+        await asyncio.sleep(0.2)  # badged, and waiting for its client to read
+        refused = await call(app, "/api/badge", Upload([photo_bytes]))
+        dropped = await asyncio.wait_for(unread, 30)
+        after = await call(app, "/api/badge?format=png", Upload([photo_bytes]))
+        return [refused, dropped, after]
+
+    refused, dropped, after = asyncio.run(scenario())
+    assert refused[0] == 503 and json.loads(refused[2])["code"] == "busy"
+    assert dropped[0] == 200 and dropped[2] == b""
+    assert after[0] == 200 and len(after[2]) == answer
 
 
 # -- the API through Starlette's TestClient -------------------------------------------------------
