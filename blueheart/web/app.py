@@ -8,6 +8,7 @@ status.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable, Mapping
 from concurrent.futures import Executor
@@ -137,7 +138,11 @@ class _Api:
         options = _request_options(self.defaults, self.campaign.locked, pairs)
         check_declared_length(request, self.settings.max_upload)
         data = await read_body(request, self.settings, self.uploads)
-        rendered = await self.pool.run(kind, data, options)
+        client_gone = asyncio.ensure_future(_disconnected(request))
+        try:
+            rendered = await self.pool.run(kind, data, options, client_gone)
+        finally:
+            client_gone.cancel()
         return HeldResponse(
             rendered.body,
             self.uploads,
@@ -145,6 +150,12 @@ class _Api:
             media_type=rendered.media_type,
             headers=rendered.headers,
         )
+
+
+async def _disconnected(request: Request) -> None:
+    """Return once the client of ``request``, whose body has been read, has gone."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _emblem_style(asked: list[tuple[str, str]], emblems: Mapping[str, PageEmblem]) -> str:

@@ -140,13 +140,28 @@ class WorkPool:
         with self._lock:
             self._taken -= 1
 
-    async def run(self, kind: str, data: bytes, options: BadgeOptions) -> Rendered:
+    async def run(
+        self,
+        kind: str,
+        data: bytes,
+        options: BadgeOptions,
+        client_gone: asyncio.Future[None] | None = None,
+    ) -> Rendered:
         """``do(kind, data, options)`` on the executor, within the time limit, in a place of
         the pool; no free place, a ``Refused`` outcome or an overrun become a
-        ``ServiceError``."""
+        ``ServiceError``. Work still waiting for a worker when ``client_gone`` ends is
+        dropped: nobody would read its answer."""
         self._take()
+        future = self.executor.submit(do, kind, data, options)
+        if client_gone is not None:
+            client_gone.add_done_callback(lambda _: future.cancel())
         try:
-            outcome = await self._within_time(self.executor.submit(do, kind, data, options))
+            outcome = await self._within_time(future)
+        except asyncio.CancelledError:
+            if client_gone is None or not client_gone.done() or client_gone.cancelled():
+                raise
+            # Cancelled by the client's leaving: an answer nobody reads ends the request.
+            raise ServiceError(400, "the client went away", code="gone") from None
         finally:
             self._give_back()
         if isinstance(outcome, Refused):

@@ -94,6 +94,7 @@ class Upload:
     def __init__(self, parts: Sequence[bytes], *, stall: bool = False) -> None:
         self.parts, self.stall, self.pulled = list(parts), stall, 0
         self.release = asyncio.Event() if stall else None
+        self.gone = asyncio.Event()  # the client stays until it is set
 
     async def receive(self) -> dict[str, Any]:
         if self.release is not None and self.pulled == len(self.parts):
@@ -103,6 +104,7 @@ class Upload:
             self.pulled += 1
             more = self.pulled < len(self.parts) or self.release is not None
             return {"type": "http.request", "body": self.parts[self.pulled - 1], "more_body": more}
+        await self.gone.wait()
         return {"type": "http.disconnect"}
 
 
@@ -202,6 +204,37 @@ def test_a_full_queue_is_answered_503_with_retry_after_then_serves_again(
         "code": "busy",
     }
     assert [answer[0] for answer in admitted] == [200, 200] and after[0] == 200
+
+
+def test_work_whose_client_left_while_it_waited_is_skipped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Ten clients that uploaded and left were all badged, and the next one waited for them.
+    release, badged = threading.Event(), []
+    original = blueheart.badge_bytes
+
+    def held(data: bytes, options: BadgeOptions) -> bytes:
+        badged.append(len(data))
+        release.wait(10)
+        return original(data, options)
+
+    monkeypatch.setattr(blueheart, "badge_bytes", held)
+    app = create_app(Campaign(), ServiceSettings(workers=1, queue=2))
+    first, left = jpeg(), jpeg(300, 200)
+
+    async def scenario() -> list[tuple[int, dict[str, str], bytes]]:
+        working = asyncio.ensure_future(call(app, "/api/badge", Upload([first])))
+        while not badged:
+            await asyncio.sleep(0.01)
+        gone = Upload([left])
+        gone.gone.set()  # uploaded, then closed the connection
+        skipped = await call(app, "/api/badge", gone)
+        release.set()
+        return [await working, skipped, await call(app, "/api/badge", Upload([first]))]
+
+    working, _, after = asyncio.run(scenario())
+    assert working[0] == 200 and after[0] == 200
+    assert badged == [len(first), len(first)]  # never the photo of the client that left
 
 
 def test_slow_uploads_take_no_place_of_the_work() -> None:
