@@ -700,6 +700,13 @@ def test_bad_presets_are_one_line_errors(tmp_path: Path, text: str, message: str
         assert str(raised.value) == f"{preset}: {message}"
 
 
+@pytest.mark.parametrize("link", ["HTTPS://example.org/", "Http://example.org/x"])
+def test_a_presets_link_scheme_is_case_insensitive(tmp_path: Path, link: str) -> None:
+    preset = tmp_path / "campaign.toml"
+    preset.write_text(f"[page]\nlink = '{link}'\n")
+    assert load_campaign(preset).page["link"] == link
+
+
 # -- the command, and a real server on 127.0.0.1 -------------------------------------------------
 
 
