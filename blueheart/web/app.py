@@ -95,7 +95,7 @@ def create_app(
                     Route("/badge", api.badge, methods=["POST"]),
                 ],
             ),
-            Mount("/", StaticFiles(directory=STATIC, html=True)),
+            Mount("/", PageFiles(directory=STATIC, html=True)),
         ],
         exception_handlers={
             ServiceError: _service_error,
@@ -243,6 +243,17 @@ async def _http_error(request: Request, error: Exception) -> Response:
 async def _internal_error(request: Request, error: Exception) -> Response:
     # The server's log has the traceback; the client gets one line.
     return _error(ServiceError(500, "internal error"))
+
+
+class PageFiles(StaticFiles):
+    """The page's static files; a method other than GET or HEAD is 405 on a file that exists
+    and 404 elsewhere (it was 405 on any path, as if every path were a file)."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if scope["method"] in ("GET", "HEAD"):
+            return await super().get_response(path, scope)
+        await super().get_response(path, {**scope, "method": "HEAD"})  # 404: no such file
+        raise HTTPException(405, headers={"Allow": "GET, HEAD"})
 
 
 class SecurityHeaders:

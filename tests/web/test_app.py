@@ -536,6 +536,15 @@ def test_headers_on_every_answer_and_no_cookies(monkeypatch: pytest.MonkeyPatch)
     assert [a.status_code for a in answers] == [200, 200, 404, 405, 400, 415, 200]
 
 
+def test_other_methods_are_404_on_unknown_paths_and_405_on_the_pages_files() -> None:
+    test = client()
+    for method in ("POST", "PUT", "DELETE"):
+        assert_error(test.request(method, "/nope", content=b"x"), 404, "not found")
+        assert_error(test.request(method, "/api/nope"), 404, "not found")
+        for known in ("/", "/index.html", "/api/badge" if method != "POST" else "/api/emblem"):
+            assert_error(test.request(method, known), 405, "method not allowed")
+
+
 def test_the_page_has_no_inline_script_or_style() -> None:
     page = client().get("/").text
     assert page.startswith("<!doctype html>")
