@@ -20,7 +20,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from blueheart.core.errors import clipped
+from blueheart import OptionError
 
 MB = 1_000_000
 SERVICE_MAX_PIXELS = 100_000_000
@@ -141,9 +141,9 @@ def check_declared_length(request: Request, limit: int) -> None:
     if declared is None:
         return
     if not declared.isdigit():
-        raise ServiceError(
-            400, f"Content-Length: expected a number of bytes, got {clipped(repr(declared))}"
-        )
+        # OptionError's wording clips the echoed value.
+        refused = OptionError("Content-Length", f"expected a number of bytes, got {declared!r}")
+        raise ServiceError(400, str(refused))
     if int(declared) > limit:
         raise too_large(limit)
 
