@@ -18,6 +18,16 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+ECHO_LIMIT = 100
+"""The characters of a value an error message echoes at most: a 10,000-character query
+parameter gets its first 100 and an ellipsis, not a page of its own text back."""
+
+
+def clipped(text: str, limit: int = ECHO_LIMIT) -> str:
+    """``text``, or its first ``limit`` characters and ``...`` when it is longer."""
+    return text if len(text) <= limit else f"{text[:limit]}..."
+
+
 def did_you_mean(word: str, known: Iterable[str], *, prefix: str = "") -> str:
     """``" (did you mean '<prefix><closest>'?)"``, the closest of ``known`` to ``word`` (a
     misspelt key or option name), or ``""`` when none is close."""
@@ -141,15 +151,19 @@ class OptionError(ValueError, BlueheartError):
     about_input = False
 
     def __init__(self, field: str, message: str, *hints: Hint) -> None:
+        # Messages end with the value as given (", got <value>"): that, and the name, echo
+        # what anyone may send, so both are clipped here, for the CLI and the service alike.
+        asked, got, value = message.rpartition(", got ")
+        message = f"{asked}{got}{clipped(value)}" if got else message
         # The field stays out of the template: a name from a query string may hold a NUL.
         self.field = field
         self.template = message
         self.hints = hints
-        ValueError.__init__(self, f"{field}: {say(message, hints, library_words)}")
+        ValueError.__init__(self, f"{clipped(field)}: {say(message, hints, library_words)}")
 
     def say(self, words: Words = library_words) -> str:
         """``"<field>: <reason>"``, the hints in ``words``."""
-        return f"{self.field}: {self.reason(words)}"
+        return f"{clipped(self.field)}: {self.reason(words)}"
 
     def reason(self, words: Words = library_words) -> str:
         """The message without the field, the hints in ``words``."""

@@ -8,9 +8,10 @@ status.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable, Mapping
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from blueheart.web.campaign import Campaign
 from blueheart.web.emblems import PageEmblem, page_emblems
 from blueheart.web.languages import LANGUAGES, NAMES, RIGHT_TO_LEFT, negotiate
 from blueheart.web.limits import (
+    HeldResponse,
     ServiceError,
     ServiceSettings,
     UploadMemory,
@@ -42,7 +44,7 @@ from blueheart.web.params import (
     parse_options,
     with_output_side,
 )
-from blueheart.web.work import WorkPool
+from blueheart.web.work import DaemonThreads, WorkPool
 
 STATIC = Path(__file__).parent / "static"
 SECURITY_HEADERS = {
@@ -62,14 +64,14 @@ def create_app(
 ) -> ASGIApp:
     """The service for ``campaign`` within ``settings``' limits.
 
-    The photos' work runs on ``executor`` (default: a pool of ``settings.workers`` threads,
-    shut down with the app); ``settings.capacity`` uploaded photos are admitted at once, and
-    uploads are read within ``settings.upload_budget`` bytes. Downloads keep no metadata but
-    the ICC profile.
+    The photos' work runs on ``executor`` (default: ``settings.workers`` threads that the
+    process's exit does not wait for, shut down with the app); ``settings.capacity`` uploaded
+    photos are admitted at once; uploads being read and answers being sent are held within
+    ``settings.upload_budget`` bytes. Downloads keep no metadata but the ICC profile.
     """
     own_executor = executor is None
     pool = WorkPool(
-        executor or ThreadPoolExecutor(settings.workers, thread_name_prefix="blueheart"),
+        executor or DaemonThreads(settings.workers, name="blueheart"),
         capacity=settings.capacity,
         timeout=settings.work_timeout,
     )
@@ -93,7 +95,7 @@ def create_app(
                     Route("/badge", api.badge, methods=["POST"]),
                 ],
             ),
-            Mount("/", StaticFiles(directory=STATIC, html=True)),
+            Mount("/", PageFiles(directory=STATIC, html=True)),
         ],
         exception_handlers={
             ServiceError: _service_error,
@@ -136,8 +138,24 @@ class _Api:
         options = _request_options(self.defaults, self.campaign.locked, pairs)
         check_declared_length(request, self.settings.max_upload)
         data = await read_body(request, self.settings, self.uploads)
-        rendered = await self.pool.run(kind, data, options)
-        return Response(rendered.body, media_type=rendered.media_type, headers=rendered.headers)
+        client_gone = asyncio.ensure_future(_disconnected(request))
+        try:
+            rendered = await self.pool.run(kind, data, options, client_gone)
+        finally:
+            client_gone.cancel()
+        return HeldResponse(
+            rendered.body,
+            self.uploads,
+            self.settings,
+            media_type=rendered.media_type,
+            headers=rendered.headers,
+        )
+
+
+async def _disconnected(request: Request) -> None:
+    """Return once the client of ``request``, whose body has been read, has gone."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _emblem_style(asked: list[tuple[str, str]], emblems: Mapping[str, PageEmblem]) -> str:
@@ -150,8 +168,8 @@ def _emblem_style(asked: list[tuple[str, str]], emblems: Mapping[str, PageEmblem
         raise ServiceError(400, "style: given twice", code="bad-option")
     name = asked[0][1] if asked else next(iter(emblems))
     if name not in emblems:
-        expected = f"style: expected one of {', '.join(emblems)}, got {name!r}"
-        raise ServiceError(400, expected, code="bad-option")
+        expected = f"expected one of {', '.join(emblems)}, got {name!r}"
+        raise ServiceError(400, str(OptionError("style", expected)), code="bad-option")
     return name
 
 
@@ -225,6 +243,17 @@ async def _http_error(request: Request, error: Exception) -> Response:
 async def _internal_error(request: Request, error: Exception) -> Response:
     # The server's log has the traceback; the client gets one line.
     return _error(ServiceError(500, "internal error"))
+
+
+class PageFiles(StaticFiles):
+    """The page's static files; a method other than GET or HEAD is 405 on a file that exists
+    and 404 elsewhere (it was 405 on any path, as if every path were a file)."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if scope["method"] in ("GET", "HEAD"):
+            return await super().get_response(path, scope)
+        await super().get_response(path, {**scope, "method": "HEAD"})  # 404: no such file
+        raise HTTPException(405, headers={"Allow": "GET, HEAD"})
 
 
 class SecurityHeaders:

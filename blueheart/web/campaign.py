@@ -102,6 +102,7 @@ def _page_texts(name: str, page: object, table: str) -> dict[str, str]:
         if not isinstance(value, str):
             raise PresetError(name, f"{table}.{key}: expected text, got {value!r}")
     link = page.get("link")
-    if link is not None and not link.startswith(("https://", "http://")):
+    # A scheme is case-insensitive (RFC 3986): HTTPS:// is an https:// address.
+    if link is not None and not link.lower().startswith(("https://", "http://")):
         raise PresetError(name, f"{table}.link: expected an http(s):// address, got {link!r}")
     return dict(page)

@@ -4,23 +4,32 @@ The body is read as a stream with a byte counter: nothing touches the disk, a de
 Content-Length over the limit is refused before a byte is read, and a body that grows over it
 is refused as soon as it does, without reading on. Uploads being read count against a budget
 of bytes, all requests together, not against the places of the work: a client that sends
-slowly holds only the bytes it has sent.
+slowly holds only the bytes it has sent. Answers count against the same budget until they are
+sent, a chunk at a time: a client that stops reading is dropped, and its answer freed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
+
+from blueheart import OptionError
 
 MB = 1_000_000
 SERVICE_MAX_PIXELS = 100_000_000
 """The service's default pixel limit: phones' 12 to 50 MP photos pass, and what one request may
 cost stays a fraction of the library's default (200 MP photos are rare on a volunteer page)."""
 RETRY_AFTER_S = 1
+SEND_CHUNK = 64 * 1024
+"""Bytes of an answer handed to the server at once: what a client that stops reading leaves in
+the server's buffers, besides the budget."""
 ERROR_CODES = {
     400: "bad-request", 404: "not-found", 405: "method-not-allowed", 408: "stalled",
     413: "too-large", 415: "not-a-photo", 422: "unreadable", 500: "internal", 503: "busy",
@@ -41,11 +50,12 @@ class ServiceSettings:
     ``max_upload``: bytes a photo may have; ``max_pixels``: pixels (checked from the header);
     ``workers``: photos badged at once (threads; default: the cores); ``queue``: uploaded
     photos waiting for a worker beyond those, more are answered 503 (None: three per worker,
-    a burst's worth); ``upload_memory``: bytes of uploads being read at once, all requests
-    together, a chunk past it is answered 503 (None: ``capacity`` uploads of ``max_upload``);
-    ``work_timeout``: seconds a photo may take from the end of its upload, waiting for a
-    worker included; ``read_timeout``: seconds an upload may pause; ``upload_timeout``:
-    seconds an upload may take in all.
+    a burst's worth); ``upload_memory``: bytes of uploads being read and of answers being
+    sent at once, all requests together, a chunk or an answer past it is answered 503 (None:
+    ``capacity`` uploads of ``max_upload``); ``work_timeout``: seconds a photo may take from
+    the end of its upload, waiting for a worker included; ``read_timeout``: seconds an upload
+    may pause, or a client take nothing of its answer; ``upload_timeout``: seconds an upload,
+    or taking an answer, may last in all.
     """
 
     max_upload: int = 40 * MB
@@ -100,18 +110,20 @@ def unavailable(reason: str) -> ServiceError:
 
 
 class UploadMemory:
-    """The bytes of uploads being read, all requests together, within ``limit``.
+    """The bytes of uploads being read and of answers being sent, all requests together,
+    within ``limit``.
 
-    Only the event loop reads uploads, so no lock is needed."""
+    Only the event loop reads uploads and sends answers, so no lock is needed."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.held = 0
 
-    def hold(self, size: int) -> None:
-        """Count ``size`` more bytes, or raise the 503 when they would pass the limit."""
+    def hold(self, size: int, what: str = "uploads") -> None:
+        """Count ``size`` more bytes, or raise the 503 (too many ``what`` at once) when they
+        would pass the limit."""
         if self.held + size > self.limit:
-            raise unavailable("too many uploads at once")
+            raise unavailable(f"too many {what} at once")
         self.held += size
 
     def release(self, size: int) -> None:
@@ -129,7 +141,9 @@ def check_declared_length(request: Request, limit: int) -> None:
     if declared is None:
         return
     if not declared.isdigit():
-        raise ServiceError(400, f"Content-Length: expected a number of bytes, got {declared!r}")
+        # OptionError's wording clips the echoed value.
+        refused = OptionError("Content-Length", f"expected a number of bytes, got {declared!r}")
+        raise ServiceError(400, str(refused))
     if int(declared) > limit:
         raise too_large(limit)
 
@@ -164,3 +178,52 @@ async def read_body(request: Request, settings: ServiceSettings, memory: UploadM
         memory.release(received)
         await stream.aclose()
     return b"".join(chunks)
+
+
+class HeldResponse(Response):
+    """An answer whose bytes count against ``memory`` from its making (503 when they do not
+    fit) until it is sent, ``SEND_CHUNK`` bytes at a time. A client that takes nothing for
+    ``read_timeout`` seconds, or has not taken it all after ``upload_timeout``, is dropped (the
+    server closes the connection) and its bytes freed."""
+
+    def __init__(
+        self,
+        body: bytes,
+        memory: UploadMemory,
+        settings: ServiceSettings,
+        *,
+        media_type: str,
+        headers: Mapping[str, str],
+    ) -> None:
+        memory.hold(len(body), "downloads")
+        super().__init__(body, media_type=media_type, headers=headers)
+        self.memory, self.settings = memory, settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self._send_within_time(send)
+        finally:
+            self.memory.release(len(self.body))
+
+    async def _send_within_time(self, send: Send) -> None:
+        """Send the answer; stop, the answer unfinished, when the client stops taking it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.upload_timeout
+        start = {"type": "http.response.start", "status": self.status_code}
+        for message in itertools.chain([{**start, "headers": self.raw_headers}], self._pieces()):
+            wait = min(self.settings.read_timeout, deadline - loop.time())
+            try:
+                await asyncio.wait_for(send(message), max(wait, 0.0))
+            except asyncio.TimeoutError:
+                return  # uvicorn closes a connection whose answer is left unfinished
+
+    def _pieces(self) -> Iterator[Message]:
+        """The body's messages, ``SEND_CHUNK`` bytes each, sliced only as they are sent."""
+        size = len(self.body)
+        for offset in range(0, max(size, 1), SEND_CHUNK):
+            end = offset + SEND_CHUNK
+            yield {
+                "type": "http.response.body",
+                "body": self.body[offset:end],
+                "more_body": end < size,
+            }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import socket
 from pathlib import Path
@@ -50,7 +51,8 @@ def serve(
     """Serve the campaign in the preset ``config`` (None: the defaults) until interrupted.
 
     ``processes`` uvicorn workers share the cores: each badges ``settings.workers`` photos at
-    once. ``root_path`` is the path a reverse proxy serves the service under. Raises
+    once. ``root_path`` is the path a reverse proxy serves the service under. Ctrl-C or
+    SIGTERM stops it within ``settings.work_timeout`` seconds, whatever work still runs. Raises
     ``PresetError`` for a preset that cannot be used, before anything starts.
     """
     load_campaign(config)
@@ -67,4 +69,6 @@ def serve(
         workers=processes,
         root_path=root_path,
         server_header=False,
+        # Stopped, it lets the photos being done get their answer (or their 503) first.
+        timeout_graceful_shutdown=math.ceil(settings.work_timeout),
     )

@@ -8,11 +8,15 @@ default (Pillow decodes, resizes and encodes without the GIL), processes if one 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import io
+import queue
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
+from typing import Any, ParamSpec, TypeVar
 
 from PIL import Image
 
@@ -27,6 +31,10 @@ from blueheart import (
     UnsupportedFormatError,
 )
 from blueheart.web.limits import ServiceError, error_code, unavailable
+
+P = ParamSpec("P")
+T = TypeVar("T")
+Job = tuple[Future[Any], Callable[[], Any]]
 
 MEDIA_TYPES = {
     "JPEG": ("image/jpeg", "jpg"),
@@ -132,13 +140,28 @@ class WorkPool:
         with self._lock:
             self._taken -= 1
 
-    async def run(self, kind: str, data: bytes, options: BadgeOptions) -> Rendered:
+    async def run(
+        self,
+        kind: str,
+        data: bytes,
+        options: BadgeOptions,
+        client_gone: asyncio.Future[None] | None = None,
+    ) -> Rendered:
         """``do(kind, data, options)`` on the executor, within the time limit, in a place of
         the pool; no free place, a ``Refused`` outcome or an overrun become a
-        ``ServiceError``."""
+        ``ServiceError``. Work still waiting for a worker when ``client_gone`` ends is
+        dropped: nobody would read its answer."""
         self._take()
+        future = self.executor.submit(do, kind, data, options)
+        if client_gone is not None:
+            client_gone.add_done_callback(lambda _: future.cancel())
         try:
-            outcome = await self._within_time(self.executor.submit(do, kind, data, options))
+            outcome = await self._within_time(future)
+        except asyncio.CancelledError:
+            if client_gone is None or not client_gone.done() or client_gone.cancelled():
+                raise
+            # Cancelled by the client's leaving: an answer nobody reads ends the request.
+            raise ServiceError(400, "the client went away", code="gone") from None
         finally:
             self._give_back()
         if isinstance(outcome, Refused):
@@ -158,3 +181,54 @@ class WorkPool:
         with self._lock:
             self._taken += 1
         future.add_done_callback(lambda _: self._give_back())
+
+
+class DaemonThreads(Executor):
+    """At most ``workers`` threads that nothing waits for at exit, started as work comes.
+
+    ``ThreadPoolExecutor``'s threads are joined when the interpreter exits, so a server told to
+    stop stayed up as long as a decode ran (minutes for a hostile file). Photos are never
+    stored: nothing is lost when the process ends with work unfinished.
+    """
+
+    def __init__(self, workers: int, *, name: str) -> None:
+        self.workers, self.name = workers, name
+        self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        future: Future[T] = Future()
+        self._jobs.put((future, functools.partial(fn, *args, **kwargs)))
+        with self._lock:
+            if len(self._threads) < self.workers:
+                name = f"{self.name}_{len(self._threads)}"
+                thread = threading.Thread(target=self._work, name=name, daemon=True)
+                self._threads.append(thread)
+                thread.start()
+        return future
+
+    def _work(self) -> None:
+        """Run jobs until told to stop (a ``None``)."""
+        while (job := self._jobs.get()) is not None:
+            future, work = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(work())
+            except BaseException as error:  # the caller gets it, as from any executor
+                future.set_exception(error)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop the threads once they are idle; ``cancel_futures``: drop the work not begun."""
+        if cancel_futures:
+            with contextlib.suppress(queue.Empty):
+                while (job := self._jobs.get_nowait()) is not None:
+                    job[0].cancel()
+        with self._lock:
+            threads = list(self._threads)
+        for _ in threads:
+            self._jobs.put(None)
+        if wait:
+            for thread in threads:
+                thread.join()

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import signal
 import socket
 import struct
 import subprocess
@@ -93,6 +94,7 @@ class Upload:
     def __init__(self, parts: Sequence[bytes], *, stall: bool = False) -> None:
         self.parts, self.stall, self.pulled = list(parts), stall, 0
         self.release = asyncio.Event() if stall else None
+        self.gone = asyncio.Event()  # the client stays until it is set
 
     async def receive(self) -> dict[str, Any]:
         if self.release is not None and self.pulled == len(self.parts):
@@ -102,12 +104,20 @@ class Upload:
             self.pulled += 1
             more = self.pulled < len(self.parts) or self.release is not None
             return {"type": "http.request", "body": self.parts[self.pulled - 1], "more_body": more}
+        await self.gone.wait()
         return {"type": "http.disconnect"}
 
 
 async def call(
-    app: Any, path: str, upload: Upload, headers: dict[str, str] | None = None
+    app: Any,
+    path: str,
+    upload: Upload,
+    headers: dict[str, str] | None = None,
+    *,
+    reading: asyncio.Event | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
+    """The app's answer to ``upload``; ``reading``: the client takes the answer's body only
+    once it is set (if ever)."""
     route, _, query = path.partition("?")
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
@@ -119,10 +129,14 @@ async def call(
     sent: list[dict[str, Any]] = []
 
     async def send(message: dict[str, Any]) -> None:
+        if reading is not None and message["type"] == "http.response.body":
+            await reading.wait()
         sent.append(message)
 
     await app(scope, upload.receive, send)
     start = next(m for m in sent if m["type"] == "http.response.start")
+    if reading is not None and not reading.is_set():
+        return start["status"], {}, b""  # dropped before a byte of the body was taken
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, body
 
@@ -192,6 +206,37 @@ def test_a_full_queue_is_answered_503_with_retry_after_then_serves_again(
     assert [answer[0] for answer in admitted] == [200, 200] and after[0] == 200
 
 
+def test_work_whose_client_left_while_it_waited_is_skipped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Ten clients that uploaded and left were all badged, and the next one waited for them.
+    release, badged = threading.Event(), []
+    original = blueheart.badge_bytes
+
+    def held(data: bytes, options: BadgeOptions) -> bytes:
+        badged.append(len(data))
+        release.wait(10)
+        return original(data, options)
+
+    monkeypatch.setattr(blueheart, "badge_bytes", held)
+    app = create_app(Campaign(), ServiceSettings(workers=1, queue=2))
+    first, left = jpeg(), jpeg(300, 200)
+
+    async def scenario() -> list[tuple[int, dict[str, str], bytes]]:
+        working = asyncio.ensure_future(call(app, "/api/badge", Upload([first])))
+        while not badged:
+            await asyncio.sleep(0.01)
+        gone = Upload([left])
+        gone.gone.set()  # uploaded, then closed the connection
+        skipped = await call(app, "/api/badge", gone)
+        release.set()
+        return [await working, skipped, await call(app, "/api/badge", Upload([first]))]
+
+    working, _, after = asyncio.run(scenario())
+    assert working[0] == 200 and after[0] == 200
+    assert badged == [len(first), len(first)]  # never the photo of the client that left
+
+
 def test_slow_uploads_take_no_place_of_the_work() -> None:
     # Eight clients trickling their photos once filled every place (2 workers x 4) for 120 s.
     app = create_app(Campaign(), ServiceSettings(workers=1, queue=1))
@@ -223,14 +268,15 @@ def test_uploads_share_a_budget_of_bytes_and_give_it_back() -> None:
     async def scenario() -> list[tuple[int, dict[str, str], bytes]]:
         half = len(photo_bytes) // 2
         stalled = Upload([photo_bytes[:half]], stall=True)
-        holding = asyncio.ensure_future(call(app, "/api/badge", stalled))
+        # Small answers: they count against the budget too, until sent.
+        holding = asyncio.ensure_future(call(app, "/api/badge?output_size=64", stalled))
         await asyncio.sleep(0.1)  # half the budget held by bytes really sent
         refused = await call(app, "/api/badge", Upload([photo_bytes[:200], photo_bytes[200:]]))
         stalled.parts.append(photo_bytes[half:])
         assert stalled.release is not None
         stalled.release.set()
         finished = await holding
-        after = await call(app, "/api/badge", Upload([photo_bytes]))
+        after = await call(app, "/api/badge?output_size=64", Upload([photo_bytes]))
         return [refused, finished, after]
 
     refused, finished, after = asyncio.run(scenario())
@@ -240,6 +286,30 @@ def test_uploads_share_a_budget_of_bytes_and_give_it_back() -> None:
         "code": "busy",
     }
     assert finished[0] == 200 and after[0] == 200
+
+
+def test_answers_nobody_reads_count_against_the_budget_and_are_dropped() -> None:
+    # Unread answers were held whole until their clients closed: 1.6 GB for 40 clients.
+    photo_bytes = jpeg()
+    answer = len(client().post("/api/badge?format=png", content=photo_bytes).content)
+    settings = ServiceSettings(upload_memory=answer + len(photo_bytes) // 2, read_timeout=0.5)
+    app = create_app(Campaign(), settings)
+
+    async def scenario() -> list[tuple[int, dict[str, str], bytes]]:
+        never = asyncio.Event()
+        unread = asyncio.ensure_future(
+            call(app, "/api/badge?format=png", Upload([photo_bytes]), reading=never)
+        )
+        await asyncio.sleep(0.2)  # badged, and waiting for its client to read
+        refused = await call(app, "/api/badge", Upload([photo_bytes]))
+        dropped = await asyncio.wait_for(unread, 30)
+        after = await call(app, "/api/badge?format=png", Upload([photo_bytes]))
+        return [refused, dropped, after]
+
+    refused, dropped, after = asyncio.run(scenario())
+    assert refused[0] == 503 and json.loads(refused[2])["code"] == "busy"
+    assert dropped[0] == 200 and dropped[2] == b""
+    assert after[0] == 200 and len(after[2]) == answer
 
 
 # -- the API through Starlette's TestClient -------------------------------------------------------
@@ -429,6 +499,23 @@ def test_bad_and_locked_options_are_400_with_one_line(query: str, message: str) 
         )
 
 
+def test_errors_echo_at_most_100_characters_of_a_value() -> None:
+    # A 10,000-character option value or name once came back whole in the error.
+    long = "a" * 10_000
+    test = client()
+    for query, start, end in [
+        (f"position={long}", "position: expected one of top-left,", f", got '{long[:99]}..."),
+        (f"{long}=1", long[:100] + "...: no such option", "no such option"),
+        (f"size=0.1&at=0.5,{long}", "at: expected X,Y", f", got '0.5,{long[:95]}..."),
+    ]:
+        error = test.post(f"/api/badge?{query}", content=jpeg()).json()["error"]
+        assert error.startswith(start) and error.endswith(end) and len(error) < 300
+    style = test.get(f"/api/emblem?style={long}").json()["error"]
+    assert style.endswith(f", got '{long[:99]}...")
+    with pytest.raises(blueheart.OptionError, match=r", got 'a{99}\.\.\.$"):
+        BadgeOptions(position=long)  # type: ignore[arg-type]
+
+
 def test_headers_on_every_answer_and_no_cookies(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(data: bytes, options: BadgeOptions) -> bytes:
         raise RuntimeError("a bug, with a secret path /home/me")
@@ -447,6 +534,15 @@ def test_headers_on_every_answer_and_no_cookies(monkeypatch: pytest.MonkeyPatch)
             assert answer.headers[name] == value, (answer.request.url, name)
         assert "set-cookie" not in answer.headers
     assert [a.status_code for a in answers] == [200, 200, 404, 405, 400, 415, 200]
+
+
+def test_other_methods_are_404_on_unknown_paths_and_405_on_the_pages_files() -> None:
+    test = client()
+    for method in ("POST", "PUT", "DELETE"):
+        assert_error(test.request(method, "/nope", content=b"x"), 404, "not found")
+        assert_error(test.request(method, "/api/nope"), 404, "not found")
+        for known in ("/", "/index.html", "/api/badge" if method != "POST" else "/api/emblem"):
+            assert_error(test.request(method, known), 405, "method not allowed")
 
 
 def test_the_page_has_no_inline_script_or_style() -> None:
@@ -613,6 +709,13 @@ def test_bad_presets_are_one_line_errors(tmp_path: Path, text: str, message: str
         assert str(raised.value) == f"{preset}: {message}"
 
 
+@pytest.mark.parametrize("link", ["HTTPS://example.org/", "Http://example.org/x"])
+def test_a_presets_link_scheme_is_case_insensitive(tmp_path: Path, link: str) -> None:
+    preset = tmp_path / "campaign.toml"
+    preset.write_text(f"[page]\nlink = '{link}'\n")
+    assert load_campaign(preset).page["link"] == link
+
+
 # -- the command, and a real server on 127.0.0.1 -------------------------------------------------
 
 
@@ -776,6 +879,58 @@ def test_live_server_leaves_no_temp_file_and_logs_no_photo(live: LiveServer) -> 
     assert not any(marker in log for marker in LOCATION_MARKERS)
     assert located[200:232] not in log and b"\xff\xd8\xff" not in log
     assert b"Traceback" not in log
+
+
+STUCK_SERVER = """
+import pathlib, sys, threading
+import blueheart
+from blueheart.__main__ import main
+started = pathlib.Path(sys.argv.pop(1))
+
+def stuck(data, options):
+    started.touch()
+    threading.Event().wait()  # a decode that never ends
+
+blueheart.badge_bytes = stuck
+main()
+"""
+
+
+@pytest.mark.parametrize("stop", ["SIGTERM"])
+def test_a_stopped_server_exits_0_while_a_decode_still_runs(tmp_path: Path, stop: str) -> None:
+    # The pool's threads were joined at exit: the server stayed up until SIGKILL.
+    started, port, log = tmp_path / "started", free_port(), tmp_path / "server.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-c", STUCK_SERVER, str(started), "serve", "--port", str(port)],
+            stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            with contextlib.closing(socket.socket()) as photo_client:
+                while True:
+                    try:
+                        photo_client.connect(("127.0.0.1", port))
+                        break
+                    except OSError:
+                        assert server.poll() is None and time.monotonic() < deadline
+                        time.sleep(0.1)
+                body = jpeg()
+                photo_client.sendall(
+                    b"POST /api/badge HTTP/1.1\r\nHost: x\r\n"
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+                while not started.exists():
+                    assert server.poll() is None and time.monotonic() < deadline
+                    time.sleep(0.1)
+                server.send_signal(getattr(signal, stop))
+                # Within the work timeout (30 s), when the photo gets its 503, not never.
+                assert server.wait(90) == 0, log.read_text()
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
 
 
 # -- faces: the service's auto is the library's ----------------------------------------------
