@@ -47,6 +47,7 @@ from blueheart.core.errors import (
     one_line,
 )
 from blueheart.core.formats import TEMP_SUFFIX, format_of_name
+from blueheart.io.limits import check_jpeg_scans
 from blueheart.io.metadata import Metadata
 
 READABLE_FORMATS = ("JPEG", "PNG", "WEBP", "AVIF", "GIF", "TIFF", "BMP", "HEIF")
@@ -472,6 +473,7 @@ def _check_density(image: Image.Image, name: str, stream: IO[bytes]) -> None:
             f"{name}: claims {image.width}x{image.height} pixels in {found:,} bytes of image "
             "data, more than a JPEG can hold (a damaged or hostile header)"
         )
+    check_jpeg_scans(stream, name)
 
 
 def _entropy_coded_bytes(stream: IO[bytes], enough: int) -> int:
