@@ -4,15 +4,18 @@ of repeated scans, images too thin for the emblem, many-page TIFFs, outsized ICC
 from __future__ import annotations
 
 import io
+import resource
 import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
+import pytest
 from helpers import photo
 from PIL import Image
 
-from blueheart import badge_bytes
+from blueheart import EmblemDoesNotFitError, Length, badge_bytes
 
 BLUEHEART = [sys.executable, "-m", "blueheart"]
 
@@ -71,3 +74,67 @@ def test_real_progressive_jpegs_pass_the_scan_limit() -> None:
         image.save(buffer, "JPEG", progressive=True)
         assert Image.open(io.BytesIO(badge_bytes(buffer.getvalue()))).size == (64, 48)
     assert Image.open(io.BytesIO(badge_bytes(repeated_scans_jpeg(100)))).size == (2000, 2000)
+
+
+def _png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def thin_png(width: int, height: int) -> bytes:
+    """A black RGBA PNG of ``width`` x ``height``, some hundred kilobytes however tall."""
+    row = b"\0" * (1 + 4 * width)
+    rows_per_block = max(1, (1 << 20) // len(row))
+    compressor = zlib.compressobj(9)
+    pixels = [compressor.compress(row * rows_per_block) for _ in range(height // rows_per_block)]
+    pixels.append(compressor.compress(row * (height % rows_per_block)) + compressor.flush())
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", b"".join(pixels))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+MEMORY_LIMIT = 1 << 30
+"""Address space a run gets (RLIMIT_AS): decoding 99 million RGBA pixels cannot fit."""
+
+
+def badge_cli_limited(source: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``badge_cli`` in a process that may map at most ``MEMORY_LIMIT`` bytes."""
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+    command = [*BLUEHEART, "badge", str(source), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, preexec_fn=limit)
+
+
+@pytest.mark.parametrize("size", [(1, 99_000_000), (99_000_000, 1)], ids=["tall", "wide"])
+def test_an_image_too_thin_for_the_emblem_is_refused_from_its_header(
+    tmp_path: Path, size: tuple[int, int]
+) -> None:
+    thin = tmp_path / "thin.png"
+    thin.write_bytes(thin_png(*size))
+    result = badge_cli_limited(thin, "-o", str(tmp_path / "out.png"))
+    assert result.returncode == 1
+    width, height = size
+    assert result.stderr == (
+        f"Error: {thin}: invalid value for '--size': an emblem of 1x1 px with a margin of 0.04 "
+        f"of the shorter side does not fit in a {width}x{height} image\n"
+    )
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_the_margin_is_said_in_the_unit_given() -> None:
+    image = _png_bytes(photo(64, 48))
+    with pytest.raises(EmblemDoesNotFitError, match=r"a margin of 0\.5 of the shorter side does"):
+        badge_bytes(image, margin=0.5, size=0.6, position="top-left")
+    with pytest.raises(EmblemDoesNotFitError, match=r"with a margin of 45 px does not fit"):
+        badge_bytes(image, margin=Length.px(45), position="top-left")

@@ -16,7 +16,7 @@ import numpy.typing as npt
 from blueheart.core.errors import EmblemDoesNotFitError, OptionError
 from blueheart.core.faces import Face, FaceBox, clear_place
 from blueheart.core.options import Position
-from blueheart.core.units import Length, round_px
+from blueheart.core.units import Length, Unit, round_px
 
 CIRCLE_SAFETY_PX = 1.5
 """Kept free inside a circle: half a pixel of anti-aliasing plus the rounding of the box."""
@@ -163,8 +163,8 @@ def _place_at(
         if axis_direction and box_side + margin > canvas_side:
             raise EmblemDoesNotFitError(
                 "size",
-                f"an emblem of {box_w}x{box_h} px with a margin of {margin:g} px does not fit "
-                f"in a {width}x{height} image",
+                f"an emblem of {box_w}x{box_h} px with a margin of "
+                f"{_margin_text(placement.margin)} does not fit in a {width}x{height} image",
             )
     offset = (placement.offset[0].to_px(shorter), placement.offset[1].to_px(shorter))
     at_box = None
@@ -185,7 +185,15 @@ def _place_at(
                 (at_box.top + at_box.bottom - height) / 2,
             )
         centre = _circle_safe_centre(
-            canvas, extent, margin, heading, reach, offset, silhouette, wanted
+            canvas,
+            extent,
+            margin,
+            heading,
+            reach,
+            offset,
+            silhouette,
+            wanted,
+            margin_text=_margin_text(placement.margin),
         )
         left, top = centre[0] - box_w / 2, centre[1] - box_h / 2
     elif at_box is not None:
@@ -219,6 +227,13 @@ def _heading(
     return (wanted[0] / distance, wanted[1] / distance), distance
 
 
+def _margin_text(margin: Length) -> str:
+    """The margin as it was given: in px, or as a fraction of the shorter side."""
+    if margin.unit is Unit.PX:
+        return f"{margin.value:g} px"
+    return f"{margin.value:g} of the shorter side"
+
+
 def _edge_start(direction: int, box_side: int, canvas_side: int, margin: float) -> float:
     if direction < 0:
         return margin
@@ -237,6 +252,7 @@ def _circle_safe_centre(
     offset: tuple[float, float],
     silhouette: tuple[tuple[float, float], ...],
     wanted: tuple[float, float] | None = None,
+    margin_text: str = "",
 ) -> tuple[float, float]:
     """Box centre pushed from the canvas centre along ``heading`` (a unit vector), at most
     ``reach`` px, as far as the circle allows; ``wanted`` (from the canvas centre) itself
@@ -256,7 +272,7 @@ def _circle_safe_centre(
     if not fits(0.0, 0.0):
         raise EmblemDoesNotFitError(
             "size",
-            f"an emblem of {box_w}x{box_h} px with a margin of {margin:g} px does not fit inside "
+            f"an emblem of {box_w}x{box_h} px with a margin of {margin_text} does not fit inside "
             f"the circle of a {width}x{height} image; make it smaller or turn circle-safe off",
         )
     if wanted is not None and fits(*wanted):

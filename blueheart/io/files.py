@@ -72,6 +72,9 @@ PREVIEW_SIDE = 640
 PREVIEW_QUALITY = 85
 _SIDEWAYS_ORIENTATIONS = (5, 6, 7, 8)
 _PIPELINE = "blueheart.core.pipeline"
+_EARLY_ROOM_PIXELS = 16_000_000
+"""From this many pixels a decode costs more than the pipeline's import (~0.1 s): the room for
+the emblem is checked before decoding even the first image (see ``_check_room_early``)."""
 
 
 def apply_badge(
@@ -167,6 +170,7 @@ def render_file(
         written = written_format or output_format(
             image.format, options.format, needs_alpha=options.needs_alpha
         )
+        _check_room_early(image, options)
         upright = _upright_size(image)  # before a reduced-scale decode shrinks it
         _draft(image, options)
         settings = _encode_settings(image, options, written)
@@ -248,6 +252,30 @@ def _room_for_emblem(size: tuple[int, int], options: BadgeOptions) -> Iterator[N
         raise blamed from error
 
 
+def _check_room_early(image: Image.Image, options: BadgeOptions) -> None:
+    """Raise, before decoding ``image``, the error an emblem that cannot fit its output raises
+    after (a 1x99,000,000 PNG took 8 s and 2.3 GB to decode for it). A small first image leaves
+    it to the pipeline, whose import then hides behind the decode."""
+    if _PIPELINE not in sys.modules and image.width * image.height < _EARLY_ROOM_PIXELS:
+        return
+    from blueheart.core.pipeline import check_room
+
+    # A PNG's EXIF may follow its pixels (reading it decodes them): its orientation unknown,
+    # the image is refused only when the emblem fits neither way round.
+    known = image.format != "PNG" or "exif" in image.info
+    sizes = [_upright_size(image)] if known else [image.size, (image.height, image.width)]
+    refusals = []
+    for size in sizes:
+        try:
+            with _room_for_emblem(size, options):
+                check_room(size, options, _custom(options))
+        except EmblemDoesNotFitError as error:
+            refusals.append(error)
+        else:
+            return
+    raise refusals[0]
+
+
 def _custom(options: BadgeOptions) -> CustomEmblem | None:
     """The custom emblem ``options`` name, loaded; None for the built-in heart."""
     if options.emblem is None:
@@ -319,6 +347,7 @@ def preview_bytes(
     data = _file_bytes(data)
     resolved = resolve_options(options, overrides)
     with open_image(data, name="input", max_pixels=resolved.max_pixels) as image, decoding("input"):
+        _check_room_early(image, resolved)
         upright = _upright_size(image)
         side = output_side(upright, resolved.crop, resolved.output_size, enlarge=resolved.enlarge)
         output = output_canvas(upright, resolved.crop, side)
