@@ -138,3 +138,17 @@ def test_the_margin_is_said_in_the_unit_given() -> None:
         badge_bytes(image, margin=0.5, size=0.6, position="top-left")
     with pytest.raises(EmblemDoesNotFitError, match=r"with a margin of 45 px does not fit"):
         badge_bytes(image, margin=Length.px(45), position="top-left")
+
+
+def test_a_tiff_of_more_than_1000_pages_is_refused_before_decoding(tmp_path: Path) -> None:
+    # Writing the pages back cost time quadratic in their number (9,999 pages: 108 s).
+    pages = [Image.new("L", (8, 8), index % 256) for index in range(1001)]
+    hostile = tmp_path / "pages.tif"
+    pages[0].save(hostile, save_all=True, append_images=pages[1:], compression="tiff_adobe_deflate")
+    result = badge_cli(hostile, "-o", str(tmp_path / "out.tif"))
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"Error: {hostile}: more than 1,000 pages, over the limit for a TIFF "
+        "(each page costs time that grows with the pages before it)\n"
+    )
+    assert not (tmp_path / "out.tif").exists()

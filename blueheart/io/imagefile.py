@@ -47,7 +47,7 @@ from blueheart.core.errors import (
     one_line,
 )
 from blueheart.core.formats import TEMP_SUFFIX, format_of_name
-from blueheart.io.limits import check_jpeg_scans
+from blueheart.io.limits import MAX_PAGES, check_jpeg_scans, check_pages
 from blueheart.io.metadata import Metadata
 
 READABLE_FORMATS = ("JPEG", "PNG", "WEBP", "AVIF", "GIF", "TIFF", "BMP", "HEIF")
@@ -445,6 +445,7 @@ def _check_size(image: Image.Image, name: str, max_pixels: int) -> None:
             f"{name}: {frames:,} frames, over the limit of {MAX_FRAMES:,} for an animation"
         )
     if image.format in PAGED_FORMATS:
+        check_pages(frames, name)
         # Pages have sizes and data of their own, as separate images would.
         pages = sum(width * height for width, height in _page_sizes(image))
         if pages > max_pixels:
@@ -524,7 +525,7 @@ def _page_sizes(image: Image.Image) -> list[tuple[int, int]]:
     """The size of each page, up to the first that cannot be read (a damaged chain of pages
     keeps those before it, as a reader showing the first page would)."""
     sizes = [image.size]
-    while len(sizes) <= MAX_FRAMES:
+    while len(sizes) <= MAX_PAGES:
         try:
             image.seek(len(sizes))  # reads the page's header only
         except _DECODE_ERRORS:

@@ -15,11 +15,26 @@ progressive JPEG 41 s (5,000: 291 s). Real files hold 1 to 4 (baseline: one per 
 5 to 18 (progressive: libjpeg's script 10, 18 for CMYK; mozjpeg's 5 to 12; the cameras' and
 phones' photos of tests/data and the fuzz corpus 1 or 10); 100 leaves room for any encoder's
 script and refuses repetition."""
+MAX_PAGES = 1_000
+"""Pages a TIFF may hold. Pillow's TIFF writer walks every page written so far to append the
+next one, so writing costs time quadratic in the pages (100x100 pages: 1,000 in 2.2 s, 2,500 in
+6 s, 9,999 in 108 s), and counting them walks the file too. Photos have one page; scanned
+documents some hundreds."""
 _JPEG_SOS, _JPEG_EOI = 0xDA, 0xD9
 _JPEG_STANDALONE = frozenset({0x01, *range(0xD0, 0xD9)})
 """TEM, RST0-7 and SOI: markers without a length."""
 _JPEG_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7]")
 _CHUNK = 1 << 16
+
+
+def check_pages(pages: int, name: str) -> None:
+    """Raise ``ImageTooLargeError`` for a TIFF of more than ``MAX_PAGES`` pages (``pages`` is
+    counted up to one more)."""
+    if pages > MAX_PAGES:
+        raise ImageTooLargeError(
+            f"{name}: more than {MAX_PAGES:,} pages, over the limit for a TIFF "
+            "(each page costs time that grows with the pages before it)"
+        )
 
 
 def check_jpeg_scans(stream: IO[bytes], name: str) -> None:
