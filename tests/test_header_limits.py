@@ -13,9 +13,15 @@ from pathlib import Path
 
 import pytest
 from helpers import photo
-from PIL import Image
+from PIL import Image, ImageCms
 
-from blueheart import EmblemDoesNotFitError, Length, badge_bytes
+from blueheart import (
+    EmblemDoesNotFitError,
+    ImageTooLargeError,
+    Length,
+    badge_bytes,
+    preview_bytes,
+)
 
 BLUEHEART = [sys.executable, "-m", "blueheart"]
 
@@ -152,3 +158,34 @@ def test_a_tiff_of_more_than_1000_pages_is_refused_before_decoding(tmp_path: Pat
         "(each page costs time that grows with the pages before it)\n"
     )
     assert not (tmp_path / "out.tif").exists()
+
+
+SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+"""Made once: a profile's header holds the time it was made."""
+
+
+def webp_with_profile(icc_profile: bytes) -> bytes:
+    buffer = io.BytesIO()
+    photo(64, 48).save(buffer, "WEBP", lossless=True, icc_profile=icc_profile)
+    return buffer.getvalue()
+
+
+def test_an_icc_profile_over_4_mb_is_refused_before_decoding() -> None:
+    oversized = webp_with_profile(SRGB_PROFILE + bytes(4 << 20))
+    with pytest.raises(ImageTooLargeError) as refused:
+        badge_bytes(oversized)
+    size = len(SRGB_PROFILE) + (4 << 20)
+    assert str(refused.value) == (
+        f"input: an ICC profile of {size:,} bytes, over the limit of 4,194,304"
+    )
+
+
+@pytest.mark.parametrize("fmt", ["webp", "avif", "jpeg", "png"])
+def test_bytes_after_a_profiles_declared_end_never_reach_an_output(fmt: str) -> None:
+    smuggled = webp_with_profile(SRGB_PROFILE + b"SECRETICC" + bytes(1000))
+    for output in (badge_bytes(smuggled, format=fmt), preview_bytes(smuggled).jpeg):
+        assert b"SECRETICC" not in output
+        assert Image.open(io.BytesIO(output)).info.get("icc_profile") is None
+    # A whole profile still travels.
+    whole = badge_bytes(webp_with_profile(SRGB_PROFILE), format=fmt)
+    assert Image.open(io.BytesIO(whole)).info["icc_profile"] == SRGB_PROFILE

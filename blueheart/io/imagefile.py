@@ -47,7 +47,13 @@ from blueheart.core.errors import (
     one_line,
 )
 from blueheart.core.formats import TEMP_SUFFIX, format_of_name
-from blueheart.io.limits import MAX_PAGES, check_jpeg_scans, check_pages
+from blueheart.io.limits import (
+    MAX_PAGES,
+    check_jpeg_scans,
+    check_pages,
+    checked_profile,
+    profile_is_whole,
+)
 from blueheart.io.metadata import Metadata
 
 READABLE_FORMATS = ("JPEG", "PNG", "WEBP", "AVIF", "GIF", "TIFF", "BMP", "HEIF")
@@ -212,6 +218,8 @@ def open_image(source: Path | bytes, *, name: str, max_pixels: int) -> Iterator[
             with decoding(name):
                 _check_size(image, name, max_pixels)
                 _check_density(image, name, stream)
+                if "icc_profile" in image.info:
+                    image.info["icc_profile"] = checked_profile(image.info["icc_profile"], name)
             if isinstance(image, JpegImagePlugin.JpegImageFile):  # MPO too
                 with decoding(name):
                     file_size = stream.seek(0, io.SEEK_END)
@@ -667,7 +675,7 @@ def _for_format(image: Image.Image, settings: EncodeSettings) -> Image.Image:
 def _profile_fits(image: Image.Image, icc_profile: bytes) -> bool:
     from blueheart.core.compose import profile_matches_mode
 
-    return profile_matches_mode(icc_profile, image.mode)
+    return profile_is_whole(icc_profile) and profile_matches_mode(icc_profile, image.mode)
 
 
 def _jpeg_params(settings: EncodeSettings) -> dict[str, Any]:

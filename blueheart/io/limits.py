@@ -20,6 +20,11 @@ MAX_PAGES = 1_000
 next one, so writing costs time quadratic in the pages (100x100 pages: 1,000 in 2.2 s, 2,500 in
 6 s, 9,999 in 108 s), and counting them walks the file too. Photos have one page; scanned
 documents some hundreds."""
+MAX_ICC_BYTES = 4 << 20
+"""Bytes an embedded ICC profile may hold. Real ones are far smaller (sRGB 3 KB, Display P3
+0.5 KB, the largest printers' CMYK profiles about 2 MB); a larger one is a file carrying
+something else (30 MB of it reached previews), so the file is refused before decoding."""
+_ICC_HEADER = 128
 _JPEG_SOS, _JPEG_EOI = 0xDA, 0xD9
 _JPEG_STANDALONE = frozenset({0x01, *range(0xD0, 0xD9)})
 """TEM, RST0-7 and SOI: markers without a length."""
@@ -35,6 +40,26 @@ def check_pages(pages: int, name: str) -> None:
             f"{name}: more than {MAX_PAGES:,} pages, over the limit for a TIFF "
             "(each page costs time that grows with the pages before it)"
         )
+
+
+def checked_profile(icc_profile: object, name: str) -> bytes | None:
+    """An image's embedded ICC profile if it is whole, None if it is damaged (nothing to trust:
+    the pixels are taken as sRGB); ``ImageTooLargeError`` when it is over ``MAX_ICC_BYTES``."""
+    if not isinstance(icc_profile, bytes) or not icc_profile:
+        return None
+    if len(icc_profile) > MAX_ICC_BYTES:
+        raise ImageTooLargeError(
+            f"{name}: an ICC profile of {len(icc_profile):,} bytes, over the limit of "
+            f"{MAX_ICC_BYTES:,}"
+        )
+    return icc_profile if profile_is_whole(icc_profile) else None
+
+
+def profile_is_whole(icc_profile: bytes) -> bool:
+    """Whether an ICC profile is within ``MAX_ICC_BYTES`` and exactly as long as its header
+    says: bytes after its declared end (anything at all) never travel with it."""
+    declared = int.from_bytes(icc_profile[:4], "big")
+    return _ICC_HEADER <= len(icc_profile) <= MAX_ICC_BYTES and declared == len(icc_profile)
 
 
 def check_jpeg_scans(stream: IO[bytes], name: str) -> None:
