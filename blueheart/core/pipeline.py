@@ -196,6 +196,24 @@ def output_too_small(
     )
 
 
+def check_room(
+    size: tuple[int, int], options: BadgeOptions, custom: CustomEmblem | None = None
+) -> None:
+    """Raise the ``EmblemDoesNotFitError`` badging an upright image of ``size`` would raise for
+    an emblem that cannot fit its output, known before decoding: whether the first place tried
+    fits depends on sizes and options alone (see ``plan_badge``)."""
+    side = output_side(size, options.crop, options.output_size, enlarge=options.enlarge)
+    canvas = output_canvas(size, options.crop, side)
+    placement = _placement(options, square=canvas[0] == canvas[1])
+    anywhere = np.zeros((1, 1))  # the saliency ``auto`` weighs does not change what fits
+    if custom is not None:
+        aspect = custom.image.width / custom.image.height
+        place(canvas, placement, custom.silhouette, aspect=aspect, saliency=anywhere)
+    else:
+        ring = options.ring if options.ring is not None else HEART_RING
+        place(canvas, placement, silhouette(options.style, ring), saliency=anywhere)
+
+
 def _holds_emblem(
     canvas: tuple[int, int], options: BadgeOptions, custom: CustomEmblem | None
 ) -> bool:

@@ -16,7 +16,7 @@ import numpy.typing as npt
 from blueheart.core.errors import EmblemDoesNotFitError, OptionError
 from blueheart.core.faces import Face, FaceBox, clear_place
 from blueheart.core.options import Position
-from blueheart.core.units import Length, round_px
+from blueheart.core.units import Length, Unit, round_px
 
 CIRCLE_SAFETY_PX = 1.5
 """Kept free inside a circle: half a pixel of anti-aliasing plus the rounding of the box."""
@@ -151,7 +151,7 @@ def _place_at(
     shorter = min(canvas)
     margin = placement.margin.to_px(shorter)
     direction = ANCHOR_DIRECTIONS[anchor] if anchor is not None else (0, 0)
-    _check_fits(canvas, extent, margin, direction)
+    _check_fits(canvas, extent, margin, direction, _margin_text(placement.margin))
     offset = (placement.offset[0].to_px(shorter), placement.offset[1].to_px(shorter))
     at_box = None
     if placement.at is not None:
@@ -171,7 +171,15 @@ def _place_at(
                 (at_box.top + at_box.bottom - height) / 2,
             )
         centre = _circle_safe_centre(
-            canvas, extent, margin, heading, reach, offset, silhouette, wanted
+            canvas,
+            extent,
+            margin,
+            heading,
+            reach,
+            offset,
+            silhouette,
+            wanted,
+            margin_text=_margin_text(placement.margin),
         )
         left, top = centre[0] - box_w / 2, centre[1] - box_h / 2
     elif at_box is not None:
@@ -183,10 +191,14 @@ def _place_at(
 
 
 def _check_fits(
-    canvas: tuple[int, int], extent: tuple[int, int], margin: float, direction: tuple[int, int]
+    canvas: tuple[int, int],
+    extent: tuple[int, int],
+    margin: float,
+    direction: tuple[int, int],
+    margin_text: str,
 ) -> None:
-    """Raise ``EmblemDoesNotFitError`` unless the box fits the canvas, with the margin on each
-    axis it is anchored along."""
+    """Raise ``EmblemDoesNotFitError`` unless the box fits the canvas, with the margin (px;
+    ``margin_text``: as it was given) on each axis it is anchored along."""
     (width, height), (box_w, box_h) = canvas, extent
     if box_w > width or box_h > height:
         raise EmblemDoesNotFitError(
@@ -200,7 +212,7 @@ def _check_fits(
         if axis_direction and box_side + margin > canvas_side:
             raise EmblemDoesNotFitError(
                 "size",
-                f"an emblem of {box_w}x{box_h} px with a margin of {margin:g} px does not fit "
+                f"an emblem of {box_w}x{box_h} px with a margin of {margin_text} does not fit "
                 f"in a {width}x{height} image",
             )
 
@@ -228,6 +240,13 @@ def _heading(
     return (wanted[0] / distance, wanted[1] / distance), distance
 
 
+def _margin_text(margin: Length) -> str:
+    """The margin as it was given: in px, or as a fraction of the shorter side."""
+    if margin.unit is Unit.PX:
+        return f"{margin.value:g} px"
+    return f"{margin.value:g} of the shorter side"
+
+
 def _edge_start(direction: int, box_side: int, canvas_side: int, margin: float) -> float:
     if direction < 0:
         return margin
@@ -246,6 +265,7 @@ def _circle_safe_centre(
     offset: tuple[float, float],
     silhouette: tuple[tuple[float, float], ...],
     wanted: tuple[float, float] | None = None,
+    margin_text: str = "",
 ) -> tuple[float, float]:
     """Box centre pushed from the canvas centre along ``heading`` (a unit vector), at most
     ``reach`` px, as far as the circle allows; ``wanted`` (from the canvas centre) itself
@@ -265,7 +285,7 @@ def _circle_safe_centre(
     if not fits(0.0, 0.0):
         raise EmblemDoesNotFitError(
             "size",
-            f"an emblem of {box_w}x{box_h} px with a margin of {margin:g} px does not fit inside "
+            f"an emblem of {box_w}x{box_h} px with a margin of {margin_text} does not fit inside "
             f"the circle of a {width}x{height} image; make it smaller or turn circle-safe off",
         )
     if wanted is not None and fits(*wanted):

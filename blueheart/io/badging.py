@@ -59,6 +59,9 @@ DRAFT_FORMATS = ("JPEG", "MPO")
 """Formats Pillow can decode at a reduced scale (``Image.draft``)."""
 _SIDEWAYS_ORIENTATIONS = (5, 6, 7, 8)
 _PIPELINE = "blueheart.core.pipeline"
+_EARLY_ROOM_PIXELS = 16_000_000
+"""From this many pixels a decode costs more than the pipeline's import (~0.1 s): the room for
+the emblem is checked before decoding even the first image (see ``_check_room_early``)."""
 
 
 def apply_badge(
@@ -168,6 +171,7 @@ def render_file(
         written = written_format or output_format(
             image.format, options.format, needs_alpha=options.needs_alpha
         )
+        check_room_early(image, options)
         upright = upright_size(image)  # before a reduced-scale decode shrinks it
         draft(image, options)
         settings = _encode_settings(image, options, written)
@@ -247,6 +251,30 @@ def room_for_emblem(size: tuple[int, int], options: BadgeOptions) -> Iterator[No
         if blamed is None:
             raise
         raise blamed from error
+
+
+def check_room_early(image: Image.Image, options: BadgeOptions) -> None:
+    """Raise, before decoding ``image``, the error an emblem that cannot fit its output raises
+    after (a 1x99,000,000 PNG took 8 s and 2.3 GB to decode for it). A small first image leaves
+    it to the pipeline, whose import then hides behind the decode."""
+    if _PIPELINE not in sys.modules and image.width * image.height < _EARLY_ROOM_PIXELS:
+        return
+    from blueheart.core.pipeline import check_room
+
+    # A PNG's EXIF may follow its pixels (reading it decodes them): its orientation unknown,
+    # the image is refused only when the emblem fits neither way round.
+    known = image.format != "PNG" or "exif" in image.info
+    sizes = [upright_size(image)] if known else [image.size, (image.height, image.width)]
+    refusals = []
+    for size in sizes:
+        try:
+            with room_for_emblem(size, options):
+                check_room(size, options, custom_emblem_of(options))
+        except EmblemDoesNotFitError as error:
+            refusals.append(error)
+        else:
+            return
+    raise refusals[0]
 
 
 def custom_emblem_of(options: BadgeOptions) -> CustomEmblem | None:

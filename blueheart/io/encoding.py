@@ -24,6 +24,7 @@ from PIL import (
 
 from blueheart.core.formats import format_of_name
 from blueheart.io.atomic import write_atomic
+from blueheart.io.costs import profile_is_whole
 from blueheart.io.metadata import Metadata
 
 DPI_FORMATS = ("JPEG", "PNG", "TIFF", "BMP")
@@ -160,7 +161,7 @@ def _for_format(image: Image.Image, settings: EncodeSettings) -> Image.Image:
 def _profile_fits(image: Image.Image, icc_profile: bytes) -> bool:
     from blueheart.core.compose import profile_matches_mode
 
-    return profile_matches_mode(icc_profile, image.mode)
+    return profile_is_whole(icc_profile) and profile_matches_mode(icc_profile, image.mode)
 
 
 def _jpeg_params(settings: EncodeSettings) -> dict[str, Any]:

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import math
-import re
 from typing import IO
 
 from PIL import Image, JpegImagePlugin
 
 from blueheart.core.errors import ImageTooLargeError, UnreadableImageError
+from blueheart.io.costs import (
+    JPEG_SCAN_END,
+    JPEG_STANDALONE_MARKERS,
+    MAX_PAGES,
+    SCAN_CHUNK,
+    check_jpeg_scans,
+    check_pages,
+)
 from blueheart.io.decoding import DECODE_ERRORS
 
 ANIMATED_FORMATS = ("GIF", "PNG", "WEBP", "AVIF")
@@ -27,11 +34,6 @@ a bit on each 8x8 block's DC (a flat grey 8000x6000 JPEG, optimised, holds 256 a
 a header lying about its size, and decoding a progressive one would still cost seconds and a
 gigabyte. Only the scans count: comments, EXIF or bytes after the end can pad a file at will."""
 _JPEG_SOS, _JPEG_EOI = 0xDA, 0xD9
-_JPEG_STANDALONE_MARKERS = frozenset({0x01, *range(0xD0, 0xD9)})
-"""TEM, RST0-7 and SOI: markers without a length."""
-_JPEG_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7]")
-"""What ends a scan's entropy-coded data: a marker other than a stuffed 0xFF00 or a restart."""
-SCAN_CHUNK = 1 << 16
 
 
 def check_pixels(size: tuple[int, int], name: str, max_pixels: int) -> None:
@@ -55,6 +57,7 @@ def check_size(image: Image.Image, name: str, max_pixels: int) -> None:
             f"{name}: {frames:,} frames, over the limit of {MAX_FRAMES:,} for an animation"
         )
     if image.format in PAGED_FORMATS:
+        check_pages(frames, name)
         # Pages have sizes and data of their own, as separate images would.
         pages = sum(width * height for width, height in _page_sizes(image))
         if pages > max_pixels:
@@ -83,6 +86,7 @@ def check_density(image: Image.Image, name: str, stream: IO[bytes]) -> None:
             f"{name}: claims {image.width}x{image.height} pixels in {found:,} bytes of image "
             "data, more than a JPEG can hold (a damaged or hostile header)"
         )
+    check_jpeg_scans(stream, name)
 
 
 def _entropy_coded_bytes(stream: IO[bytes], enough: int) -> int:
@@ -100,7 +104,7 @@ def _entropy_coded_bytes(stream: IO[bytes], enough: int) -> int:
             break
         if head[1] == 0xFF:  # fill byte before a marker
             position += 1
-        elif head[1] in _JPEG_STANDALONE_MARKERS:
+        elif head[1] in JPEG_STANDALONE_MARKERS:
             position += 2
         elif len(head) < 4:
             break
@@ -120,7 +124,7 @@ def _scan_length(stream: IO[bytes], start: int, enough: int) -> int:
     while offset - start < enough:
         stream.seek(offset)
         chunk = stream.read(SCAN_CHUNK)
-        found = _JPEG_SCAN_END.search(chunk)
+        found = JPEG_SCAN_END.search(chunk)
         if found:
             return offset + found.start() - start
         if len(chunk) < 2:
@@ -133,7 +137,7 @@ def _page_sizes(image: Image.Image) -> list[tuple[int, int]]:
     """The size of each page, up to the first that cannot be read (a damaged chain of pages
     keeps those before it, as a reader showing the first page would)."""
     sizes = [image.size]
-    while len(sizes) <= MAX_FRAMES:
+    while len(sizes) <= MAX_PAGES:
         try:
             image.seek(len(sizes))  # reads the page's header only
         except DECODE_ERRORS:

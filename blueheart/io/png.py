@@ -13,7 +13,7 @@ from typing import IO, Any
 from PIL import PngImagePlugin
 
 from blueheart.core.errors import UnreadableImageError
-from blueheart.io.limits import SCAN_CHUNK
+from blueheart.io.costs import SCAN_CHUNK
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_PIXEL_CHUNKS = (b"IDAT", b"fdAT")

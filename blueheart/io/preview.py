@@ -10,6 +10,7 @@ from blueheart.core.framing import output_canvas, output_side
 from blueheart.core.options import BadgeOptions, Crop, hex_to_rgb, resolve_options
 from blueheart.core.units import Length, Unit
 from blueheart.io.badging import (
+    check_room_early,
     custom_emblem_of,
     decode,
     draft,
@@ -66,6 +67,7 @@ def preview_bytes(
     data = file_bytes(data)
     resolved = resolve_options(options, overrides)
     with open_image(data, name="input", max_pixels=resolved.max_pixels) as image, decoding("input"):
+        check_room_early(image, resolved)
         upright = upright_size(image)
         side = output_side(upright, resolved.crop, resolved.output_size, enlarge=resolved.enlarge)
         output = output_canvas(upright, resolved.crop, side)

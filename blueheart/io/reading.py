@@ -33,6 +33,7 @@ from blueheart.core.errors import (
     UnreadableImageError,
     UnsupportedFormatError,
 )
+from blueheart.io.costs import checked_profile
 from blueheart.io.decoding import decoding
 from blueheart.io.limits import check_density, check_pixels, check_size
 from blueheart.io.png import PNG_SIGNATURE, png_as_read
@@ -116,6 +117,8 @@ def open_image(
             with decoding(name):
                 check_size(image, name, max_pixels)
                 check_density(image, name, stream)
+                if "icc_profile" in image.info:
+                    image.info["icc_profile"] = checked_profile(image.info["icc_profile"], name)
             if isinstance(image, JpegImagePlugin.JpegImageFile):  # MPO too
                 with decoding(name):
                     file_size = stream.seek(0, io.SEEK_END)

@@ -52,8 +52,8 @@ def test_a_file_an_option_cannot_fit_fails_naming_the_file_and_the_option(
     report = batch(source, tmp_path / "out", BadgeOptions(output_size=1))
     errors = {Path(r.source).name: r.error for r in report.results}
     assert errors == {
-        "dot.png": f"{source / 'dot.png'}: size: an emblem of 1x1 px with a margin of 0.04 px "
-        "does not fit in a 1x1 image",
+        "dot.png": f"{source / 'dot.png'}: size: an emblem of 1x1 px with a margin of 0.04 of "
+        "the shorter side does not fit in a 1x1 image",
         "wide.png": f"{source / 'wide.png'}: output_size: 1 px makes a 1x1 output, too small "
         "for the emblem; the smallest output size that holds it is 3 px",
     }
