@@ -1028,3 +1028,28 @@ def test_badge_file_refuses_a_source_that_is_not_the_file_expected(tmp_path: Pat
     mine = source.stat()
     badge_file(source, tmp_path / "out.jpg", source_identity=(mine.st_dev, mine.st_ino))
     assert (tmp_path / "out.jpg").exists()
+
+
+def test_a_folder_another_run_takes_after_the_plan_is_left_to_it(tmp_path: Path) -> None:
+    """Another batch started into a folder of DEST once this run planned (through a bind mount
+    of it, which no path comparison sees) owns it: this run writes nothing there."""
+    from blueheart import Plan
+
+    source = tmp_path / "src"
+    (source / "sub").mkdir(parents=True)
+    photo(60, 40).save(source / "a.jpg")
+    photo(60, 40).save(source / "sub" / "b.jpg")
+    destination = tmp_path / "out"
+
+    def other_run_starts(plan: Plan) -> None:
+        (destination / "sub").mkdir(parents=True)
+        (destination / "sub" / LOCK_NAME).write_text("another run\n")
+
+    report = batch(source, destination, planned=other_run_starts)
+    by_name = {Path(result.source).name: result for result in report.results}
+    assert by_name["a.jpg"].status == "ok"
+    assert (by_name["b.jpg"].status, by_name["b.jpg"].reason) == (
+        "skipped",
+        f"in another batch's output folder (holds {LOCK_NAME})",
+    )
+    assert sorted(p.name for p in (destination / "sub").iterdir()) == [LOCK_NAME]

@@ -22,6 +22,20 @@ from blueheart.io.atomic import make_folders, missing_folders
 LOCK_NAME = ".blueheart-batch"
 """The file a run holds locked in its destination; it stays there as the mark of a batch's
 output folder, so that a later batch whose source holds that folder leaves it out."""
+IN_OTHER_BATCH = f"in another batch's output folder (holds {LOCK_NAME})"
+"""Why a file whose output folder is another batch's is left alone."""
+
+
+def other_batch_folder(folder: Path, destination: Path) -> Path | None:
+    """The folder from ``folder`` up to (not including) ``destination`` that holds another
+    batch's lock file, if one does: a run started into it after this run planned (through a
+    bind mount, say) owns it now."""
+    for here in (folder, *folder.parents):
+        if here == destination or destination not in here.parents:
+            return None
+        if os.path.lexists(here / LOCK_NAME):
+            return here
+    return None
 
 _LOCK_NOTE_BYTES = 4096
 """The most read back of what a run wrote into its lock file (one line of JSON)."""

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from blueheart.batching.folders import check_folders
-from blueheart.batching.lock import LOCK_NAME
+from blueheart.batching.lock import IN_OTHER_BATCH, LOCK_NAME
 from blueheart.batching.records import Identity, Job, Plan, Result, Status, stat_identity
 from blueheart.batching.walk import Found, discover
 from blueheart.core.errors import input_refused
@@ -137,7 +137,7 @@ def _decide_output(
     An existing output is skipped (resume) unless ``overwrite``, or unless it is empty or
     cut short (``looks_whole``): a crash or a power cut left it, and it is badged again."""
     if foreign:
-        return ("skipped", None, f"in another batch's output folder (holds {LOCK_NAME})"), None
+        return ("skipped", None, IN_OTHER_BATCH), None
     if first is not output:
         if str(first) == str(output):
             return ("failed", f"{output}: another input has this output name", None), None

@@ -9,6 +9,7 @@ from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future
 from pathlib import Path
 
 from blueheart.batching.executors import WorkerPool, worker_died
+from blueheart.batching.lock import IN_OTHER_BATCH, other_batch_folder
 from blueheart.batching.records import Job, Result, stat_identity
 from blueheart.batching.walk import is_within
 from blueheart.core.errors import BlueheartError, OptionError, OutputExistsError, one_line
@@ -222,6 +223,8 @@ def badge_job(job: Job, options: BadgeOptions, overwrite: bool) -> Result:
     if not is_within(output.parent, Path(job.destination)):
         reason = f"{job.output}: would be written outside {job.destination} (symbolic link)"
         return Result(job.source, job.output, "failed", reason)
+    if other_batch_folder(output.parent, Path(job.destination)) is not None:
+        return Result(job.source, job.output, "skipped", reason=IN_OTHER_BATCH)
     try:
         # A job replacing a file a crash cut short replaces it even without ``overwrite``.
         badge_file(
