@@ -42,39 +42,27 @@ def batch(
 
     Non-images, hidden names and files that are not regular are skipped, unreadable images
     and folders failed (the batch goes on), existing outputs skipped unless ``overwrite``.
-
-    The jobs run on ``executor``; without one, on ``workers`` processes (1: in this
-    process) or on the Dask ``scheduler`` at that address ("local": a cluster of
-    ``workers`` started for the run; see ``executor_for``). ``progress`` is called with
-    each ``Result`` as it arrives: first those decided while planning, then, after
-    ``planned`` has been called with the ``Plan``, those of the files badged. ``report``
-    names a JSON report (``Report.to_json``) to write at the end: checked before anything is
-    badged, it replaces only a previous report, or with ``overwrite`` a regular file that is
-    not an input, and it is never where an output goes. ``dry_run`` stops after ``planned``,
-    writing nothing.
-
-    Once the workers (or the cluster) are ready, the run holds ``destination``'s lock (see
-    ``destination_lock``; nothing is created before, and what it made is removed when the
-    run is refused), removes the temporary files a killed run left there (and those of
-    ``report``), then plans; after an interrupted run it removes its own. A dry run plans
-    without the lock. Setting
-    ``stop`` (from a signal handler, say), or ``KeyboardInterrupt``, stops the run: the
-    files finished are kept and reported, and the report says ``interrupted``. Raises
-    ``OptionError`` for a missing ``source``, a ``destination`` that is ``source`` or holds
-    it or is in use by another run (or lies inside a folder in use by one), a ``report``
-    that may not be written, or a ``scheduler`` that cannot be reached, ``UnreadableImageError``
-    for a ``source`` that cannot be read and ``OutputWriteError`` for a ``report`` that cannot
-    be checked (an I/O error), and ``TypeError`` for an argument of the wrong type
-    (``source``, ``destination``, ``report``, ``options``).
+    Jobs run on ``executor``, else on ``workers`` processes (1: here; at most
+    ``executor_for``'s limit) or the Dask ``scheduler`` ("local": a cluster of ``workers``).
+    ``progress`` gets each ``Result`` (those decided while planning first; ``planned`` gets
+    the ``Plan`` before the files badged); ``report`` names a JSON report written at the end
+    (checked first: it replaces only a previous report, or with ``overwrite`` a regular file
+    that is no input or output); ``dry_run`` stops after ``planned``, writing nothing.
+    The run holds ``destination``'s lock once the workers are ready (``destination_lock``),
+    removes killed runs' temporary files, then plans. Setting ``stop``, or Ctrl-C, stops it:
+    finished files are kept and reported, and the report says ``interrupted``. Raises
+    ``OptionError`` (a missing ``source``; a ``destination`` that is or holds ``source``, or
+    is in use; a ``report`` that may not be written; a ``scheduler`` out of reach; too many
+    ``workers``), ``UnreadableImageError`` (``source`` unreadable), ``OutputWriteError`` (an
+    I/O error checking ``report``) and ``TypeError`` (an argument of the wrong type).
     """
     request = _Request.of(source, destination, options, overwrite=overwrite, report=report)
     if dry_run:
         return _dry_run(request, progress, planned)
     check_folders(request.source, request.destination)
     stop = stop if stop is not None else threading.Event()
-    # The workers first: a scheduler that cannot be reached refuses the run before the
-    # destination or its lock is made. The lock before the plan: two runs started together
-    # into one folder (or one inside the other) never both plan to write it.
+    # The workers first (an unreachable scheduler refuses the run before DEST is made), the
+    # lock before the plan (two runs started together never both plan to write a folder).
     with (
         _running_on(executor, workers, scheduler) as runner,
         destination_lock(request.destination) as hold,

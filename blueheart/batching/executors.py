@@ -22,6 +22,7 @@ from concurrent.futures import (
 )
 from typing import Any, ParamSpec, TypeVar
 
+from blueheart.batching.heap import keep_freed_buffers, release_excess_heap
 from blueheart.core.errors import OptionError, one_line
 
 WORKERS_PER_CORE = 4
@@ -32,13 +33,6 @@ SCHEDULER_TIMEOUT_S = 10
 _PARENT_POLL_S = 1.0
 """How often a worker without Linux's parent-death signal looks at its parent, in seconds."""
 _PR_SET_PDEATHSIG = 1
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-_HEAP_BUFFER_MAX = 32 << 20
-"""Bytes: glibc's largest threshold for mapping an allocation of its own."""
-_HEAP_FREE_KEPT = 64 << 20
-"""Bytes glibc keeps free at the top of a worker's heap instead of handing them back."""
-_HEAP_FREE_MAX = 128 << 20
-"""Bytes of free heap a worker keeps after a task, at most: a large photo's go back."""
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -310,7 +304,7 @@ def _kill_workers_of(pool: ProcessPoolExecutor) -> None:
 def _start_worker(parent: int, initializer: Callable[..., object] | None, initargs: Any) -> None:
     _leave_interrupts_to_parent()
     _die_with_parent(parent)
-    _keep_freed_buffers()
+    keep_freed_buffers()
     if initializer is not None:
         initializer(*initargs)
 
@@ -330,57 +324,12 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-class _MallInfo2(ctypes.Structure):
-    """glibc's ``struct mallinfo2``: the heap's figures, in bytes."""
-
-    _fields_ = [
-        (name, ctypes.c_size_t)
-        for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
-                     "uordblks", "fordblks", "keepcost")
-    ]  # fmt: skip
-
-
-_worker_libc: Any = None
-"""This worker's glibc, once it keeps freed buffers (``_keep_freed_buffers``)."""
-
-
-def _keep_freed_buffers() -> None:
-    """glibc: keep the buffers a photo frees for the next one instead of returning them.
-
-    By default a buffer above 128 KB or so (a photo's pixels, its file, its JPEG) is mapped
-    for it and handed back when freed, and the next photo faults the same memory in again,
-    a page at a time: a quarter of the page faults of a batch of social-size photos, two
-    thirds of one of 12 MP photos (8 % of its time). Buffers below 32 MB now come from the
-    heap, which keeps up to 64 MB free at its top; what a large photo leaves goes back after
-    its task (``_release_excess_heap``).
-    """
-    global _worker_libc
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallinfo2.restype = _MallInfo2
-        libc.malloc_trim.argtypes = [ctypes.c_size_t]
-    except (OSError, AttributeError):  # not glibc 2.33 or later
-        return
-    libc.mallopt(_M_MMAP_THRESHOLD, _HEAP_BUFFER_MAX)
-    libc.mallopt(_M_TRIM_THRESHOLD, _HEAP_FREE_KEPT)
-    _worker_libc = libc
-
-
 def _run_task(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
     """Run one task in a worker, then hand back the heap it left free beyond the limit."""
     try:
         return fn(*args, **kwargs)
     finally:
-        _release_excess_heap()
-
-
-def _release_excess_heap() -> None:
-    """Hand back the free heap beyond 128 MB: the 16 MB blocks of a 100 MP photo's pixels
-    come from the heap too, and would otherwise stay with the worker (half a gigabyte)."""
-    if _worker_libc is not None and _worker_libc.mallinfo2().fordblks > _HEAP_FREE_MAX:
-        _worker_libc.malloc_trim(0)
+        release_excess_heap()
 
 
 def _kernel_kills_orphans() -> bool:

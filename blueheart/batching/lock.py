@@ -37,6 +37,7 @@ def other_batch_folder(folder: Path, destination: Path) -> Path | None:
             return here
     return None
 
+
 _LOCK_NOTE_BYTES = 4096
 """The most read back of what a run wrote into its lock file (one line of JSON)."""
 

@@ -114,16 +114,20 @@ def open_image(
             except UnidentifiedImageError:
                 raise _unidentified(head, name) from None
         with image:
-            with decoding(name):
-                check_size(image, name, max_pixels)
-                check_density(image, name, stream)
-                if "icc_profile" in image.info:
-                    image.info["icc_profile"] = checked_profile(image.info["icc_profile"], name)
-            if isinstance(image, JpegImagePlugin.JpegImageFile):  # MPO too
-                with decoding(name):
-                    file_size = stream.seek(0, io.SEEK_END)
-                image.decodermaxblock = max(ImageFile.MAXBLOCK, min(file_size, _JPEG_BLOCK))
+            _check_header(image, stream, name, max_pixels)
             yield image
+
+
+def _check_header(image: Image.Image, stream: IO[bytes], name: str, max_pixels: int) -> None:
+    """The limits read from an opened image's header; a JPEG's decoder told the file's size."""
+    with decoding(name):
+        check_size(image, name, max_pixels)
+        check_density(image, name, stream)
+        if "icc_profile" in image.info:
+            image.info["icc_profile"] = checked_profile(image.info["icc_profile"], name)
+        if isinstance(image, JpegImagePlugin.JpegImageFile):  # MPO too
+            file_size = stream.seek(0, io.SEEK_END)
+            image.decodermaxblock = max(ImageFile.MAXBLOCK, min(file_size, _JPEG_BLOCK))
 
 
 class _TiffImageFile(TiffImagePlugin.TiffImageFile):
