@@ -69,3 +69,16 @@ def test_the_readme_first_command_runs_twice(tmp_path: Path) -> None:
             text=True, check=False, timeout=120,
         )  # fmt: skip
         assert ran.returncode == 0, f"the {run} run: {ran.stderr}"
+
+
+def test_every_badging_flag_is_in_the_readmes_options_tables() -> None:
+    """A new option shows up in --help by itself; its line in the README's tables does not."""
+    from click.testing import CliRunner
+
+    from blueheart.cli.commands import cli
+
+    options = README[README.index("## Options") :]
+    helped = CliRunner().invoke(cli, ["badge", "--help"], terminal_width=200).output
+    flags = set(re.findall(r"^\s+(?:-\w, )?(--[a-z][a-z-]+)", helped, re.M)) - {"--help"}
+    missing = sorted(flag for flag in flags if f"`{flag}" not in options)
+    assert not missing, f"document these flags in README's Options: {missing}"
