@@ -1053,3 +1053,22 @@ def test_a_folder_another_run_takes_after_the_plan_is_left_to_it(tmp_path: Path)
         f"in another batch's output folder (holds {LOCK_NAME})",
     )
     assert sorted(p.name for p in (destination / "sub").iterdir()) == [LOCK_NAME]
+
+
+def test_a_bind_mount_of_a_folder_of_a_running_batchs_destination_is_refused(
+    tmp_path: Path,
+) -> None:
+    """A folder inside a DEST a running batch holds, reached through a bind mount (no path
+    comparison sees it), is refused like the folder itself."""
+    destination = tmp_path / "outA"
+    (destination / "k1").mkdir(parents=True)
+    source = tmp_path / "src"
+    source.mkdir()
+    photo(40, 30).save(source / "a.jpg")
+    with (
+        destination_lock(destination),
+        bind_mounted(destination / "k1", tmp_path / "bm"),
+        pytest.raises(OptionError, match=r"is inside .*outA, in use by another run"),
+    ):
+        batch(source, tmp_path / "bm")
+    assert sorted(p.name for p in (destination / "k1").iterdir()) == []

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import os
+import re
 import stat
 import time
 from collections.abc import Iterator
@@ -178,12 +180,55 @@ def _cannot_lock(lock: Path, error: OSError) -> OptionError:
 
 
 def _refuse_inside_a_running_batch(destination: Path) -> None:
-    for folder in destination.resolve().parents:
-        holder = _running_batch(folder / LOCK_NAME)
-        if holder is not None:
-            raise OptionError(
-                "destination", f"{destination} is inside {folder}, in use by another run ({holder})"
-            )
+    here = destination.resolve()
+    for path in (here, *other_paths(here)):
+        for folder in path.parents:
+            holder = _running_batch(folder / LOCK_NAME)
+            if holder is not None:
+                raise OptionError(
+                    "destination",
+                    f"{destination} is inside {folder}, in use by another run ({holder})",
+                )
+
+
+MOUNTINFO = Path("/proc/self/mountinfo")
+"""Linux's table of this process's mounts: each one's device, root in it, and mount point."""
+
+
+def other_paths(folder: Path) -> list[Path]:
+    """The other paths of the absolute ``folder`` through the mounts of its file system: a
+    bind mount shows a folder under a second path that no comparison of paths sees. None
+    where the system has no mount table to read."""
+    try:
+        mounts = [_mount(line) for line in MOUNTINFO.read_text().splitlines()]
+    except (OSError, IndexError, ValueError):
+        return []
+    here = str(folder)
+    holding = [mount for mount in mounts if _within(here, mount[2])]
+    if not holding:
+        return []
+    device, root, point = max(holding, key=lambda mount: len(mount[2]))
+    inside = _joined(root, here[len(point.rstrip("/")) :])  # the folder's path in its device
+    return [
+        Path(_joined(other_point, inside[len(other_root.rstrip("/")) :]))
+        for other_device, other_root, other_point in mounts
+        if other_device == device and other_point != point and _within(inside, other_root)
+    ]
+
+
+def _mount(line: str) -> tuple[str, str, str]:
+    """(device, root, mount point) of one line of ``MOUNTINFO``; names unescaped."""
+    fields = line.split(" ")
+    unescape = functools.partial(re.sub, r"\\([0-7]{3})", lambda code: chr(int(code[1], 8)))
+    return fields[2], unescape(fields[3]), unescape(fields[4])
+
+
+def _within(path: str, folder: str) -> bool:
+    return folder == "/" or path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _joined(folder: str, rest: str) -> str:
+    return folder.rstrip("/") + rest if rest else folder
 
 
 def _running_batch(lock: Path) -> str | None:

@@ -1,0 +1,1 @@
+timeout: failed to run command ‘blueheart’: No such file or directory
