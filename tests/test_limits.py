@@ -365,3 +365,23 @@ def test_a_tiff_whose_chain_of_pages_breaks_keeps_the_pages_before() -> None:
         out = badge_bytes(bytes(data))
     with Image.open(io.BytesIO(out)) as badged:
         assert badged.size == (100, 80) and badged.n_frames == 1
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP"])
+def test_output_size_may_not_make_an_animations_frames_larger_than_the_limit(fmt: str) -> None:
+    """Each frame is scaled to output_size: 1,000 small frames at 4096 px grew the service's
+    memory without end. All frames together are checked against the limit before decoding."""
+    frames = [
+        photo(100, 100, seed=seed).convert("P" if fmt == "GIF" else "RGB") for seed in range(3)
+    ]
+    held = io.BytesIO()
+    frames[0].save(held, fmt, save_all=True, append_images=frames[1:], duration=50, loop=0)
+    with pytest.raises(OutputTooLargeError) as refused:
+        badge_bytes(held.getvalue(), output_size=200, max_pixels=100_000)
+    assert str(refused.value) == (
+        "output_size: 200 px makes 3 frames of 200x200, 120,000 pixels, over the limit of 100,000"
+    )
+    badged = Image.open(
+        io.BytesIO(badge_bytes(held.getvalue(), output_size=150, max_pixels=100_000))
+    )
+    assert badged.size == (150, 150) and getattr(badged, "n_frames", 1) == 3

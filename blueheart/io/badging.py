@@ -43,7 +43,12 @@ from blueheart.io.encoding import (
     jpeg_settings,
     save_image_atomic,
 )
-from blueheart.io.limits import MULTI_FRAME_FORMATS, PAGED_FORMATS, frame_count
+from blueheart.io.limits import (
+    MULTI_FRAME_FORMATS,
+    PAGED_FORMATS,
+    check_frames_written,
+    frame_count,
+)
 from blueheart.io.metadata import read_metadata
 from blueheart.io.reading import open_image
 
@@ -173,6 +178,13 @@ def render_file(
         )
         check_room_early(image, options)
         upright = upright_size(image)  # before a reduced-scale decode shrinks it
+        # A still format keeps the first frame, unbadged others are never made; pages become
+        # frames only of their own format, never of an animation.
+        all_frames = written in MULTI_FRAME_FORMATS and (
+            image.format not in PAGED_FORMATS or written == image.format
+        )
+        if all_frames:
+            check_frames_written(image, upright, options)
         draft(image, options)
         settings = _encode_settings(image, options, written)
         decode(image)
@@ -184,10 +196,7 @@ def render_file(
                 image,
                 options,
                 keep_cmyk=written in CMYK_FORMATS,
-                # A still format keeps the first frame, unbadged others are never made; pages
-                # become frames only of their own format, never of an animation.
-                all_frames=written in MULTI_FRAME_FORMATS
-                and (image.format not in PAGED_FORMATS or written == image.format),
+                all_frames=all_frames,
             )
         return encode(frames, settings, replace(metadata, icc_profile=icc)), written
 

@@ -7,7 +7,9 @@ from typing import IO
 
 from PIL import Image, JpegImagePlugin
 
-from blueheart.core.errors import ImageTooLargeError, UnreadableImageError
+from blueheart.core.errors import ImageTooLargeError, OutputTooLargeError, UnreadableImageError
+from blueheart.core.framing import output_canvas, output_side
+from blueheart.core.options import BadgeOptions
 from blueheart.io.costs import (
     JPEG_SCAN_END,
     JPEG_STANDALONE_MARKERS,
@@ -155,3 +157,25 @@ def frame_count(image: Image.Image) -> int:
     if image.format not in ANIMATED_FORMATS:
         return 1
     return int(getattr(image, "n_frames", 1))
+
+
+def check_frames_written(
+    image: Image.Image, upright: tuple[int, int], options: BadgeOptions
+) -> None:
+    """Raise ``OutputTooLargeError`` when ``output_size`` would make an animation's or a TIFF's
+    frames, all together, more pixels than its input may have: each frame is scaled (1,000
+    pages of 316x316 at 4096 px took 22 GB), checked before any is decoded."""
+    frames = frame_count(image)
+    if options.output_size is None or frames < 2:
+        return
+    side = output_side(upright, options.crop, options.output_size, enlarge=options.enlarge)
+    width, height = output_canvas(upright, options.crop, side)
+    limit = options.max_pixels
+    if image.format not in PAGED_FORMATS:
+        limit = min(limit, MAX_ANIMATION_PIXELS)
+    if frames * width * height > limit:
+        raise OutputTooLargeError(
+            "output_size",
+            f"{options.output_size} px makes {frames:,} frames of {width}x{height}, "
+            f"{frames * width * height:,} pixels, over the limit of {limit:,}",
+        )
