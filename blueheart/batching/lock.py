@@ -44,6 +44,23 @@ _LOCK_NOTE_BYTES = 4096
 """The most read back of what a run wrote into its lock file (one line of JSON)."""
 
 
+_HELD: set[int] = set()
+"""Descriptors of the locks this process holds. A worker forked while one is held would keep
+it held (a lock goes with the open file, shared across a fork) until the worker ends: after the
+run was killed, its lingering workers refused the re-run as "in use by another run"."""
+
+
+def _close_held_locks() -> None:
+    """In a process just forked: close the locks inherited (the parent keeps holding them)."""
+    for descriptor in _HELD:
+        with contextlib.suppress(OSError):
+            os.close(descriptor)
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_close_held_locks)
+
+
 @contextlib.contextmanager
 def destination_lock(destination: Path) -> Iterator[LockHold]:
     """Hold ``destination`` for one run, creating it if needed.
@@ -74,6 +91,7 @@ def destination_lock(destination: Path) -> Iterator[LockHold]:
             # this run stops) or takes it later and finds this one's lock in its plan.
             _refuse_inside_a_running_batch(destination)
             _note_run(descriptor, lock)
+            _HELD.add(descriptor)
             yield hold
         except BaseException as error:
             if made_lock and hold.refuses(error):
@@ -81,6 +99,7 @@ def destination_lock(destination: Path) -> Iterator[LockHold]:
                     lock.unlink(missing_ok=True)
             raise
         finally:
+            _HELD.discard(descriptor)
             os.close(descriptor)
     except BaseException as error:
         if hold.refuses(error):

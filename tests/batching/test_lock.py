@@ -52,3 +52,23 @@ def test_temp_files_a_killed_run_left_are_removed_by_the_next(tmp_path: Path) ->
     batch(source, destination, report=report)
     assert [path for path in left if path.exists()] == []
     assert keep.exists()
+
+
+def test_a_process_forked_while_the_lock_is_held_does_not_keep_it(tmp_path: Path) -> None:
+    """A worker forked during a run must not hold DEST after the run: a killed run's workers
+    linger a moment, and the re-run was refused as "in use by another run"."""
+    import multiprocessing
+
+    from blueheart.batching.lock import destination_lock
+
+    context = multiprocessing.get_context("fork")
+    release = context.Event()
+    with destination_lock(tmp_path / "out"):
+        child = context.Process(target=release.wait, args=(60,))
+        child.start()
+    try:
+        with destination_lock(tmp_path / "out"):  # the child lives on, holding nothing
+            pass
+    finally:
+        release.set()
+        child.join(30)
