@@ -4,7 +4,9 @@ values, each raising one ``BlueheartError`` line (or returning what it measured)
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator
 from typing import IO
 
 from blueheart.core.errors import ImageTooLargeError
@@ -80,36 +82,47 @@ def check_jpeg_scans(stream: IO[bytes], name: str) -> None:
 
 def jpeg_scan_count(stream: IO[bytes], most: int) -> int:
     """How many start-of-scan markers the JPEG ``stream`` holds up to its end of image,
-    counted up to ``most``. Walks the markers, seeking over segments and scans' data."""
-    position, scans = 2, 0  # after the start-of-image marker
-    while scans < most:
+    counted up to ``most``."""
+    return sum(1 for _ in itertools.islice(jpeg_scans(stream), most))
+
+
+def jpeg_scans(stream: IO[bytes], longest: int | None = None) -> Iterator[int]:
+    """The length of each scan's entropy-coded data in the JPEG ``stream``, in order, up to
+    its end of image. Walks the markers, seeking over segments; a scan is read only to its
+    end, or to ``longest`` bytes (then ``longest`` is given, and the walk ends there)."""
+    position = 2  # after the start-of-image marker
+    while True:
         stream.seek(position)
         head = stream.read(4)
         if len(head) < 2 or head[0] != 0xFF or head[1] == _JPEG_EOI:
-            break
+            return
         if head[1] == 0xFF:  # fill byte before a marker
             position += 1
         elif head[1] in JPEG_STANDALONE_MARKERS:
             position += 2
         elif len(head) < 4:
-            break
+            return
         else:
             position += 2 + int.from_bytes(head[2:4], "big")
             if head[1] == _JPEG_SOS:
-                scans += 1
-                position = _scan_end(stream, position)
-    return scans
+                length = _scan_length(stream, position, longest)
+                yield length
+                if longest is not None and length >= longest:
+                    return
+                position += length
 
 
-def _scan_end(stream: IO[bytes], start: int) -> int:
-    """Where the entropy-coded data at ``start`` ends: its next marker, or the file's end."""
+def _scan_length(stream: IO[bytes], start: int, longest: int | None) -> int:
+    """Length of the entropy-coded data at ``start``, up to its next marker or the file's
+    end (``longest`` if it is at least that long)."""
     offset = start
-    while True:
+    while longest is None or offset - start < longest:
         stream.seek(offset)
         chunk = stream.read(SCAN_CHUNK)
         found = JPEG_SCAN_END.search(chunk)
         if found:
-            return offset + found.start()
+            return offset + found.start() - start
         if len(chunk) < 2:
-            return offset + len(chunk)
+            return offset + len(chunk) - start
         offset += len(chunk) - 1  # a marker may straddle the chunk's end
+    return longest

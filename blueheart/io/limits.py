@@ -11,12 +11,10 @@ from blueheart.core.errors import ImageTooLargeError, OutputTooLargeError, Unrea
 from blueheart.core.framing import output_canvas, output_side
 from blueheart.core.options import BadgeOptions
 from blueheart.io.costs import (
-    JPEG_SCAN_END,
-    JPEG_STANDALONE_MARKERS,
     MAX_PAGES,
-    SCAN_CHUNK,
     check_jpeg_scans,
     check_pages,
+    jpeg_scans,
 )
 from blueheart.io.decoding import DECODE_ERRORS
 
@@ -35,7 +33,6 @@ _JPEG_PIXELS_PER_BYTE = 1024
 a bit on each 8x8 block's DC (a flat grey 8000x6000 JPEG, optimised, holds 256 a byte). More is
 a header lying about its size, and decoding a progressive one would still cost seconds and a
 gigabyte. Only the scans count: comments, EXIF or bytes after the end can pad a file at will."""
-_JPEG_SOS, _JPEG_EOI = 0xDA, 0xD9
 
 
 def check_pixels(size: tuple[int, int], name: str, max_pixels: int) -> None:
@@ -93,46 +90,14 @@ def check_density(image: Image.Image, name: str, stream: IO[bytes]) -> None:
 
 def _entropy_coded_bytes(stream: IO[bytes], enough: int) -> int:
     """Bytes of entropy-coded data in the JPEG ``stream``, over all its scans up to the end of
-    image, counted until there are ``enough``.
-
-    Walks the markers, seeking over each segment; only scans are read, and only as far as
-    ``enough`` bytes: a few hundred kilobytes for the largest photo.
-    """
-    position, total = 2, 0  # after the start-of-image marker
-    while total < enough:
-        stream.seek(position)
-        head = stream.read(4)
-        if len(head) < 2 or head[0] != 0xFF or head[1] == _JPEG_EOI:
+    image, counted until there are ``enough``: only scans are read, and only as far as
+    ``enough`` bytes (a few hundred kilobytes for the largest photo)."""
+    total = 0
+    for length in jpeg_scans(stream, longest=enough):
+        total += length
+        if total >= enough:
             break
-        if head[1] == 0xFF:  # fill byte before a marker
-            position += 1
-        elif head[1] in JPEG_STANDALONE_MARKERS:
-            position += 2
-        elif len(head) < 4:
-            break
-        else:
-            position += 2 + int.from_bytes(head[2:4], "big")
-            if head[1] == _JPEG_SOS:
-                scan = _scan_length(stream, position, enough - total)
-                total += scan
-                position += scan
     return total
-
-
-def _scan_length(stream: IO[bytes], start: int, enough: int) -> int:
-    """Length of the entropy-coded data at ``start``, up to the next marker (``enough`` if
-    it is at least that long)."""
-    offset = start
-    while offset - start < enough:
-        stream.seek(offset)
-        chunk = stream.read(SCAN_CHUNK)
-        found = JPEG_SCAN_END.search(chunk)
-        if found:
-            return offset + found.start() - start
-        if len(chunk) < 2:
-            return offset + len(chunk) - start
-        offset += len(chunk) - 1  # a marker may straddle the chunk's end
-    return enough
 
 
 def _page_sizes(image: Image.Image) -> list[tuple[int, int]]:
