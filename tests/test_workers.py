@@ -20,6 +20,15 @@ from typing import Any
 
 import pytest
 from helpers import decodes_fully, many_photos
+from processes import (
+    badge_file_that,
+    children,
+    gone_within,
+    running,
+    start_batch,
+    wait_for,
+    wait_for_outputs,
+)
 
 from blueheart import BadgeOptions, OptionError, batch
 from blueheart.batching.executors import WorkerPool, executor_for
@@ -37,30 +46,10 @@ def small_photos(root: Path, count: int) -> Path:
     return many_photos(root, count, (400, 300))
 
 
-def _badge_file_that(action: str, name: str, marker: str | None) -> None:
-    """Worker initializer: ``badge_file`` kills its worker (or hangs) on the file ``name``;
-    with a ``marker`` path, only the first time."""
-    import blueheart.io.badging
-
-    original = blueheart.io.badging.badge_file
-
-    def badge_file(source: Any, *args: Any, **kwargs: Any) -> None:
-        first = marker is None or not Path(marker).exists()
-        if Path(source).name == name and first:
-            if marker is not None:
-                Path(marker).touch()
-            if action == "kill":
-                os.kill(os.getpid(), signal.SIGKILL)
-            time.sleep(3600)
-        original(source, *args, **kwargs)
-
-    blueheart.io.badging.badge_file = badge_file
-
-
 def test_a_file_that_kills_its_worker_costs_only_that_file(tmp_path: Path) -> None:
     source = small_photos(tmp_path, 40)
     destination = tmp_path / "out"
-    with WorkerPool(2, initializer=_badge_file_that, initargs=("kill", KILLER, None)) as pool:
+    with WorkerPool(2, initializer=badge_file_that, initargs=("kill", KILLER, None)) as pool:
         report = batch(source, destination, executor=pool)
     assert report.counts == {"ok": 39, "skipped": 0, "failed": 1}
     (failed,) = [r for r in report.results if r.status == "failed"]
@@ -74,7 +63,7 @@ def test_a_file_that_kills_its_worker_costs_only_that_file(tmp_path: Path) -> No
 def test_a_worker_that_dies_once_is_replaced_and_its_files_run_again(tmp_path: Path) -> None:
     source = small_photos(tmp_path, 40)
     marker = str(tmp_path / "died-once")
-    with WorkerPool(2, initializer=_badge_file_that, initargs=("kill", KILLER, marker)) as pool:
+    with WorkerPool(2, initializer=badge_file_that, initargs=("kill", KILLER, marker)) as pool:
         report = batch(source, tmp_path / "out", executor=pool)
     assert Path(marker).exists()
     assert report.counts == {"ok": 40, "skipped": 0, "failed": 0}
@@ -127,7 +116,7 @@ def test_a_stop_behind_a_hung_worker_returns_what_was_written(tmp_path: Path) ->
     stop = threading.Event()
     results = []
     others = set(children(os.getpid()))  # the test session's own (a Dask cluster's tracker)
-    with WorkerPool(2, initializer=_badge_file_that, initargs=("hang", KILLER, None)) as pool:
+    with WorkerPool(2, initializer=badge_file_that, initargs=("hang", KILLER, None)) as pool:
         for result in run_jobs(
             plan.jobs, BadgeOptions(), executor=pool, overwrite=False, stop=stop, chunk_size=16
         ):
@@ -142,83 +131,6 @@ def test_a_stop_behind_a_hung_worker_returns_what_was_written(tmp_path: Path) ->
     written = sorted(p.name for p in destination.iterdir() if not p.name.startswith("."))
     assert sorted(Path(r.output or "").name for r in results if r.status == "ok") == written
     assert len(written) == 40 - 9 and KILLER not in written
-
-
-def wait_for(path: Path, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while not path.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-
-# -- the command line in real processes ------------------------------------------------------
-
-
-def start_batch(
-    source: Path,
-    destination: Path,
-    *extra: str,
-    hang_on: str | None = None,
-    faults: tuple[tuple[str, str, str | None], ...] = (),
-    prelude: str = "",
-    ignoring: tuple[int, ...] = (),
-) -> subprocess.Popen[bytes]:
-    """``blueheart batch`` in its own session; ``hang_on``: that file hangs its worker;
-    ``faults``: ``_badge_file_that``'s arguments, each; ``prelude``: code run before;
-    ``ignoring``: signals it starts with ignored, as a shell's background job does Ctrl-C."""
-    faults = (*faults, ("hang", hang_on, None)) if hang_on else faults
-    prelude += "".join(
-        f"from test_workers import _badge_file_that; _badge_file_that{fault!r}; "
-        for fault in faults
-    )
-    entry = "from blueheart.__main__ import main; sys.argv[0] = 'blueheart'; main()"
-    code = f"import sys; {prelude}{entry}"
-    command = [sys.executable, "-c", code, "batch", str(source), str(destination), *extra]
-    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
-
-    def ignore() -> None:
-        for signum in ignoring:
-            signal.signal(signum, signal.SIG_IGN)
-
-    return subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-        env=environment,
-        preexec_fn=ignore,
-    )
-
-
-def wait_for_outputs(destination: Path, at_least: int, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if destination.exists() and len(list(destination.glob("photo-*.jpg"))) >= at_least:
-            return
-        time.sleep(0.01)
-    raise AssertionError("the batch made no progress")
-
-
-def children(pid: int) -> list[int]:
-    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
-    return [int(line) for line in found.stdout.split()]
-
-
-def running(pid: int) -> bool:
-    """Alive and not a zombie (an orphan's zombie waits for a reaper that may not come)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state not in ("Z", "X")
-
-
-def gone_within(pids: list[int], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not any(running(pid) for pid in pids):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.fixture
@@ -269,7 +181,8 @@ def test_a_second_ctrl_c_while_a_local_dask_cluster_closes_does_not_hang(
     wait_for_outputs(destination, 20)
     no_stray_processes.extend(children(process.pid))
     process.send_signal(signal.SIGINT)
-    time.sleep(0.1)  # as it lands in the close that the first began
+    # Not a wait for something: the moment under test, inside the close the first began.
+    time.sleep(0.1)
     process.send_signal(signal.SIGINT)
     _, errors = process.communicate(timeout=60)
     assert process.returncode == 130, errors
@@ -393,7 +306,7 @@ def test_ctrl_c_is_not_blocked_by_a_hung_worker(
     wait_for_outputs(destination, 20)
     workers = children(process.pid)
     no_stray_processes.extend(workers)
-    time.sleep(0.5)  # everything but the hung chunk is done
+    # photo-000.jpg is its chunk's first file: its worker hung before any output was written.
     process.send_signal(signal.SIGINT)
     _, errors = process.communicate(timeout=20)
     assert process.returncode == 130, errors

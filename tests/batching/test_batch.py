@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from helpers import decodes_fully, many_photos, organiser_tree, photo, statuses
 from PIL import Image
+from processes import start_batch, wait_for_outputs
 
 from blueheart import BadgeOptions, OptionError, Result, batch
 from blueheart.batching.lock import LOCK_NAME
@@ -76,7 +75,7 @@ def test_resume_skips_what_exists_and_rewrites_nothing(tmp_path: Path) -> None:
     batch(source, destination)
     outputs = [p for p in destination.rglob("*") if p.is_file() and p.name != LOCK_NAME]
     times = {p: p.stat().st_mtime_ns for p in outputs}
-    time.sleep(0.01)
+    time.sleep(0.01)  # not a wait: a rewrite now would show a later time
     second = batch(source, destination)
     assert second.counts == {"ok": 0, "skipped": 6, "failed": 1}
     assert {p: p.stat().st_mtime_ns for p in outputs} == times
@@ -145,22 +144,6 @@ def test_dask_local_cluster_runs_the_batch(tmp_path: Path) -> None:
 
 def big_photos(root: Path, count: int) -> Path:
     return many_photos(root, count, (1600, 1200))
-
-
-def start_batch(source: Path, destination: Path, *extra: str) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "blueheart", "batch", str(source), str(destination), *extra]
-    return subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
-    )
-
-
-def wait_for_outputs(destination: Path, at_least: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if destination.exists() and len(list(destination.glob("photo-*.jpg"))) >= at_least:
-            return
-        time.sleep(0.02)
-    raise AssertionError("the batch made no progress")
 
 
 @pytest.mark.parametrize("moment", [3, 9])

@@ -62,11 +62,17 @@ def test_a_process_forked_while_the_lock_is_held_does_not_keep_it(tmp_path: Path
     from blueheart.batching.lock import destination_lock
 
     context = multiprocessing.get_context("fork")
-    release = context.Event()
+    started, release = context.Event(), context.Event()
+
+    def worker() -> None:
+        started.set()  # past the fork's own hooks, as every worker is once it runs
+        release.wait(60)
+
     with destination_lock(tmp_path / "out"):
-        child = context.Process(target=release.wait, args=(60,))
+        child = context.Process(target=worker)
         child.start()
     try:
+        assert started.wait(60)
         with destination_lock(tmp_path / "out"):  # the child lives on, holding nothing
             pass
     finally:

@@ -35,6 +35,7 @@ pytest.importorskip("starlette")
 from exiftool import FILE_GROUPS, every_tag, needs_exiftool
 from helpers import NEEDS_SHARED_PHOTOS, P3_PROFILE, SHARED_PHOTOS, UN_BLUE_RGB, camera_exif, photo
 from PIL import ExifTags, Image
+from processes import until
 from test_hostile import LOCATION_MARKERS, XMP, located_exif, png_bomb
 
 import blueheart
@@ -89,23 +90,36 @@ def assert_error(
 
 
 class Upload:
-    """An ASGI request's body as the server pulls it, piece by piece; ``stall`` never ends it."""
+    """An ASGI request's body as the server pulls it, piece by piece; ``stall`` never ends it.
+
+    Its events say where the server is, so a test waits for that moment, never for a time:
+    ``stalled`` (it waits for more of the body), ``read`` (it has the whole body and listens
+    for the client's leaving, its work admitted), ``answering`` (its answer is held, unread).
+    """
 
     def __init__(self, parts: Sequence[bytes], *, stall: bool = False) -> None:
         self.parts, self.stall, self.pulled = list(parts), stall, 0
         self.release = asyncio.Event() if stall else None
         self.gone = asyncio.Event()  # the client stays until it is set
+        self.stalled, self.read, self.answering = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
     async def receive(self) -> dict[str, Any]:
         if self.release is not None and self.pulled == len(self.parts):
+            self.stalled.set()
             await self.release.wait()  # the rest comes once released (if ever)
             self.release = None
         if self.pulled < len(self.parts):
             self.pulled += 1
             more = self.pulled < len(self.parts) or self.release is not None
             return {"type": "http.request", "body": self.parts[self.pulled - 1], "more_body": more}
+        self.read.set()
         await self.gone.wait()
         return {"type": "http.disconnect"}
+
+
+async def all_set(events: Sequence[asyncio.Event]) -> None:
+    """Until every one of ``events`` is set (or fail after 30 s)."""
+    await asyncio.wait_for(asyncio.gather(*(event.wait() for event in events)), 30)
 
 
 async def call(
@@ -130,6 +144,7 @@ async def call(
 
     async def send(message: dict[str, Any]) -> None:
         if reading is not None and message["type"] == "http.response.body":
+            upload.answering.set()
             await reading.wait()
         sent.append(message)
 
@@ -188,9 +203,9 @@ def test_a_full_queue_is_answered_503_with_retry_after_then_serves_again(
     photo_bytes = jpeg()
 
     async def scenario() -> list[tuple[int, dict[str, str], bytes]]:
-        admitted = [asyncio.ensure_future(call(app, "/api/badge", Upload([photo_bytes])))
-                    for _ in range(2)]  # fmt: skip
-        await asyncio.sleep(0.2)  # one badged, one waiting
+        uploads = [Upload([photo_bytes]) for _ in range(2)]
+        admitted = [asyncio.ensure_future(call(app, "/api/badge", upload)) for upload in uploads]
+        await all_set([upload.read for upload in uploads])  # one badged, one waiting
         refused = await call(app, "/api/badge", Upload([photo_bytes]))
         release.set()
         finished = await asyncio.gather(*admitted)
@@ -245,7 +260,7 @@ def test_slow_uploads_take_no_place_of_the_work() -> None:
     async def scenario() -> list[tuple[int, dict[str, str], bytes]]:
         slow = [Upload([photo_bytes[:100]], stall=True) for _ in range(8)]
         held = [asyncio.ensure_future(call(app, "/api/badge", upload)) for upload in slow]
-        await asyncio.sleep(0.1)  # all eight uploading
+        await all_set([upload.stalled for upload in slow])  # all eight uploading
         served = [await call(app, f"/api/{kind}", Upload([photo_bytes]))
                   for kind in ("badge", "preview", "badge")]  # fmt: skip
         for upload in slow:
@@ -270,7 +285,7 @@ def test_uploads_share_a_budget_of_bytes_and_give_it_back() -> None:
         stalled = Upload([photo_bytes[:half]], stall=True)
         # Small answers: they count against the budget too, until sent.
         holding = asyncio.ensure_future(call(app, "/api/badge?output_size=64", stalled))
-        await asyncio.sleep(0.1)  # half the budget held by bytes really sent
+        await all_set([stalled.stalled])  # half the budget held by bytes really sent
         refused = await call(app, "/api/badge", Upload([photo_bytes[:200], photo_bytes[200:]]))
         stalled.parts.append(photo_bytes[half:])
         assert stalled.release is not None
@@ -296,11 +311,9 @@ def test_answers_nobody_reads_count_against_the_budget_and_are_dropped() -> None
     app = create_app(Campaign(), settings)
 
     async def scenario() -> list[tuple[int, dict[str, str], bytes]]:
-        never = asyncio.Event()
-        unread = asyncio.ensure_future(
-            call(app, "/api/badge?format=png", Upload([photo_bytes]), reading=never)
-        )
-        await asyncio.sleep(0.2)  # badged, and waiting for its client to read
+        never, upload = asyncio.Event(), Upload([photo_bytes])
+        unread = asyncio.ensure_future(call(app, "/api/badge?format=png", upload, reading=never))
+        await all_set([upload.answering])  # badged, and waiting for its client to read
         refused = await call(app, "/api/badge", Upload([photo_bytes]))
         dropped = await asyncio.wait_for(unread, 30)
         after = await call(app, "/api/badge?format=png", Upload([photo_bytes]))
@@ -650,8 +663,8 @@ def test_work_over_the_time_limit_is_503_and_keeps_its_place(
     assert_error(test.post("/api/badge", content=jpeg()), 503)
     release.set()
     monkeypatch.setattr(blueheart, "badge_bytes", original)
-    time.sleep(0.2)
-    assert test.post("/api/badge", content=jpeg()).status_code == 200
+    # The place comes back once the overrunning work really ends, on its own thread.
+    until(lambda: test.post("/api/badge", content=jpeg()).status_code == 200, "a place freed")
 
 
 def test_a_process_pool_serves_the_same_answers() -> None:
