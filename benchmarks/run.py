@@ -42,17 +42,22 @@ SINGLE_PHOTO = "phone-12mp-p01.jpg"
 
 
 def _imagemagick() -> str | None:
-    for name in ("magick", "convert"):
-        found = shutil.which(name)
-        if (
-            found
-            and "ImageMagick"
-            in subprocess.run(
-                [found, "-version"], capture_output=True, text=True, check=False
-            ).stdout
-        ):
-            return found
+    """ImageMagick's command, the first on PATH that says it is ImageMagick (a stand-in named
+    ``convert`` may come first)."""
+    for folder in os.get_exec_path():
+        for name in ("magick", "convert"):
+            found = shutil.which(name, path=folder)
+            if found and "Version: ImageMagick" in _version(found):
+                return found
     return None
+
+
+def _version(command: str) -> str:
+    try:
+        answer = subprocess.run([command, "-version"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return answer.stdout
 
 
 def _has_pyvips() -> bool:

