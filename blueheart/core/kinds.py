@@ -240,10 +240,15 @@ def _parse_length(name: str, value: object) -> Length:
         return Length.fraction(value)  # type: ignore[arg-type]
     text = _as_text(name, value).lower()
     try:
-        return Length.px(float(text[:-2])) if text.endswith("px") else Length.fraction(float(text))
+        length = (
+            Length.px(float(text[:-2])) if text.endswith("px") else Length.fraction(float(text))
+        )
     except ValueError:
         expected = "expected a fraction like 0.25 or pixels like 200px"
         raise OptionError(name, f"{expected}, got {value!r}") from None
+    if not math.isfinite(length.value):  # "1e400px": said as given, not as "infpx"
+        raise OptionError(name, f"expected a finite number, got {value!r}")
+    return length
 
 
 def _parts(name: str, value: object, expected: str) -> list[Any]:

@@ -103,6 +103,8 @@ def test_each_kind_reads_its_text(name: str, text: object, value: object) -> Non
         ("size", "big", "expected a fraction like 0.25 or pixels like 200px, got 'big'"),
         ("size", "0", "expected a size above 0, got 0"),
         ("size", "2", "expected a fraction from 0 to 1, got 2"),
+        ("margin", "1e400px", "expected a finite number, got '1e400px'"),
+        ("margin", "nan", "expected a finite number, got 'nan'"),
         ("offset", "1", "expected X,Y (fractions or px), got '1'"),
         ("at", "2,2", "expected x and y from 0 to 1, got (2.0, 2.0)"),
         ("circle_safe", "yes", "expected true, false or auto, got 'yes'"),
