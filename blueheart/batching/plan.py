@@ -78,13 +78,14 @@ class _Outputs:
         )  # fmt: skip
         self.files = _files_below(destination)
         self.in_other_batch = _in_other_batch(destination)
-        self.claimed: dict[str, Path] = {}
+        self.claimed: dict[str, tuple[Path, str]] = {}
+        """Each output name claimed so far: its first output and the input shown for it."""
 
     def decide(self, shown: str, item: Found, output: Path) -> Job | Result:
         """The job for ``item``'s ``output``, or its result decided without badging."""
         if item.identity in self.files and file_identity(output) != item.identity:
             return Result(shown, None, "skipped", reason="a link to a file in the destination")
-        first = self.claimed.setdefault(self.names.claim(str(output)), output)
+        first = self.claimed.setdefault(self.names.claim(str(output)), (output, shown))
         decision, replaces = _decide_output(
             output,
             first,
@@ -127,21 +128,27 @@ Decision = tuple[Status, str | None, str | None]
 
 
 def _decide_output(
-    output: Path, first: Path, inputs: frozenset[Identity], *, overwrite: bool, foreign: bool
+    output: Path,
+    first: tuple[Path, str],
+    inputs: frozenset[Identity],
+    *,
+    overwrite: bool,
+    foreign: bool,
 ) -> tuple[Decision | None, Identity | None]:
     """The decision for an output decided without badging (None: to badge), and the
     identity of the file a job badging it replaces (None: none). ``first``: the first output
     planned under the same name on the destination's file system (``output`` itself when none
-    was before); ``foreign``: its folder is another batch's.
+    was before) and its input; ``foreign``: its folder is another batch's.
 
     An existing output is skipped (resume) unless ``overwrite``, or unless it is empty or
     cut short (``looks_whole``): a crash or a power cut left it, and it is badged again."""
     if foreign:
         return ("skipped", None, IN_OTHER_BATCH), None
-    if first is not output:
-        if str(first) == str(output):
-            return ("failed", f"{output}: another input has this output name", None), None
-        clash = f"{output}: clashes with {first}: one name on this file system"
+    first_output, first_input = first
+    if first_output is not output:
+        if str(first_output) == str(output):
+            return ("failed", f"{output}: already the output of {first_input}", None), None
+        clash = f"{output}: clashes with {first_output}: one name on this file system"
         return ("failed", clash, None), None
     try:
         found = output.lstat()

@@ -21,6 +21,10 @@ def test_two_inputs_wanting_one_output_name(tmp_path: Path) -> None:
     photo(40, 40).save(source / "a.jpg")
     report = batch(source, tmp_path / "out", BadgeOptions(format="png", size=0.5))
     assert sorted(statuses(report).values()) == ["failed", "ok"]
+    (failed,) = [result for result in report.results if result.status == "failed"]
+    (badged,) = [result for result in report.results if result.status == "ok"]
+    # The line names the other input: the organiser sees which two photos to tell apart.
+    assert failed.error == f"{tmp_path / 'out' / 'a.png'}: already the output of {badged.source}"
 
 
 @pytest.mark.parametrize(
