@@ -28,6 +28,7 @@ from blueheart.core.errors import (
     OutputExistsError,
     OutputTooLargeError,
     OutputWriteError,
+    TooManyPixelsError,
     UnreadableImageError,
     UnsupportedFormatError,
 )
@@ -128,6 +129,7 @@ __all__ = [
     "Result",
     "SheetReport",
     "Style",
+    "TooManyPixelsError",
     "Unit",
     "UnreadableImageError",
     "UnsupportedFormatError",

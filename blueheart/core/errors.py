@@ -130,7 +130,12 @@ class UnsupportedFormatError(BlueheartError):
 
 
 class ImageTooLargeError(BlueheartError):
-    """The image (or animation) is larger than the configured pixel limit."""
+    """The image is over a limit: its pixels (``TooManyPixelsError``), or its frames, pages,
+    JPEG scans or ICC profile, or pixels its header claims that its data cannot hold."""
+
+
+class TooManyPixelsError(ImageTooLargeError):
+    """The image, or its frames or pages together, is over the pixel limit (``max_pixels``)."""
 
 
 class OutputExistsError(BlueheartError):

@@ -10,7 +10,7 @@ from PIL import Image
 
 from blueheart.core.errors import (
     BlueheartError,
-    ImageTooLargeError,
+    TooManyPixelsError,
     UnreadableImageError,
     one_line,
 )
@@ -45,7 +45,7 @@ def decoding(name: str) -> Iterator[None]:
         raise
     except Image.DecompressionBombError as error:
         # Pillow's WebP reader applies Pillow's own limit (the host's setting) while opening.
-        raise ImageTooLargeError(f"{name}: {_reason(error)}") from error
+        raise TooManyPixelsError(f"{name}: {_reason(error)}") from error
     except DECODE_ERRORS as error:
         raise _unreadable(error, name) from error
 

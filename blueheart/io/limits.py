@@ -7,7 +7,12 @@ from typing import IO
 
 from PIL import Image, JpegImagePlugin
 
-from blueheart.core.errors import ImageTooLargeError, OutputTooLargeError, UnreadableImageError
+from blueheart.core.errors import (
+    ImageTooLargeError,
+    OutputTooLargeError,
+    TooManyPixelsError,
+    UnreadableImageError,
+)
 from blueheart.core.framing import output_canvas, output_side
 from blueheart.core.options import BadgeOptions
 from blueheart.io.costs import (
@@ -41,7 +46,7 @@ def check_pixels(size: tuple[int, int], name: str, max_pixels: int) -> None:
         raise UnreadableImageError(f"{name}: the image has no pixels ({width}x{height})")
     pixels = width * height
     if pixels > max_pixels:
-        raise ImageTooLargeError(
+        raise TooManyPixelsError(
             f"{name}: {width}x{height} is {pixels:,} pixels, over the limit of {max_pixels:,}"
         )
 
@@ -60,14 +65,14 @@ def check_size(image: Image.Image, name: str, max_pixels: int) -> None:
         # Pages have sizes and data of their own, as separate images would.
         pages = sum(width * height for width, height in _page_sizes(image))
         if pages > max_pixels:
-            raise ImageTooLargeError(
+            raise TooManyPixelsError(
                 f"{name}: {frames:,} pages of {pages:,} pixels in all, "
                 f"over the limit of {max_pixels:,}"
             )
         return
     animation_limit = min(max_pixels, MAX_ANIMATION_PIXELS)
     if frames > 1 and frames * pixels > animation_limit:
-        raise ImageTooLargeError(
+        raise TooManyPixelsError(
             f"{name}: {frames:,} frames of {width}x{height} are {frames * pixels:,} pixels, "
             f"over the limit of {animation_limit:,} for an animation"
         )

@@ -25,9 +25,9 @@ from blueheart import (
     BadgeOptions,
     BlueheartError,
     EmblemDoesNotFitError,
-    ImageTooLargeError,
     NotAnImageError,
     OptionError,
+    TooManyPixelsError,
     UnsupportedFormatError,
 )
 from blueheart.web.limits import ServiceError, error_code, unavailable
@@ -75,8 +75,8 @@ def refusal(error: Exception) -> Refused:
         return Refused(400, message, "bad-option")
     if isinstance(error, (NotAnImageError, UnsupportedFormatError)):
         return Refused(415, message, error_code(415))
-    if isinstance(error, ImageTooLargeError):
-        return Refused(422, message, "too-many-pixels")
+    if isinstance(error, TooManyPixelsError):
+        return Refused(422, message, "too-many-pixels")  # the page says the limit
     return Refused(422, message, error_code(422))
 
 

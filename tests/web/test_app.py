@@ -36,6 +36,7 @@ from exiftool import FILE_GROUPS, every_tag, needs_exiftool
 from helpers import NEEDS_SHARED_PHOTOS, P3_PROFILE, SHARED_PHOTOS, UN_BLUE_RGB, camera_exif, photo
 from PIL import ExifTags, Image
 from processes import until
+from test_header_limits import SRGB_PROFILE, repeated_scans_jpeg, webp_with_profile
 from test_hostile import LOCATION_MARKERS, XMP, located_exif, png_bomb
 
 import blueheart
@@ -594,6 +595,10 @@ def test_expected_statuses_for_the_classic_bad_uploads() -> None:
                  "input: not an image blueheart can read", code="not-a-photo")  # fmt: skip
     assert_error(test.post("/api/badge", content=png_bomb()), 422, code="too-many-pixels")
     assert_error(test.post("/api/badge", content=jpeg()[:3000]), 422, code="unreadable")
+    # Over a limit that is not the pixels': the page said "N megapixels at most" for them.
+    oversized_profile = webp_with_profile(SRGB_PROFILE + bytes(4 << 20))
+    assert_error(test.post("/api/badge", content=oversized_profile), 422, code="unreadable")
+    assert_error(test.post("/api/badge", content=repeated_scans_jpeg(150)), 422, code="unreadable")
     assert_error(test.post("/api/badge?size=1.0&margin=0", content=jpeg(8, 8)), 422,
                  code="too-small")  # fmt: skip
     # The page says these in its language from the code; the English line is for the log.
