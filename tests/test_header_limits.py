@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from helpers import photo
 from PIL import Image, ImageCms
+from test_hostile import png_chunk
 
 from blueheart import (
     EmblemDoesNotFitError,
@@ -177,6 +178,20 @@ def test_an_icc_profile_over_4_mb_is_refused_before_decoding() -> None:
     size = len(SRGB_PROFILE) + (4 << 20)
     assert str(refused.value) == (
         f"input: an ICC profile of {size:,} bytes, over the limit of 4,194,304"
+    )
+
+
+def test_a_png_profile_unpacking_past_a_megabyte_is_refused_in_its_own_words() -> None:
+    # Pillow refuses the file for it: its message named PngImagePlugin.MAX_TEXT_CHUNK.
+    buffer = io.BytesIO()
+    photo(64, 48).save(buffer, "PNG")
+    plain = buffer.getvalue()
+    profile = b"prof\0\0" + zlib.compress(bytes(3 << 20))
+    hostile = plain[:33] + png_chunk(b"iCCP", profile) + plain[33:]  # after IHDR
+    with pytest.raises(ImageTooLargeError) as refused:
+        badge_bytes(hostile)
+    assert str(refused.value) == (
+        "input: an ICC profile that unpacks to over 1,048,576 bytes, over the limit for a PNG"
     )
 
 

@@ -12,7 +12,7 @@ from typing import IO, Any
 
 from PIL import PngImagePlugin
 
-from blueheart.core.errors import UnreadableImageError
+from blueheart.core.errors import ImageTooLargeError, UnreadableImageError
 from blueheart.io.costs import SCAN_CHUNK
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -90,14 +90,20 @@ def _png_chunk_kept(stream: IO[bytes], kind: bytes, length: int, budget: int, na
         raise UnreadableImageError(
             f"{name}: a {length:,}-byte {kind.decode()} chunk (a damaged PNG)"
         )
-    return kind not in _PNG_TEXT_CHUNKS or not _png_text_too_long(stream, kind, length)
+    if kind == b"iCCP" and _png_unpacks_too_far(stream, kind, length):
+        # Pillow refuses the file for it, in words of its own code.
+        raise ImageTooLargeError(
+            f"{name}: an ICC profile that unpacks to over {PngImagePlugin.MAX_TEXT_CHUNK:,} "
+            "bytes, over the limit for a PNG"
+        )
+    return kind not in _PNG_TEXT_CHUNKS or not _png_unpacks_too_far(stream, kind, length)
 
 
-def _png_text_too_long(stream: IO[bytes], kind: bytes, length: int) -> bool:
-    """Whether the compressed text chunk at ``stream`` expands past what Pillow reads (it
-    would refuse the whole file); read a piece at a time, as far as needed."""
+def _png_unpacks_too_far(stream: IO[bytes], kind: bytes, length: int) -> bool:
+    """Whether the compressed text or profile chunk at ``stream`` expands past what Pillow
+    reads (it would refuse the whole file); read a piece at a time, as far as needed."""
     head = stream.read(min(length, SCAN_CHUNK))
-    offset = _png_compressed_text(kind, head)
+    offset = _png_compressed_data(kind, head)
     if offset is None:
         return False
     limit, produced, read = PngImagePlugin.MAX_TEXT_CHUNK, 0, len(head)
@@ -114,13 +120,13 @@ def _png_text_too_long(stream: IO[bytes], kind: bytes, length: int) -> bool:
     return False
 
 
-def _png_compressed_text(kind: bytes, head: bytes) -> int | None:
-    """Where the compressed text starts in a zTXt or iTXt chunk starting ``head``; None if
-    the text is not compressed (or the header does not fit in ``head``)."""
+def _png_compressed_data(kind: bytes, head: bytes) -> int | None:
+    """Where the compressed data starts in a zTXt, iTXt or iCCP chunk starting ``head``; None
+    if it is not compressed (or the header does not fit in ``head``)."""
     keyword_end = head.find(b"\0")
     if keyword_end < 0:
         return None
-    if kind == b"zTXt":
+    if kind in (b"zTXt", b"iCCP"):
         return keyword_end + 2  # after the compression method
     if head[keyword_end + 1 : keyword_end + 2] != b"\1":  # the compression flag
         return None
