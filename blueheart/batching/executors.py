@@ -22,12 +22,10 @@ from concurrent.futures import (
 )
 from typing import Any, ParamSpec, TypeVar
 
+from blueheart.batching.cores import WORKERS_PER_CORE, max_workers
 from blueheart.batching.heap import keep_freed_buffers, release_excess_heap
 from blueheart.core.errors import OptionError, one_line
 
-WORKERS_PER_CORE = 4
-"""Worker processes a run may start per core: more only share the cores and take memory (a
-preset's jobs = 100000 started processes until the memory ran out)."""
 SCHEDULER_TIMEOUT_S = 10
 """How long a Dask scheduler has to answer, in seconds."""
 _PARENT_POLL_S = 1.0
@@ -36,11 +34,6 @@ _PR_SET_PDEATHSIG = 1
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-def max_workers() -> int:
-    """The most worker processes a run on this machine may start."""
-    return WORKERS_PER_CORE * (os.cpu_count() or 1)
 
 
 @contextlib.contextmanager

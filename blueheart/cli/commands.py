@@ -22,7 +22,7 @@ from typing import Any
 import click
 
 from blueheart._version import __version__
-from blueheart.batching.executors import max_workers
+from blueheart.batching.cores import max_workers
 from blueheart.cli.batchview import BatchView, print_outcome
 from blueheart.cli.errors import debug, input_error, library_errors
 from blueheart.cli.params import (

@@ -313,7 +313,7 @@ def test_more_workers_than_the_machine_can_use_are_refused_before_any_start(
     """A preset's jobs = 100000 started processes until the memory ran out."""
     from click.testing import CliRunner
 
-    from blueheart.batching.executors import max_workers
+    from blueheart.batching.cores import max_workers
     from blueheart.cli.commands import cli
 
     source = tmp_path / "src"

@@ -16,7 +16,7 @@ from helpers import UN_BLUE_RGB, default_box, heart_pixels, photo
 from PIL import Image
 
 from blueheart import __version__
-from blueheart.batching.executors import max_workers
+from blueheart.batching.cores import max_workers
 from blueheart.batching.sheet import SHEET_BACKGROUND, UNREADABLE_MARK
 from blueheart.cli.commands import cli
 from blueheart.core.detector import detector_version
