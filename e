@@ -1,1 +1,0 @@
-timeout: failed to run command ‘blueheart’: No such file or directory
