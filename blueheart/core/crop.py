@@ -22,16 +22,18 @@ Lanczos (sharp) a shrink of at least this factor."""
 
 
 def square_window(
-    image: Image.Image, focus: Focus, faces: Sequence[Face] = ()
+    image: Image.Image, focus: Focus, faces: Sequence[Face] = (), *, circle: bool = False
 ) -> tuple[int, int, int, int]:
     """The (left, top, right, bottom) of the square a crop keeps: centred, or most salient
-    (``Focus.AUTO``), moved as little as keeps the ``faces`` (px of ``image``) whole."""
+    (``Focus.AUTO``), moved as little as keeps the ``faces`` (px of ``image``) whole (with
+    ``circle``, inside the circle a circle crop cuts from it)."""
     width, height = image.size
     side = min(width, height)
     slack = max(width, height) - side
     start = slack // 2
     if focus is Focus.AUTO and slack > 0:
-        start = square_start(image.size, faces, _salient_start(image, side, slack))
+        preferred = _salient_start(image, side, slack)
+        start = square_start(image.size, faces, preferred, circle=circle)
     return (start, 0, start + side, side) if width > height else (0, start, side, start + side)
 
 
@@ -78,7 +80,7 @@ def framed(
     ``image``) whole where a square can, and the faces in px of the new image."""
     window = (0, 0, image.width, image.height)
     if crop is not Crop.NONE and image.width != image.height:
-        window = square_window(image, focus, faces)
+        window = square_window(image, focus, faces, circle=crop is Crop.CIRCLE)
     width, height = window[2] - window[0], window[3] - window[1]
     target = output_canvas((width, height), Crop.NONE, output_size)
     scale = (target[0] / width, target[1] / height)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -45,8 +47,13 @@ def test_a_face_at_the_edge_is_held_as_far_as_the_frame_goes() -> None:
 
 
 def test_a_portrait_moves_along_its_height() -> None:
-    # Grown by 12 px above and below, the face spans y 288..392.
+    # Grown by 40 px above (head room) and 12 px below, the face spans y 260..392.
     assert square_start((200, 400), [face(50, 300, 120, 380)], 0) == 192
+
+
+def test_a_square_keeps_room_for_the_hair_above_a_face() -> None:
+    # The detector's box ends at the brow: a square at its top edge cut a cap off.
+    assert square_start((200, 400), [face(60, 200, 140, 280)], 200) == 160
 
 
 def test_when_no_square_holds_every_face_the_most_face_is_kept() -> None:
@@ -100,6 +107,42 @@ def test_the_square_holding_every_face_is_the_nearest_to_todays(data: st.DataObj
     if holding:
         nearest = min(abs(s - preferred) for s in holding)
         assert abs(square_start(size, found, preferred) - nearest - preferred) in (0, 2 * nearest)
+
+
+def in_circle(size: tuple[int, int], start: int, one: Face, slack_px: float = 1.0) -> bool:
+    """Whether the circle of the square at ``start`` holds the ellipse of ``one`` (grown, its
+    part inside the frame), checked at 64 points, within ``slack_px``."""
+    left, top, right, bottom = one.grown()
+    radius = min(size) / 2
+    centre = (start + radius, radius) if size[0] > size[1] else (radius, start + radius)
+    for step in range(64):
+        angle = 2 * math.pi * step / 64
+        x = min(max((left + right) / 2 + (right - left) / 2 * math.cos(angle), 0), size[0])
+        y = min(max((top + bottom) / 2 + (bottom - top) / 2 * math.sin(angle), 0), size[1])
+        if math.dist((x, y), centre) > radius + slack_px:
+            return False
+    return True
+
+
+def test_a_circle_crop_keeps_a_face_inside_its_circle_not_in_a_corner() -> None:
+    # A volunteer's avatar had the top of a face cut off by the circle: the square held the
+    # face in its corner, which the circle makes transparent.
+    size, by_the_edge = (200, 400), face(130, 150, 180, 210)
+    assert square_start(size, [by_the_edge], 120) == 120  # the square already holds it
+    start = square_start(size, [by_the_edge], 120, circle=True)
+    assert in_circle(size, start, by_the_edge) and not in_circle(size, 120, by_the_edge)
+
+
+@given(st.data())
+def test_the_circle_holds_every_face_when_one_can(data: st.DataObject) -> None:
+    size = data.draw(frames)
+    found = data.draw(faces_in(size))
+    slack = max(size) - min(size)
+    preferred = data.draw(st.integers(0, slack))
+    start = square_start(size, found, preferred, circle=True)
+    assert 0 <= start <= slack
+    if any(all(in_circle(size, s, f, slack_px=0.0) for f in found) for s in range(slack + 1)):
+        assert all(in_circle(size, start, f) for f in found)
 
 
 # -- the place -----------------------------------------------------------------------------------
