@@ -147,7 +147,8 @@ def _decide_output(
     first_output, first_input = first
     if first_output is not output:
         if str(first_output) == str(output):
-            return ("failed", f"{output}: already the output of {first_input}", None), None
+            taken = f"{output}: already the output of {first_input}; rename one of the two"
+            return ("failed", taken, None), None
         clash = f"{output}: clashes with {first_output}: one name on this file system"
         return ("failed", clash, None), None
     try:

