@@ -30,7 +30,7 @@ class Face:
     score: float
 
     def grown(self) -> FaceBox:
-        """The box with ``FACE_MARGIN`` of room on every side, ``HEAD_ROOM`` above."""
+        """The box with ``FACE_MARGIN`` of room at the sides and below, ``HEAD_ROOM`` above."""
         left, top, right, bottom = self.box
         width, height = right - left, bottom - top
         grow_x, grow_y = width * FACE_MARGIN, height * FACE_MARGIN
@@ -54,8 +54,8 @@ def square_start(
     size: tuple[int, int], faces: Sequence[Face], preferred: int, *, circle: bool = False
 ) -> int:
     """Where the square of an oblong frame of ``size`` (width, height) px starts along its
-    longer side, in 0..slack px, so that it keeps the ``faces`` whole (each grown by
-    ``FACE_MARGIN``; with ``circle``, inside the circle the square holds, the face taken as
+    longer side, in 0..slack px, so that it keeps the ``faces`` whole (each with its room,
+    ``Face.grown``; with ``circle``, inside the circle the square holds, the face taken as
     the ellipse its grown box bounds): of the starts that keep all of them, the one nearest
     ``preferred`` (today's choice); when none keeps them all, the start that keeps the most
     face (area x score, whole faces only), nearest ``preferred`` among equals. No face:
@@ -132,7 +132,7 @@ def clear_place(
 ) -> int:
     """The index of the place ``auto`` takes among candidate ``boxes`` (the emblem's, in px),
     each with its ``areas`` (the box and its clearance), given today's ``saliency_scores``
-    (lower = quieter): of the places whose area covers no face (grown by ``FACE_MARGIN``), the
+    (lower = quieter): of the places whose area covers no face (with its room, ``Face.grown``), the
     quietest. When every place covers one, the place whose box covers the least of the faces
     themselves (area x score), then the least of their room, then the quietest: a heart near a
     face beats a heart on it. No face: the quietest, as today."""
