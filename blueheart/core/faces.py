@@ -132,8 +132,8 @@ def clear_place(
 ) -> int:
     """The index of the place ``auto`` takes among candidate ``boxes`` (the emblem's, in px),
     each with its ``areas`` (the box and its clearance), given today's ``saliency_scores``
-    (lower = quieter): of the places whose area covers no face (with its room,
-    ``Face.grown``), the quietest. When every place covers one, the place whose box covers the least of the faces
+    (lower = quieter): of the places whose area covers no face (with its room, ``Face.grown``),
+    the quietest. When every place covers one, the place whose box covers the least of the faces
     themselves (area x score), then the least of their room, then the quietest: a heart near a
     face beats a heart on it. No face: the quietest, as today."""
     if not faces:

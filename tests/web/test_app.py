@@ -41,6 +41,7 @@ from test_hostile import LOCATION_MARKERS, XMP, located_exif, png_bomb
 
 import blueheart
 from blueheart import BadgeOptions, Length
+from blueheart.core.detector import detector_version
 from blueheart.web import Campaign, PresetError, ServiceSettings, create_app, load_campaign
 from blueheart.web.app import SECURITY_HEADERS
 from blueheart.web.params import option_texts, parse_options
@@ -855,6 +856,8 @@ def test_live_server_answers_and_prints_its_address(live: LiveServer) -> None:
     status, body = live.post("/api/badge?crop=circle", jpeg())
     assert status == 200 and Image.open(io.BytesIO(body)).size == (1080, 1080)
     assert f"Serving the Blue Heart at http://127.0.0.1:{live.port}/" in live.log.read_text()
+    # The organiser learns whether "Place automatically" sees faces.
+    assert f"\nfaces: {detector_version()}\n" in live.log.read_text()
 
 
 def test_live_server_refuses_a_2_gb_content_length_at_once(live: LiveServer) -> None:
