@@ -147,6 +147,17 @@ def test_the_margin_is_said_in_the_unit_given() -> None:
         badge_bytes(image, margin=Length.px(45), position="top-left")
 
 
+def test_a_margin_wider_than_the_emblem_is_blamed_not_the_size() -> None:
+    # "invalid value for '--size'" for --margin 1e20px: the user looked for a size they never set.
+    image = _png_bytes(photo(64, 48))
+    with pytest.raises(EmblemDoesNotFitError) as refused:
+        badge_bytes(image, margin=Length.px(45), position="top-left")
+    assert refused.value.field == "margin"
+    with pytest.raises(EmblemDoesNotFitError) as refused:
+        badge_bytes(image, margin=0.5, size=0.6, position="top-left")
+    assert refused.value.field == "size"
+
+
 def test_a_tiff_of_more_than_1000_pages_is_refused_before_decoding(tmp_path: Path) -> None:
     # Writing the pages back cost time quadratic in their number (9,999 pages: 108 s).
     pages = [Image.new("L", (8, 8), index % 256) for index in range(1001)]

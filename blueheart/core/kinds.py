@@ -35,6 +35,11 @@ def _enum(kind: type[enum.Enum]) -> Check:
     return check
 
 
+MAX_LENGTH_PX = 1_000_000_000
+"""The longest length in px an option may give: no image may be longer (its pixels would pass
+any limit), and the wording of a longer one ran to hundreds of digits."""
+
+
 def _length(low: float, high: float, *, noun: str = "", above_zero: bool = False) -> Check:
     """A ``Length``; a fraction within ``low``..``high``. With ``noun``, checked first in any
     unit: above 0 (``above_zero``) or 0 or more."""
@@ -48,9 +53,16 @@ def _length(low: float, high: float, *, noun: str = "", above_zero: bool = False
             raise OptionError(name, f"expected a finite number, got {length}")
         if length.unit is Unit.FRACTION and not low <= length.value <= high:
             raise OptionError(name, f"expected a fraction from {low:g} to {high:g}, got {length}")
+        _check_px(name, length, str(length))
         return length
 
     return check
+
+
+def _check_px(name: str, length: Length, shown: str) -> None:
+    """Refuse a length in px longer than ``MAX_LENGTH_PX``, saying it as ``shown``."""
+    if length.unit is Unit.PX and abs(length.value) > MAX_LENGTH_PX:
+        raise OptionError(name, f"expected at most {MAX_LENGTH_PX:,} px, got {shown}")
 
 
 def _coerce_length(name: str, value: object) -> Length:
@@ -248,6 +260,7 @@ def _parse_length(name: str, value: object) -> Length:
         raise OptionError(name, f"{expected}, got {value!r}") from None
     if not math.isfinite(length.value):  # "1e400px": said as given, not as "infpx"
         raise OptionError(name, f"expected a finite number, got {value!r}")
+    _check_px(name, length, repr(value))
     return length
 
 

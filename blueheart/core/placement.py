@@ -211,7 +211,8 @@ def _check_fits(
     ):
         if axis_direction and box_side + margin > canvas_side:
             raise EmblemDoesNotFitError(
-                "size",
+                # A margin wider than the emblem is what leaves it no room.
+                "margin" if margin > box_side else "size",
                 f"an emblem of {box_w}x{box_h} px with a margin of {margin_text} does not fit "
                 f"in a {width}x{height} image",
             )

@@ -104,6 +104,8 @@ def test_each_kind_reads_its_text(name: str, text: object, value: object) -> Non
         ("size", "0", "expected a size above 0, got 0"),
         ("size", "2", "expected a fraction from 0 to 1, got 2"),
         ("margin", "1e400px", "expected a finite number, got '1e400px'"),
+        ("size", "1e308px", "expected at most 1,000,000,000 px, got '1e308px'"),
+        ("offset", "5e9px,0", "expected at most 1,000,000,000 px, got '5e9px'"),
         ("margin", "nan", "expected a finite number, got 'nan'"),
         ("offset", "1", "expected X,Y (fractions or px), got '1'"),
         ("at", "2,2", "expected x and y from 0 to 1, got (2.0, 2.0)"),
