@@ -68,6 +68,17 @@ def crop_and_resize(
     return framed(image, (), crop=crop, focus=focus, output_size=output_size)[0]
 
 
+Window = tuple[int, int, int, int]
+"""(left, top, right, bottom) of the part of an image a crop keeps, in px."""
+
+
+def crop_window(image: Image.Image, faces: Sequence[Face], *, crop: Crop, focus: Focus) -> Window:
+    """The part of ``image`` a crop keeps: all of it, or the square ``square_window`` picks."""
+    if crop is not Crop.NONE and image.width != image.height:
+        return square_window(image, focus, faces, circle=crop is Crop.CIRCLE)
+    return (0, 0, image.width, image.height)
+
+
 def framed(
     image: Image.Image,
     faces: Sequence[Face],
@@ -75,12 +86,13 @@ def framed(
     crop: Crop,
     focus: Focus,
     output_size: int | None,
+    window: Window | None = None,
 ) -> tuple[Image.Image, tuple[Face, ...]]:
     """``crop_and_resize`` of ``image`` with ``Focus.AUTO`` keeping the ``faces`` (px of
-    ``image``) whole where a square can, and the faces in px of the new image."""
-    window = (0, 0, image.width, image.height)
-    if crop is not Crop.NONE and image.width != image.height:
-        window = square_window(image, focus, faces, circle=crop is Crop.CIRCLE)
+    ``image``) whole where a square can, and the faces in px of the new image; ``window``:
+    the part to keep, already chosen (None: ``crop_window``'s)."""
+    if window is None:
+        window = crop_window(image, faces, crop=crop, focus=focus)
     width, height = window[2] - window[0], window[3] - window[1]
     target = output_canvas((width, height), Crop.NONE, output_size)
     scale = (target[0] / width, target[1] / height)

@@ -7,6 +7,7 @@ arrives as an image (see ``custom_emblem``).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ from blueheart.core.compose import (
     stamp,
     to_working_mode,
 )
-from blueheart.core.crop import changes_frame, framed
+from blueheart.core.crop import Window, changes_frame, crop_window, framed
 from blueheart.core.detector import detect_faces, detector_version
 from blueheart.core.emblem import AUTO_RING, HEART_RING, _cached_emblem
 from blueheart.core.errors import EXIF_ERRORS, EmblemDoesNotFitError, OutputTooLargeError
@@ -41,11 +42,14 @@ SILHOUETTE_GRID = 64
 @dataclass(frozen=True)
 class BadgePlan:
     """Where the emblem goes on a frame of ``canvas`` (width, height) px, and the emblem
-    ready to blend there."""
+    ready to blend there; the crop ``window`` it was planned after, on a frame (upright) of
+    ``source`` px (None: not known)."""
 
     box: Box
     emblem: PreparedEmblem
     canvas: tuple[int, int]
+    window: Window | None = None
+    source: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,7 +98,11 @@ def badge_frame(
     check_output_size(frame.size, options.crop, side, max_pixels=options.max_pixels)
     framed = framed_frame(frame, options, side, keep_cmyk=keep_cmyk, in_place=in_place, plan=plan)
     photo = framed.image
-    plan = framed.plan or plan_badge(photo, options, framed.icc, custom, framed.faces)
+    plan = framed.plan or dataclasses.replace(
+        plan_badge(photo, options, framed.icc, custom, framed.faces),
+        window=framed.window,
+        source=framed.source,
+    )
     stamp(photo, plan.emblem, plan.box)
     return BadgedFrame(photo, framed.icc, plan)
 
@@ -102,12 +110,15 @@ def badge_frame(
 @dataclass(frozen=True)
 class FramedFrame:
     """A frame upright, in a working mode, cropped and resized; the ICC profile of its pixels
-    (None: sRGB); the faces ``auto`` weighs on it; an earlier plan that still fits it, if any."""
+    (None: sRGB); the faces ``auto`` weighs on it; an earlier plan that still fits it, if any;
+    the crop ``window`` of the upright frame, of ``source`` px, it was cut from."""
 
     image: Image.Image
     icc: bytes | None
     faces: tuple[Face, ...]
     plan: BadgePlan | None
+    window: Window
+    source: tuple[int, int]
 
 
 def framed_frame(
@@ -122,27 +133,44 @@ def framed_frame(
     """Normalise, then crop and resize ``frame`` to the output's longer ``side`` px (None:
     unchanged): what ``badge_frame`` and the preview both do before placing the emblem.
 
-    ``plan`` an earlier frame's plan, kept when it fits this frame (its faces are then not
-    looked for); ``keep_cmyk`` and ``in_place`` as for ``badge_frame``."""
+    ``plan`` an earlier frame's plan, kept when it fits this frame, with its crop when the
+    frames are of one size (an animation's frames share one crop, and their faces are looked
+    for once); ``keep_cmyk`` and ``in_place`` as for ``badge_frame``."""
     photo, icc = normalise(frame, keep_cmyk=keep_cmyk, in_place=in_place)
+    source = photo.size
     # A TIFF's pages differ in size: a page of another size gets its own plan.
     planned = plan is not None and plan.canvas == output_canvas(photo.size, options.crop, side)
+    window = plan.window if plan is not None and planned and plan.source == source else None
     if changes_frame(photo.size, crop=options.crop, output_size=side):
-        photo, faces = frame_photo(photo, options, side, placing=not planned)
+        photo, faces, window = frame_photo(photo, options, side, placing=not planned, window=window)
     else:
         faces = find_faces(photo, options, placing=not planned)
+        window = (0, 0, *source)
         if photo is frame and not in_place:
             photo = photo.copy()
-    return FramedFrame(photo, icc, faces, plan if planned else None)
+    return FramedFrame(photo, icc, faces, plan if planned else None, window, source)
 
 
 def frame_photo(
-    photo: Image.Image, options: BadgeOptions, side: int | None, *, placing: bool = True
-) -> tuple[Image.Image, tuple[Face, ...]]:
+    photo: Image.Image,
+    options: BadgeOptions,
+    side: int | None,
+    *,
+    placing: bool = True,
+    window: Window | None = None,
+) -> tuple[Image.Image, tuple[Face, ...], Window]:
     """``photo`` (upright) cropped and resized as ``options`` ask, its longer side ``side`` px
-    (None: unchanged), and the faces ``auto`` weighs on it (see ``find_faces``)."""
-    faces = find_faces(photo, options, placing=placing)
-    return framed(photo, faces, crop=options.crop, focus=options.focus, output_size=side)
+    (None: unchanged), the faces ``auto`` weighs on it (see ``find_faces``) and the crop's
+    window; ``window``: an earlier frame's crop of a frame of this size, kept (no face is
+    looked for then)."""
+    faces: tuple[Face, ...] = ()
+    if window is None:
+        faces = find_faces(photo, options, placing=placing)
+        window = crop_window(photo, faces, crop=options.crop, focus=options.focus)
+    image, moved = framed(
+        photo, faces, crop=options.crop, focus=options.focus, output_size=side, window=window
+    )
+    return image, moved, window
 
 
 def find_faces(photo: Image.Image, options: BadgeOptions, *, placing: bool) -> tuple[Face, ...]:

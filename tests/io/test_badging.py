@@ -233,6 +233,32 @@ def test_animations_keep_frames_durations_and_loop(tmp_path: Path, fmt: str) -> 
     assert seen == durations
 
 
+def test_an_animations_frames_share_one_crop_and_its_faces_are_looked_for_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each frame took its own square (the avatar jumped as its subject moved) and ran the face
+    # detector: 9,999 frames took 56 s and 2 GB.
+    from blueheart.core import pipeline
+
+    looked: list[tuple[int, int]] = []
+    monkeypatch.setattr(pipeline, "detect_faces", lambda image: looked.append(image.size) or ())
+    frames = []
+    for left in (20, 240):  # a red subject at the left, then at the right
+        frame = Image.new("RGB", (300, 100), (128, 128, 128))
+        frame.paste((230, 20, 20), (left, 30, left + 40, 70))
+        frames.append(frame)
+    source = tmp_path / "moving.png"
+    frames[0].save(source, save_all=True, append_images=frames[1:], duration=100)
+    badge_file(source, tmp_path / "avatar.png", crop="square", focus="auto", size=0.2)
+    with Image.open(tmp_path / "avatar.png") as result:
+        assert result.n_frames == 2
+        result.seek(1)
+        second = np.asarray(result.convert("RGB")).astype(int)
+    reds = (second[..., 0] > 180) & (second[..., 1] < 80) & (second[..., 2] < 80)
+    assert not reds.any()  # the first frame's square, which the subject has left
+    assert looked == [(300, 100)]
+
+
 def test_gif_palette_keeps_the_heart_close_to_un_blue(tmp_path: Path) -> None:
     frames = [f.convert("P") for f in animation()]
     source = tmp_path / "a.gif"
