@@ -12,6 +12,7 @@ import click
 
 from blueheart.cli.progress import progress_bar
 from blueheart.cli.signals import STOP_SIGNALS, handling, hush_cluster_logs, stop_on_first_signal
+from blueheart.cli.terminal import printable
 
 if TYPE_CHECKING:
     from blueheart.batching.records import Plan, Report
@@ -61,9 +62,10 @@ def _no_bar(result: Any) -> None:
 
 def _print_plan(plan: Plan) -> None:
     for job in plan.jobs:
-        click.echo(f"{job.source} -> {job.output}")
+        click.echo(printable(f"{job.source} -> {job.output}"))
     for decided in plan.decided:
-        click.echo(f"{decided.source}: {decided.status}: {decided.reason or decided.error}")
+        reason = decided.reason or decided.error
+        click.echo(printable(f"{decided.source}: {decided.status}: {reason}"))
     click.echo(f"{len(plan.jobs)} to badge, {len(plan.decided)} decided without reading")
 
 
@@ -71,5 +73,5 @@ def print_outcome(outcome: Report) -> None:
     """The failed files on stderr, then the summary."""
     for result in outcome.results:
         if result.status == "failed":
-            click.echo(f"failed: {result.error}", err=True)
+            click.echo(printable(f"failed: {result.error}"), err=True)
     click.echo(outcome.summary() + (" (interrupted)" if outcome.interrupted else ""))

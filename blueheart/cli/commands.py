@@ -39,6 +39,7 @@ from blueheart.cli.signals import (
     quiet_libraries,
     serial_maths,
 )
+from blueheart.cli.terminal import printable
 from blueheart.core.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -77,7 +78,7 @@ class BlueheartGroup(click.Group):
             click.echo(error.ctx.get_help())
             sys.exit(0)
         except click.ClickException as error:
-            click.echo(f"Error: {error.format_message()}", err=True)
+            click.echo(printable(f"Error: {error.format_message()}"), err=True)
             sys.exit(error.exit_code)
         except (click.Abort, KeyboardInterrupt, Interrupted):
             click.echo("Interrupted.", err=True)
@@ -156,9 +157,9 @@ def badge(inputs: tuple[str, ...], output: str | None, overwrite: bool, **params
                 if debug() or not error.about_input:
                     raise
                 failed += 1
-                click.echo(f"Error: {input_error(error, source)}", err=True)
+                click.echo(printable(f"Error: {input_error(error, source)}"), err=True)
                 continue
-        click.echo(str(target))
+        click.echo(printable(str(target)))
     if failed:
         sys.exit(EXIT_FAILED)
 
@@ -235,7 +236,7 @@ def emblem(output: str, size: int, overwrite: bool, **params: Any) -> None:
 
     with library_errors():
         write_emblem(output, size, overwrite=overwrite, **params)
-    click.echo(str(Path(output)))
+    click.echo(printable(str(Path(output))))
 
 
 @cli.command(short_help="Contact sheets of a folder's images under a circular mask.")
@@ -278,9 +279,9 @@ def sheet(
     if not report.pages and not report.unreadable:
         raise click.UsageError(f"{directory}: no images to show")
     for _, reason in report.unreadable:
-        click.echo(f"unreadable: {reason}", err=True)
+        click.echo(printable(f"unreadable: {reason}"), err=True)
     for page in report.pages:
-        click.echo(str(page))
+        click.echo(printable(str(page)))
     click.echo(report.summary())
     sys.exit(report.exit_code)
 

@@ -817,3 +817,23 @@ def test_badge_of_a_folder_points_at_batch(tmp_path: Path) -> None:
         f"Error: {folder}: is a folder, not an image file (blueheart batch badges a folder)\n"
     )
     assert sorted(p.name for p in folder.iterdir()) == ["a.jpg"]
+
+
+def test_a_name_with_control_characters_stays_one_line_and_cannot_drive_the_terminal(
+    tmp_path: Path,
+) -> None:
+    # A line break in a name split a failed line in three; an escape sequence reached the tty.
+    source = tmp_path / "photos"
+    source.mkdir()
+    hostile = "bad\nname\x1b[31m.jpg"
+    (source / hostile).write_bytes(b"\xff\xd8 not really a JPEG")
+    result = run("batch", source, tmp_path / "out")
+    assert result.exit_code == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"failed: {source}/bad") and "name\\x1b[31m.jpg: " in line
+    assert "\x1b" not in result.output + result.stderr
+    (tmp_path / "one").mkdir()
+    badged = run("badge", source / hostile, "-o", tmp_path / "one")
+    (line,) = badged.stderr.splitlines()
+    assert line.startswith(f"Error: {source}/bad") and "name\\x1b[31m.jpg: " in line
+    assert "\x1b" not in badged.stderr
