@@ -88,6 +88,7 @@ class _Outputs:
         first = self.claimed.setdefault(self.names.claim(str(output)), (output, shown))
         decision, replaces = _decide_output(
             output,
+            shown,
             first,
             self.inputs,
             overwrite=self.overwrite,
@@ -129,6 +130,7 @@ Decision = tuple[Status, str | None, str | None]
 
 def _decide_output(
     output: Path,
+    shown: str,
     first: tuple[Path, str],
     inputs: frozenset[Identity],
     *,
@@ -136,7 +138,8 @@ def _decide_output(
     foreign: bool,
 ) -> tuple[Decision | None, Identity | None]:
     """The decision for an output decided without badging (None: to badge), and the
-    identity of the file a job badging it replaces (None: none). ``first``: the first output
+    identity of the file a job badging it replaces (None: none). ``shown``: the input, as
+    the report names it; ``first``: the first output
     planned under the same name on the destination's file system (``output`` itself when none
     was before) and its input; ``foreign``: its folder is another batch's.
 
@@ -147,7 +150,7 @@ def _decide_output(
     first_output, first_input = first
     if first_output is not output:
         if str(first_output) == str(output):
-            taken = f"{output}: already the output of {first_input}; rename one of the two"
+            taken = f"{shown}: its output {output} is {first_input}'s; rename one of the two"
             return ("failed", taken, None), None
         clash = f"{output}: clashes with {first_output}: one name on this file system"
         return ("failed", clash, None), None

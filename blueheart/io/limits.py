@@ -72,7 +72,9 @@ def check_size(image: Image.Image, name: str, max_pixels: int) -> None:
         return
     animation_limit = min(max_pixels, MAX_ANIMATION_PIXELS)
     if frames > 1 and frames * pixels > animation_limit:
-        raise TooManyPixelsError(
+        # Over ``max_pixels`` itself, or over the animations' own, lower limit.
+        refused = TooManyPixelsError if animation_limit == max_pixels else ImageTooLargeError
+        raise refused(
             f"{name}: {frames:,} frames of {width}x{height} are {frames * pixels:,} pixels, "
             f"over the limit of {animation_limit:,} for an animation"
         )

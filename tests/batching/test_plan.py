@@ -25,7 +25,7 @@ def test_two_inputs_wanting_one_output_name(tmp_path: Path) -> None:
     (badged,) = [result for result in report.results if result.status == "ok"]
     # The line names the other input: the organiser sees which two photos to tell apart.
     assert failed.error == (
-        f"{tmp_path / 'out' / 'a.png'}: already the output of {badged.source}; "
+        f"{failed.source}: its output {tmp_path / 'out' / 'a.png'} is {badged.source}'s; "
         "rename one of the two"
     )
 

@@ -589,6 +589,18 @@ def test_hostile_uploads_get_an_answer_and_the_next_photo_works(name: str, data:
         assert test.post(f"/api/{endpoint}", content=jpeg()).status_code == 200
 
 
+def test_an_animation_over_its_own_limit_is_not_said_as_the_pixel_limit() -> None:
+    # With --max-pixels 250000000 the page said "250 megapixels at most" of an animation of
+    # 120 megapixels in all: animations have their own limit, 100 million.
+    frames = [Image.new("P", (1000, 1000), index % 2) for index in range(120)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=50)
+    animation = buffer.getvalue()
+    roomy = client(max_pixels=250_000_000)
+    assert_error(roomy.post("/api/badge", content=animation), 422, code="unreadable")
+    assert_error(client().post("/api/badge", content=animation), 422, code="too-many-pixels")
+
+
 def test_expected_statuses_for_the_classic_bad_uploads() -> None:
     test = client()
     assert_error(test.post("/api/badge", content=b""), 415, "input: empty file", code="not-a-photo")
