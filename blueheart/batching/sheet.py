@@ -14,6 +14,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from blueheart.batching.walk import discover
+from blueheart.core.compose import to_working_mode
 from blueheart.core.crop import circle_mask, square_window
 from blueheart.core.detector import DETECT_SIDE, detect_faces, detector_version
 from blueheart.core.errors import (
@@ -272,7 +273,8 @@ def _tile(path: Path, cell: int, show_faces: bool) -> Image.Image:
         # The detector needs its own scale, not the tile's, to find small faces.
         reduced = max(cell, DETECT_SIDE) if show_faces else cell
         image.draft("RGB", (reduced, reduced))
-        upright = ImageOps.exif_transpose(image) or image
+        # 16-bit, float and palette pixels as the badge sees them (16-bit grey was all white).
+        upright = to_working_mode(ImageOps.exif_transpose(image) or image)
         window = square_window(upright, Focus.CENTER)
         faces = detect_faces(upright) if show_faces else ()
         square = upright.crop(window)

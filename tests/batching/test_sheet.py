@@ -141,3 +141,12 @@ def test_faces_are_outlined_only_when_asked(
     assert len(asked) == 1
     outline = (marked == FACE_MARK).all(axis=2)
     assert outline[GAP + 20, GAP + 20 : GAP + 60].all()
+
+
+def test_a_16_bit_grey_photo_is_drawn_as_its_greys(tmp_path: Path) -> None:
+    # Its tile was all white: 16-bit values clipped to 255.
+    ramp = np.linspace(0, 65535, 200 * 100).reshape(100, 200).astype(np.uint16)
+    Image.fromarray(ramp).save(tmp_path / "deep.png")
+    tile = np.asarray(contact_sheet([tmp_path / "deep.png"], cell=100).convert("L"))
+    inside = tile[30:70, 30:70]  # within the circle, away from the caption
+    assert inside.min() < 100 and inside.max() > 150
