@@ -85,16 +85,23 @@ def faces_in(draw: st.DrawFn, size: tuple[int, int]) -> list[Face]:
     return found
 
 
-@given(st.data())
-def test_the_square_holds_every_face_when_one_can(data: st.DataObject) -> None:
+@pytest.mark.parametrize("circle", [False, True])
+@given(data=st.data())
+def test_the_crop_holds_every_face_when_one_can(circle: bool, data: st.DataObject) -> None:
     size = data.draw(frames)
     found = data.draw(faces_in(size))
     slack = max(size) - min(size)
     preferred = data.draw(st.integers(0, slack))
-    start = square_start(size, found, preferred)
+    start = square_start(size, found, preferred, circle=circle)
     assert 0 <= start <= slack
-    if any(all(holds(size, s, f) for f in found) for s in range(slack + 1)):
-        assert all(holds(size, start, f) for f in found)
+
+    def kept(at: int, one: Face, *, exactly: bool = False) -> bool:
+        if circle:  # ``exactly``: no pixel of slack, as the rule itself checks
+            return in_circle(size, at, one, slack_px=0.0 if exactly else 1.0)
+        return holds(size, at, one)
+
+    if any(all(kept(s, f, exactly=True) for f in found) for s in range(slack + 1)):
+        assert all(kept(start, f) for f in found)
 
 
 @given(st.data())
@@ -131,18 +138,6 @@ def test_a_circle_crop_keeps_a_face_inside_its_circle_not_in_a_corner() -> None:
     assert square_start(size, [by_the_edge], 120) == 120  # the square already holds it
     start = square_start(size, [by_the_edge], 120, circle=True)
     assert in_circle(size, start, by_the_edge) and not in_circle(size, 120, by_the_edge)
-
-
-@given(st.data())
-def test_the_circle_holds_every_face_when_one_can(data: st.DataObject) -> None:
-    size = data.draw(frames)
-    found = data.draw(faces_in(size))
-    slack = max(size) - min(size)
-    preferred = data.draw(st.integers(0, slack))
-    start = square_start(size, found, preferred, circle=True)
-    assert 0 <= start <= slack
-    if any(all(in_circle(size, s, f, slack_px=0.0) for f in found) for s in range(slack + 1)):
-        assert all(in_circle(size, start, f) for f in found)
 
 
 # -- the place -----------------------------------------------------------------------------------
