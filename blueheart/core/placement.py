@@ -211,11 +211,16 @@ def _check_fits(
     ):
         if axis_direction and box_side + margin > canvas_side:
             raise EmblemDoesNotFitError(
-                # A margin wider than the emblem is what leaves it no room.
-                "margin" if margin > box_side else "size",
+                _misfit(margin, box_side),
                 f"an emblem of {box_w}x{box_h} px with a margin of {margin_text} does not fit "
                 f"in a {width}x{height} image",
             )
+
+
+def _misfit(margin: float, box_side: int) -> str:
+    """The option to blame when the emblem and its margin do not fit: a margin wider than the
+    emblem is what leaves it no room, else the emblem's size."""
+    return "margin" if margin > box_side else "size"
 
 
 def _on_canvas(canvas: tuple[int, int], extent: tuple[int, int], left: float, top: float) -> Box:
@@ -285,7 +290,7 @@ def _circle_safe_centre(
 
     if not fits(0.0, 0.0):
         raise EmblemDoesNotFitError(
-            "size",
+            _misfit(margin, max(box_w, box_h)),
             f"an emblem of {box_w}x{box_h} px with a margin of {margin_text} does not fit inside "
             f"the circle of a {width}x{height} image; make it smaller or turn circle-safe off",
         )
