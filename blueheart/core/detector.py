@@ -133,7 +133,7 @@ def _run_cnn(cnn: Any, rgb: Image.Image) -> list[tuple[int, int, int, int, int]]
     bgr = np.ascontiguousarray(np.asarray(rgb)[..., ::-1])
     results = ctypes.create_string_buffer(_RESULT_BYTES)
     found = cnn(ctypes.addressof(results), bgr.ctypes.data, rgb.width, rgb.height, rgb.width * 3)
-    count = found[0] if found else 0
+    count = min(found[0] if found else 0, (_RESULT_BYTES - 4) // 32)
     rows = np.frombuffer(results.raw[4 : 4 + 32 * count], dtype=np.int16).reshape(count, 16)
     return [(int(x), int(y), int(w), int(h), int(score)) for score, x, y, w, h in rows[:, :5]]
 
