@@ -29,13 +29,23 @@ def main() -> None:
     except SystemExit as done:
         code = done.code
     except (Interrupted, KeyboardInterrupt):
-        print("Interrupted.", file=sys.stderr)
-        code = EXIT_INTERRUPTED
+        code = _interrupted()
+    except Exception:
+        if not signalled.is_set():
+            raise
+        # The signal's Interrupted, wrapped by the code it landed in: Python 3.11 makes one
+        # raised in a class's ``__set_name__`` (``import platform``) a RuntimeError.
+        code = _interrupted()
     finally:
         # The outcome is decided and the workers are gone: a signal now would only break
         # the interpreter's exit with a traceback, or end it with the signal's own status.
         take_stop_signals(signal.SIG_IGN)
     _exit(code)
+
+
+def _interrupted() -> int:
+    print("Interrupted.", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def _exit(code: object) -> None:

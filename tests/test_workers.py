@@ -579,3 +579,30 @@ def test_a_stopped_run_hushes_the_cluster_logs_only() -> None:
         logging.getLogger("distributed").removeHandler(ours)
         logging.getLogger("elsewhere").removeHandler(other)
     assert stream.getvalue() == "before the stop\nnot the cluster's\n"
+
+
+SIGNAL_IN_A_CLASS_BODY = """
+import os, signal, sys
+import blueheart.cli.commands as commands
+
+class Named:
+    def __set_name__(self, owner, name):
+        os.kill(os.getpid(), signal.SIGTERM)  # lands here, as in import platform's classes
+
+def command_line(signalled):
+    class Owner:
+        attribute = Named()
+
+commands.main = command_line
+from blueheart.__main__ import main
+main()
+"""
+
+
+def test_a_signal_landing_in_a_class_body_is_still_interrupted() -> None:
+    # Python 3.11 wraps an exception raised in __set_name__ in a RuntimeError: a SIGTERM 10 ms
+    # into start-up (import platform) ended in a traceback and exit 1.
+    run = subprocess.run(
+        [sys.executable, "-c", SIGNAL_IN_A_CLASS_BODY], capture_output=True, timeout=60
+    )
+    assert (run.returncode, run.stdout, run.stderr) == (130, b"", b"Interrupted.\n")
