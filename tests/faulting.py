@@ -549,7 +549,12 @@ def power_cut(root: Path, before: dict[str, str], log: list[dict[str, object]],
     for entry in log:
         if "m" in entry:
             disk.replay(entry)
-    where = {identity: name for name, identity in disk.current.items()}
+    # Where each file's data is now: an operation is logged just before it is made, so a
+    # process killed in between logged a link it never made (the data is under the old name).
+    where: dict[str, str] = {}
+    for name, identity in disk.current.items():
+        if (root / name).exists():
+            where.setdefault(identity, name)
     kept: dict[str, bytes | None] = {}
     for name, identity in sorted(disk.durable.items()):
         if str(Path(name).parent) not in kept and name != ".":
