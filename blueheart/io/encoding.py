@@ -8,20 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# Importing a plugin registers its formats with Pillow: these are the writers of the
-# formats read (Image.init() would import all 47 plugins, 33 ms in every batch worker).
-from PIL import (
-    AvifImagePlugin,  # noqa: F401
-    BmpImagePlugin,  # noqa: F401
-    GifImagePlugin,  # noqa: F401
-    Image,
-    ImageFile,
-    JpegImagePlugin,
-    MpoImagePlugin,  # noqa: F401
-    PngImagePlugin,
-    WebPImagePlugin,  # noqa: F401
-)
+from PIL import Image, ImageFile, JpegImagePlugin, PngImagePlugin
 
+import blueheart.io.plugins  # noqa: F401  (the formats, registered)
 from blueheart.core.formats import format_of_name
 from blueheart.io.atomic import write_atomic
 from blueheart.io.costs import profile_is_whole

@@ -12,21 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-# Importing a plugin registers its formats with Pillow: these are the readers and writers of
-# READABLE_FORMATS (Image.init() would import all 47 plugins, 33 ms in every batch worker).
-from PIL import (
-    AvifImagePlugin,  # noqa: F401
-    BmpImagePlugin,  # noqa: F401
-    GifImagePlugin,  # noqa: F401
-    Image,
-    ImageFile,
-    JpegImagePlugin,
-    MpoImagePlugin,  # noqa: F401
-    TiffImagePlugin,
-    UnidentifiedImageError,
-    WebPImagePlugin,  # noqa: F401
-)
+from PIL import Image, ImageFile, JpegImagePlugin, TiffImagePlugin, UnidentifiedImageError
 
+import blueheart.io.plugins  # noqa: F401  (the formats, registered)
 from blueheart.core.errors import (
     BlueheartError,
     NotAnImageError,
