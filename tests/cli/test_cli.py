@@ -436,46 +436,6 @@ def test_a_preset_that_is_no_regular_file_is_refused_without_waiting(
     assert done.stderr.count("\n") == 1
 
 
-HOSTILE_PRESETS = {
-    "deep-arrays": b"size = " + b"[" * 100_000 + b"]" * 100_000,
-    "deep-tables": b"size = " + b"{a=" * 100_000 + b"1" + b"}" * 100_000,
-    "deep-page": b"[page]\nlock = " + b"[" * 100_000 + b"]" * 100_000,
-    "nul-emblem": b'emblem = "a\\u0000b.png"',
-    "nul-colour": b'color = "#00\\u00000"',
-    "huge-text": b'color = "' + b"a" * 10_000_000 + b'"',
-    "huge-float": b"size = 1e400",
-    "huge-int": b"output-size = 1" + b"0" * 4000,
-    "wrong-type": b"opacity = [1, 2]",
-    "a-date": b"size = 1979-05-27",
-    "unknown-key": b"sizes = 0.2",
-    "not-utf-8": b'color = "\xff\xfe"',
-}
-
-
-@pytest.mark.parametrize("command", ["badge", "batch", "serve"])
-@pytest.mark.parametrize("kind", [*HOSTILE_PRESETS, "folder", "fifo"])
-def test_a_hostile_preset_is_one_line_and_a_usage_error_in_every_command(
-    portrait: Path, tmp_path: Path, command: str, kind: str
-) -> None:
-    preset = tmp_path / f"{kind}.toml"
-    if kind == "folder":
-        preset.mkdir()
-    elif kind == "fifo":
-        os.mkfifo(preset)
-    else:
-        preset.write_bytes(HOSTILE_PRESETS[kind] + b"\n")
-    arguments = {
-        "badge": ["badge", portrait, "-o", tmp_path / "out.jpg"],
-        "batch": ["batch", portrait.parent, tmp_path / "out"],
-        "serve": ["serve", "--port", "1"],  # never bound: the preset is refused first
-    }[command]
-    result = run(*arguments, "--config", preset)
-    assert result.exit_code == 2, result.output
-    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
-    assert str(preset) in result.stderr
-    assert not (tmp_path / "out.jpg").exists() and not (tmp_path / "out").exists()
-
-
 def test_the_flag_is_blamed_when_it_overrides_a_preset(portrait: Path, tmp_path: Path) -> None:
     preset = tmp_path / "campaign.toml"
     preset.write_text("size = 0.2\n")

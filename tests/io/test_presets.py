@@ -168,6 +168,7 @@ HOSTILE_PRESETS = {
     "huge-text": b'color = "' + b"a" * 10_000 + b'"',
     "huge-file": b"# " + b"x" * (2 << 20),
     "huge-float": b"size = 1e400",
+    "huge-int": b"output-size = 1" + b"0" * 4000,
     "long-array": b"at = [" + b"0.5, " * 10_000 + b"]",
     "wrong-type": b"opacity = [1, 2]",
     "a-date": b"size = 1979-05-27",
